@@ -1,0 +1,31 @@
+# Two commands for a fresh machine (see README.md): `make demo` and `make test`.
+# Everything else here is what those two need.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+$(STAMP): pyproject.toml harness/system.py
+	$(PYTHON) -m harness.system
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(PY) -m harness.demo
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/archive.py
+	$(PY) bench/db.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache demo-out

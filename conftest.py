@@ -1,0 +1,124 @@
+"""Fixtures shared by ``tests/`` and ``e2e/``: real MariaDB, real PHP, real Chromium.
+
+Nothing here skips: if a real component cannot start, the test fails with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.mariadb import DbParams, MariaDBServer
+from harness.php import ensure_php
+
+ROOT = Path(__file__).resolve().parent
+BUILD = ROOT / "build"
+SCREENSHOTS = BUILD / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory) -> MariaDBServer:
+    """One MariaDB server for the whole test session."""
+    base = tmp_path_factory.mktemp("mariadb")
+    try:
+        server = MariaDBServer.start(base)
+    except Exception as exc:  # fail loudly with the reason, never skip
+        pytest.fail(f"the test MariaDB server could not start: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def db(mariadb) -> DbParams:
+    """A fresh, empty database for one test (dropped afterwards)."""
+    params = mariadb.create_database()
+    yield params
+    mariadb.drop_database(params.database)
+
+
+@pytest.fixture
+def db_factory(mariadb):
+    """Makes as many fresh databases as a test needs (restore targets and the like)."""
+    made: list[str] = []
+
+    def make() -> DbParams:
+        params = mariadb.create_database()
+        made.append(params.database)
+        return params
+
+    yield make
+    for name in made:
+        mariadb.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def php() -> None:
+    """Real PHP CLI on PATH (installed from Debian when missing)."""
+    ensure_php()
+
+
+@pytest.fixture(autouse=True)
+def sitepack_home(tmp_path, monkeypatch) -> Path:
+    """Each test gets its own sitepack data directory (records, profiles, logs)."""
+    home = tmp_path / "sitepack-home"
+    monkeypatch.setenv("SITEPACK_HOME", str(home))
+    return home
+
+
+# --- Playwright on Debian's Chromium -------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        from harness.system import ensure_debian_packages
+        ensure_debian_packages({"chromium": "chromium"})
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--disable-gpu",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Saves a screenshot of every open page when a browser test fails."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if page is None:
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = item.nodeid.replace("/", "_").replace("::", "__")
+    for index, open_page in enumerate(page.context.pages):
+        try:
+            open_page.screenshot(path=str(SCREENSHOTS / f"FAILED-{name}-{index}.png"), full_page=True)
+        except Exception:  # the page may already be closed; the failure itself is reported
+            pass
+
+
+@pytest.fixture
+def screenshot(page):
+    """``screenshot("name")`` saves the current page under build/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
