@@ -1,0 +1,23 @@
+"""Starts the restore wizard or a headless restore from an extracted site bundle.
+
+Copied into every full backup as ``installation/restore.py``; run it with
+``python3 installation/restore.py wizard`` (or ``restore --answers FILE``). It needs
+nothing installed: the ``restorer`` package and its pure-Python dependencies
+(``vendor/``) travel beside it.
+"""
+
+import os
+import sys
+
+if sys.version_info < (3, 11):
+    sys.exit("The sitepack restorer needs Python 3.11 or newer; this is "
+             f"{sys.version.split()[0]}. Run it with python3.11 (or newer).")
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# Our copies come first so the versions the bundle was tested with are the ones used.
+sys.path[:0] = [_HERE, os.path.join(_HERE, "vendor")]
+
+from restorer.entry import main  # noqa: E402  (the path must be set first)
+
+if __name__ == "__main__":
+    sys.exit(main())
