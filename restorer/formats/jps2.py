@@ -1,0 +1,353 @@
+"""Akeeba's encrypted archive, JPS 2.0 (and reading JPS 1.x): layouts, blocks, reader.
+
+Facts in ``FORMATS.md`` §2, checked against Akeeba's extractor. In short: an 84-byte
+standard header carrying a PBKDF2 key header, then per entity a ``JPF`` record whose
+encrypted body holds path, type, size, mode and mtime, followed by data blocks (each an
+independent raw deflate stream of up to 1 MiB, AES-128-CBC encrypted with a fresh IV),
+and a ``JPE`` end record. There are no checksums and no password check, so the reader
+judges the first decrypted entity header and answers "wrong password" itself.
+
+Variants read as Akeeba's code reads them: the key header's "static salt" flag 0 means
+every block carries its own 64-byte salt (``JPST`` + salt before the ``JPIV`` trailer);
+JPS 1.x has no key header, derives key and IV from the password alone and its blocks
+end with just the u32 length.
+"""
+
+from __future__ import annotations
+
+import bz2
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from restorer.errors import ArchiveError, WrongPasswordError
+from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
+from restorer.formats.crypto import (AES_BLOCK, PBKDF2_HASHES, aes_cbc_decrypt, aes_cbc_encrypt,
+                                     akeeba_zero_pad, legacy_jps_key, pbkdf2_key)
+from restorer.formats.parts import PartReader, expect_part_count
+
+SIGNATURE = b"JPS"
+STANDARD_HEADER = struct.Struct("<3sBBBH")
+"""``JPS``, version major, minor, spanned flag, length of the key header that follows."""
+KEY_HEADER = struct.Struct("<4sHBIB64s")
+"""``JH\\0\\1``, its own length (76), PBKDF2 hash id, iterations, static salt flag, salt."""
+KEY_HEADER_SIGNATURE = b"JH\x00\x01"
+ENTITY_HEAD = struct.Struct("<3sHH")
+"""``JPF``, length of the encrypted block that follows, length of its plaintext."""
+ENTITY_PATH_LENGTH = struct.Struct("<H")
+ENTITY_FIELDS = struct.Struct("<BBIII")
+"""After the path: type, compression, uncompressed size, permissions, mtime."""
+DATA_HEAD = struct.Struct("<II")
+"""Length of the encrypted block that follows, length of its plaintext."""
+END_RECORD = struct.Struct("<3sHIII")
+"""``JPE``, number of parts, entity count, total uncompressed, total deflated."""
+IV_TRAILER = struct.Struct("<4s16sI")
+"""``JPIV``, the block's IV, the plaintext length: the last 24 bytes of a block."""
+SALT_TRAILER = struct.Struct("<4s64s")
+"""``JPST`` and a per-block PBKDF2 salt, just before the IV trailer (static salt 0)."""
+LENGTH_TRAILER = struct.Struct("<I")
+
+ENTITY_SIGNATURE = b"JPF"
+END_SIGNATURE = b"JPE"
+IV_MARK = b"JPIV"
+SALT_MARK = b"JPST"
+
+HEADER_SIZE = STANDARD_HEADER.size + KEY_HEADER.size  # 84
+PBKDF2_ITERATIONS = 128000
+CHUNK_SIZE = 1024 * 1024
+MAX_ITERATIONS = 10_000_000  # a damaged header must not make us spin for hours
+
+TYPE_DIR, TYPE_FILE, TYPE_LINK = 0, 1, 2
+COMPRESSION_NONE, COMPRESSION_DEFLATE, COMPRESSION_BZIP2 = 0, 1, 2
+
+
+def standard_header(salt: bytes, *, spanned: bool, iterations: int = PBKDF2_ITERATIONS) -> bytes:
+    """The 84 bytes every JPS 2.0 archive (first part) starts with."""
+    return (STANDARD_HEADER.pack(SIGNATURE, 2, 0, int(spanned), KEY_HEADER.size)
+            + KEY_HEADER.pack(KEY_HEADER_SIGNATURE, KEY_HEADER.size, 0, iterations, 1, salt))
+
+
+def encrypt_block(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
+    """An "AESblock": CBC ciphertext of the zero-padded plaintext, ``JPIV``, IV, length."""
+    return (aes_cbc_encrypt(key, iv, akeeba_zero_pad(plaintext))
+            + IV_TRAILER.pack(IV_MARK, iv, len(plaintext)))
+
+
+def entity_plaintext(path: bytes, entry_type: int, size: int, mode: int, mtime: int) -> bytes:
+    compression = COMPRESSION_DEFLATE if entry_type == TYPE_FILE else COMPRESSION_NONE
+    return (ENTITY_PATH_LENGTH.pack(len(path)) + path
+            + ENTITY_FIELDS.pack(entry_type, compression, size, mode, mtime))
+
+
+@dataclass(frozen=True)
+class KeySetup:
+    """How a JPS archive turns the password into block keys (read from its header)."""
+
+    version: tuple[int, int]
+    hash_id: int = 0
+    iterations: int = PBKDF2_ITERATIONS
+    static_salt: bytes | None = None
+    """None: no static salt (JPS 1.x, or 2.0 with per-block salts)."""
+
+
+def parse_header(first: bytes, where: str) -> tuple[KeySetup, int]:
+    """(key setup, header length) from the first bytes of the first part.
+
+    ``first`` holds at least ``STANDARD_HEADER.size`` bytes, and the whole header when
+    there is one (callers pass ``HEADER_SIZE`` bytes or all there is).
+    """
+    if len(first) < STANDARD_HEADER.size:
+        raise ArchiveError(f"{where} is too short to be a JPS archive")
+    signature, major, minor, _spanned, extra = STANDARD_HEADER.unpack_from(first)
+    if signature != SIGNATURE:
+        raise ArchiveError(f"{where} is not a JPS archive (it does not start with 'JPS')")
+    if major == 1:
+        return KeySetup((major, minor)), STANDARD_HEADER.size + extra
+    if major != 2:
+        raise ArchiveError(
+            f"{where} is a JPS {major}.{minor} archive; this reader handles JPS 1.x and 2.0")
+    if extra == 0:
+        # Akeeba's readers fall back to the 1.x key scheme when a 2.x header has no key header.
+        return KeySetup((major, minor)), STANDARD_HEADER.size
+    if extra != KEY_HEADER.size or len(first) < HEADER_SIZE:
+        raise ArchiveError(f"{where}: the JPS key header is damaged (length {extra})")
+    mark, length, hash_id, iterations, use_static, salt = KEY_HEADER.unpack_from(
+        first, STANDARD_HEADER.size)
+    if mark != KEY_HEADER_SIGNATURE or length != KEY_HEADER.size:
+        raise ArchiveError(f"{where}: the JPS key header is damaged")
+    if hash_id not in PBKDF2_HASHES or not 1 <= iterations <= MAX_ITERATIONS:
+        raise ArchiveError(
+            f"{where}: the JPS key header names an unknown hash ({hash_id}) or "
+            f"implausible iterations ({iterations})")
+    return KeySetup((major, minor), hash_id, iterations, salt if use_static else None), HEADER_SIZE
+
+
+class BlockDecrypter:
+    """Decrypts AESblocks of one archive, deriving keys lazily (PBKDF2 is slow)."""
+
+    def __init__(self, setup: KeySetup, password: str):
+        self.setup = setup
+        self._password = password.encode("utf-8")
+        self._static_key: bytes | None = None
+        self._legacy_key: bytes | None = None
+        self._salted: dict[bytes, bytes] = {}
+
+    def _key_for(self, salt: bytes | None) -> bytes:
+        if salt is not None:
+            if salt not in self._salted:
+                if len(self._salted) > 64:  # per-block salts are unique; keep memory flat
+                    self._salted.clear()
+                self._salted[salt] = pbkdf2_key(self._password, salt, self.setup.iterations,
+                                                 self.setup.hash_id)
+            return self._salted[salt]
+        if self.setup.static_salt is not None:
+            if self._static_key is None:
+                self._static_key = pbkdf2_key(self._password, self.setup.static_salt,
+                                              self.setup.iterations, self.setup.hash_id)
+            return self._static_key
+        return self._key_for_legacy()
+
+    def _key_for_legacy(self) -> bytes:
+        if self._legacy_key is None:
+            self._legacy_key = legacy_jps_key(self._password)
+        return self._legacy_key
+
+    def decrypt(self, block: bytes, length: int, what: str) -> tuple[bytes, bool]:
+        """(first ``length`` plaintext bytes, whether the block looks right: lengths agree
+        and the padding is zeros, which a wrong key turns into noise).
+
+        Parses the trailers the way Akeeba's reader does: the last 4 bytes are the
+        length; ``JPST`` 92 bytes from the end means a per-block salt; ``JPIV`` 24 bytes
+        from the end means a stored IV (otherwise the IV is the legacy key).
+        """
+        if len(block) < LENGTH_TRAILER.size:
+            raise ArchiveError(f"{what}: encrypted block of {len(block)} bytes is too short")
+        (stored_length,) = LENGTH_TRAILER.unpack_from(block, len(block) - 4)
+        end = len(block) - 4
+        salt = None
+        if len(block) >= 92 and block[-92:-88] == SALT_MARK:
+            salt = block[-88:-24]
+            end -= SALT_TRAILER.size
+        key = self._key_for(salt)
+        if len(block) >= 24 and block[-24:-20] == IV_MARK:
+            iv = block[-20:-4]
+            end -= 20
+        else:  # JPS 1.x: the IV is the legacy key, whatever the key is
+            iv = self._key_for_legacy()
+        ciphertext = block[:end]
+        if not ciphertext or len(ciphertext) % AES_BLOCK:
+            raise ArchiveError(
+                f"{what}: encrypted block body of {len(ciphertext)} bytes is not whole AES blocks")
+        plain = aes_cbc_decrypt(key, iv, ciphertext)
+        tail = plain[stored_length:]
+        plausible = length <= stored_length <= len(plain) and tail == bytes(len(tail))
+        return plain[:length], plausible
+
+
+@dataclass(frozen=True)
+class EntityHeader:
+    path: str
+    type: int
+    compression: int
+    size: int
+    mode: int
+    mtime: int
+
+
+def parse_entity(plain: bytes, plausible: bool, where: str, *, first: bool) -> EntityHeader:
+    """The entity fields, or an error: "wrong password" for the first entity (JPS 2.0
+    cannot say so any other way), "damaged" for later ones."""
+
+    def fail(reason: str):
+        if first:
+            raise WrongPasswordError(f"wrong password for {where}: {reason}")
+        raise ArchiveError(f"{where}: damaged entity header ({reason})")
+
+    if len(plain) < ENTITY_PATH_LENGTH.size + ENTITY_FIELDS.size:
+        fail(f"decrypted entity header of {len(plain)} bytes is too short")
+    (path_length,) = ENTITY_PATH_LENGTH.unpack_from(plain)
+    if path_length == 0 or ENTITY_PATH_LENGTH.size + path_length + ENTITY_FIELDS.size > len(plain):
+        fail(f"path length {path_length} does not fit the {len(plain)}-byte entity header")
+    raw_path = plain[2:2 + path_length]
+    entry_type, compression, size, mode, mtime = ENTITY_FIELDS.unpack_from(plain, 2 + path_length)
+    if entry_type not in (TYPE_DIR, TYPE_FILE, TYPE_LINK):
+        fail(f"entity type {entry_type} is not 0, 1 or 2")
+    if compression not in (COMPRESSION_NONE, COMPRESSION_DEFLATE, COMPRESSION_BZIP2):
+        fail(f"compression method {compression} is not 0, 1 or 2")
+    if b"\0" in raw_path:
+        fail("the path contains a NUL byte")
+    try:
+        path = raw_path.decode("utf-8")
+    except UnicodeDecodeError:
+        fail("the path is not UTF-8")
+    if not plausible:
+        fail("the block's lengths or padding do not match")
+    if (entry_type == TYPE_DIR and size) or (entry_type == TYPE_LINK and size > 65535):
+        fail(f"size {size} is implausible for a {'directory' if entry_type == TYPE_DIR else 'link'}")
+    return EntityHeader(path, entry_type, compression, size, mode, mtime)
+
+
+def decode_chunk(compression: int, plain: bytes, where: str, limit: int | None = None) -> bytes:
+    """One data block's plaintext turned back into file bytes (at most ``limit + 1`` of
+    them, so that a damaged block cannot balloon in memory)."""
+    try:
+        if compression == COMPRESSION_DEFLATE:
+            inflater = zlib.decompressobj(-15)
+            out = inflater.decompress(plain, 0 if limit is None else limit + 1)
+            if not inflater.eof or inflater.unused_data:
+                if inflater.unconsumed_tail:
+                    return out  # more than ``limit``: the caller reports it
+                raise ArchiveError(f"{where}: data block is not one complete deflate stream")
+            return out
+        if compression == COMPRESSION_BZIP2:
+            return bz2.decompress(plain)
+    except (zlib.error, OSError, ValueError) as exc:
+        raise ArchiveError(f"{where}: data block does not decompress ({exc})") from None
+    return plain
+
+
+MAX_BLOCK = 64 * 1024 * 1024
+"""Largest encrypted block accepted: writers use 1 MiB chunks; a damaged length field
+must not make the reader allocate gigabytes."""
+
+
+class Jps2Reader(ArchiveReader):
+    """Reads JPS 2.0 (``format = "jps2"``) and JPS 1.x (``format = "jps1"``) archives."""
+
+    has_checksums = False
+
+    def __init__(self, parts: list[Path], password: str):
+        super().__init__(parts)
+        self._stream = PartReader(parts)
+        self.setup, header_size = parse_header(self._stream.read(HEADER_SIZE), self.name)
+        self.format = "jps1" if self.setup.version[0] == 1 else "jps2"
+        self._decrypter = BlockDecrypter(self.setup, password)
+        self._stream.seek(header_size)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+        stream = self._stream
+        count = 0
+        while True:
+            start = stream.tell()
+            if start == stream.size:
+                raise stream.truncated("the end record (JPE), which is missing", start)
+            signature = stream.read_exact(3, "a record signature")
+            if signature == END_SIGNATURE:
+                self._check_end(start, count)
+                return
+            if signature != ENTITY_SIGNATURE:
+                raise ArchiveError(
+                    f"{stream.where(start)}: found {signature!r} where an entity record (JPF) "
+                    "or the end record (JPE) must be: the archive is damaged")
+            block_length, plain_length = ENTITY_HEAD.unpack(
+                signature + stream.read_exact(ENTITY_HEAD.size - 3, "an entity record"))
+            block = stream.read_exact(block_length, "an entity record")
+            where = stream.where(start)
+            plain, plausible = self._decrypter.decrypt(block, plain_length, where)
+            header = parse_entity(plain, plausible, self.name if count == 0 else where,
+                                  first=count == 0)
+            count += 1
+            yield self._entry(header, where)
+
+    def _entry(self, header: EntityHeader, where: str) -> tuple[Entry, Iterator[bytes]]:
+        entry_type = EntryType(header.type)
+        path = header.path.rstrip("/") if entry_type is EntryType.DIR else header.path
+        mode = normalize_mode(entry_type, header.mode)
+        if entry_type is EntryType.DIR:
+            return Entry(path, entry_type, 0, mode, header.mtime), iter(())
+        if entry_type is EntryType.SYMLINK:
+            target = self._read_chunk(COMPRESSION_NONE, f"the link {path}") if header.size else b""
+            if len(target) != header.size:
+                raise ArchiveError(f"{where}: the link {path} has a target of {len(target)} "
+                                   f"bytes, its header says {header.size}: the archive is damaged")
+            try:
+                text = target.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ArchiveError(f"{where}: the target of link {path} is not UTF-8") from None
+            return Entry(path, entry_type, header.size, mode, header.mtime, text), iter((target,))
+        entry = Entry(path, entry_type, header.size, mode, header.mtime)
+        return entry, self._file_data(header, path)
+
+    def _file_data(self, header: EntityHeader, path: str) -> Iterator[bytes]:
+        done = 0
+        while done < header.size:
+            data = self._read_chunk(header.compression, f"the file {path}", header.size - done)
+            done += len(data)
+            yield data
+
+    def _read_chunk(self, compression: int, what: str, limit: int | None = None) -> bytes:
+        stream = self._stream
+        start = stream.tell()
+        block_length, plain_length = DATA_HEAD.unpack(
+            stream.read_exact(DATA_HEAD.size, f"a data block of {what}"))
+        where = stream.where(start)
+        if block_length > MAX_BLOCK or plain_length > block_length:
+            raise ArchiveError(f"{where}: data block of {what} has implausible lengths "
+                               f"({block_length}, {plain_length}): the archive is damaged")
+        block = stream.read_exact(block_length, f"a data block of {what}")
+        plain, plausible = self._decrypter.decrypt(block, plain_length, where)
+        if not plausible:
+            raise ArchiveError(f"{where}: data block of {what} does not decrypt cleanly: "
+                               "the archive is damaged")
+        data = decode_chunk(compression, plain, f"{where} ({what})", limit)
+        if limit is not None and (not data or len(data) > limit):
+            raise ArchiveError(f"{where}: {what} holds more or less data than its header "
+                               "says: the archive is damaged")
+        return data
+
+    def _check_end(self, start: int, count: int) -> None:
+        stream = self._stream
+        record = END_SIGNATURE + stream.read_exact(END_RECORD.size - 3, "the end record")
+        _, parts, entities, _total, _deflated = END_RECORD.unpack(record)
+        expect_part_count(self.parts, parts)
+        if entities != count & 0xFFFFFFFF:
+            raise ArchiveError(f"{stream.where(start)}: the end record counts {entities} "
+                               f"entries but {count} were read: the archive is damaged")
+        if stream.tell() != stream.size:
+            raise ArchiveError(f"{stream.where()}: {stream.size - stream.tell()} unexpected "
+                               "bytes follow the end record: the archive is damaged")
