@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from restorer.errors import ArchiveError, WrongPasswordError
+from restorer.formats import NEEDS_PASSWORD
 from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
 from restorer.formats.crypto import (AES_BLOCK, PBKDF2_HASHES, aes_cbc_decrypt, aes_cbc_encrypt,
                                      akeeba_zero_pad, legacy_jps_key, pbkdf2_key)
@@ -248,6 +249,30 @@ def decode_chunk(compression: int, plain: bytes, where: str, limit: int | None =
     return plain
 
 
+class TrackedChunks:
+    """An entry's chunk iterator that knows whether it was read to the end, so a reader
+    can skip what a consumer (``ls``, say) left unread."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self.finished = False
+
+    def __iter__(self) -> "TrackedChunks":
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self.finished = True
+            raise
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+
 MAX_BLOCK = 64 * 1024 * 1024
 """Largest encrypted block accepted: writers use 1 MiB chunks; a damaged length field
 must not make the reader allocate gigabytes."""
@@ -261,7 +286,11 @@ class Jps2Reader(ArchiveReader):
     def __init__(self, parts: list[Path], password: str):
         super().__init__(parts)
         self._stream = PartReader(parts)
-        self.setup, header_size = parse_header(self._stream.read(HEADER_SIZE), self.name)
+        try:
+            self.setup, header_size = parse_header(self._stream.read(HEADER_SIZE), self.name)
+        except BaseException:
+            self._stream.close()
+            raise
         self.format = "jps1" if self.setup.version[0] == 1 else "jps2"
         self._decrypter = BlockDecrypter(self.setup, password)
         self._stream.seek(header_size)
@@ -284,7 +313,7 @@ class Jps2Reader(ArchiveReader):
                 raise ArchiveError(
                     f"{stream.where(start)}: found {signature!r} where an entity record (JPF) "
                     "or the end record (JPE) must be: the archive is damaged")
-            block_length, plain_length = ENTITY_HEAD.unpack(
+            _, block_length, plain_length = ENTITY_HEAD.unpack(
                 signature + stream.read_exact(ENTITY_HEAD.size - 3, "an entity record"))
             block = stream.read_exact(block_length, "an entity record")
             where = stream.where(start)
@@ -292,14 +321,18 @@ class Jps2Reader(ArchiveReader):
             header = parse_entity(plain, plausible, self.name if count == 0 else where,
                                   first=count == 0)
             count += 1
-            yield self._entry(header, where)
+            entry, data = self._entry(header, where)
+            yield entry, data
+            if not data.finished:  # the consumer skipped (part of) the data
+                data.close()
+                self._skip_data()
 
     def _entry(self, header: EntityHeader, where: str) -> tuple[Entry, Iterator[bytes]]:
         entry_type = EntryType(header.type)
         path = header.path.rstrip("/") if entry_type is EntryType.DIR else header.path
         mode = normalize_mode(entry_type, header.mode)
         if entry_type is EntryType.DIR:
-            return Entry(path, entry_type, 0, mode, header.mtime), iter(())
+            return Entry(path, entry_type, 0, mode, header.mtime), TrackedChunks(iter(()))
         if entry_type is EntryType.SYMLINK:
             target = self._read_chunk(COMPRESSION_NONE, f"the link {path}") if header.size else b""
             if len(target) != header.size:
@@ -309,9 +342,10 @@ class Jps2Reader(ArchiveReader):
                 text = target.decode("utf-8")
             except UnicodeDecodeError:
                 raise ArchiveError(f"{where}: the target of link {path} is not UTF-8") from None
-            return Entry(path, entry_type, header.size, mode, header.mtime, text), iter((target,))
+            return (Entry(path, entry_type, header.size, mode, header.mtime, text),
+                    TrackedChunks(iter((target,))))
         entry = Entry(path, entry_type, header.size, mode, header.mtime)
-        return entry, self._file_data(header, path)
+        return entry, TrackedChunks(self._file_data(header, path))
 
     def _file_data(self, header: EntityHeader, path: str) -> Iterator[bytes]:
         done = 0
@@ -340,6 +374,19 @@ class Jps2Reader(ArchiveReader):
                                "says: the archive is damaged")
         return data
 
+    def _skip_data(self) -> None:
+        """Moves past data blocks nobody read, as Akeeba's reader skips: until the next
+        ``JPF`` or ``JPE`` signature."""
+        stream = self._stream
+        while stream.tell() < stream.size:
+            start = stream.tell()
+            if stream.read(3) in (ENTITY_SIGNATURE, END_SIGNATURE):
+                stream.seek(start)
+                return
+            stream.seek(start)
+            block_length, _ = DATA_HEAD.unpack(stream.read_exact(DATA_HEAD.size, "a data block"))
+            stream.seek(stream.tell() + block_length)
+
     def _check_end(self, start: int, count: int) -> None:
         stream = self._stream
         record = END_SIGNATURE + stream.read_exact(END_RECORD.size - 3, "the end record")
@@ -351,3 +398,14 @@ class Jps2Reader(ArchiveReader):
         if stream.tell() != stream.size:
             raise ArchiveError(f"{stream.where()}: {stream.size - stream.tell()} unexpected "
                                "bytes follow the end record: the archive is damaged")
+
+
+def detect(head: bytes) -> bool:
+    """Every JPS except our own 3.0 (``jps.py``); unknown versions get a clear refusal."""
+    return head[:3] == SIGNATURE and len(head) > 3 and head[3] != 3
+
+
+def open_reader(parts: list[Path], password: str | None) -> Jps2Reader:
+    if password is None:
+        raise WrongPasswordError(NEEDS_PASSWORD)
+    return Jps2Reader(parts, password)

@@ -1,0 +1,302 @@
+"""This project's encrypted archive, JPS 3.0: AES-256-GCM per record, scrypt/Argon2id.
+
+Byte layout and reasoning: ``docs/FORMAT-JPS.md``. In short:
+
+- Header (first part): the JPS standard header with version 3.0, then a key header
+  ``JK\\0\\3`` holding the KDF id and costs, salt, a random archive id, a password
+  verifier and the SHA-256 of all header bytes before it. Akeeba's extractor expects
+  ``JH\\0\\1`` there and refuses the archive ("not a JPS file").
+- Records: ``JPF`` (entry), ``JPD`` (data chunk), ``JPE`` (end). Each is signature,
+  u32 sealed length, 12-byte random nonce, then AES-256-GCM ciphertext + tag whose
+  associated data binds the header digest, the signature, the record's index and its
+  offset in the archive: a record cannot be changed, moved, dropped or replayed from
+  another archive without failing authentication.
+- The end record carries the record count, entry count and totals, so a cut archive
+  is an error, not a shorter archive.
+
+The password is checked against the verifier before any record is read, so "wrong
+password" is answered before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from restorer.errors import ArchiveError, WrongPasswordError
+from restorer.formats import NEEDS_PASSWORD
+from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
+from restorer.formats.crypto import (KdfParams, derive_master_key, split_master_key,
+                                     verifier_matches)
+from restorer.formats.jps2 import TrackedChunks
+from restorer.formats.parts import PartReader, expect_part_count
+
+SIGNATURE = b"JPS"
+VERSION = (3, 0)
+STANDARD_HEADER = struct.Struct("<3sBBBH")
+"""As in every JPS: ``JPS``, major (3), minor (0), spanned flag, key header length."""
+KEY_HEADER = struct.Struct("<4sHBIII32s16s32s32s")
+"""``JK\\0\\3``, own length, KDF id, three KDF costs, salt, archive id, password
+verifier, SHA-256 of every header byte before this field."""
+KEY_HEADER_SIGNATURE = b"JK\x00\x03"
+HEADER_SIZE = STANDARD_HEADER.size + KEY_HEADER.size
+DIGEST_OFFSET = HEADER_SIZE - 32
+
+RECORD_HEAD = struct.Struct("<3sI12s")
+"""Signature, length of ciphertext + tag, nonce."""
+RECORD_AAD = struct.Struct("<32s3sQQ")
+"""Associated data of a record: header digest, signature, record index, offset."""
+ENTITY = struct.Struct("<BQIqH")
+"""Entity plaintext: type, size, mode, mtime, path length; the UTF-8 path follows."""
+CHUNK_METHOD = struct.Struct("<B")
+"""First plaintext byte of a data record: 0 stored, 1 raw deflate."""
+END = struct.Struct("<QQQQH")
+"""End plaintext: records before it, entries, bytes of entry data, bytes stored, parts."""
+
+ENTITY_SIGNATURE = b"JPF"
+DATA_SIGNATURE = b"JPD"
+END_SIGNATURE = b"JPE"
+TAG_SIZE = 16
+NONCE_SIZE = 12
+METHOD_STORED, METHOD_DEFLATE = 0, 1
+MAX_RECORD = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Header:
+    """The parsed key header; ``raw`` is the exact header bytes (first part start)."""
+
+    kdf: KdfParams
+    salt: bytes
+    archive_id: bytes
+    verifier: bytes
+    digest: bytes
+    spanned: bool
+    raw: bytes
+
+
+def build_header(kdf: KdfParams, salt: bytes, archive_id: bytes, verifier: bytes, *,
+                 spanned: bool) -> Header:
+    body = (STANDARD_HEADER.pack(SIGNATURE, *VERSION, int(spanned), KEY_HEADER.size)
+            + KEY_HEADER.pack(KEY_HEADER_SIGNATURE, KEY_HEADER.size, kdf.kdf, kdf.a, kdf.b,
+                              kdf.c, salt, archive_id, verifier, bytes(32))[:-32])
+    digest = hashlib.sha256(body).digest()
+    return Header(kdf, salt, archive_id, verifier, digest, spanned, body + digest)
+
+
+def parse_header(raw: bytes, where: str) -> Header:
+    if len(raw) < STANDARD_HEADER.size or raw[:3] != SIGNATURE:
+        raise ArchiveError(f"{where} is not a JPS archive (it does not start with 'JPS')")
+    _, major, minor, spanned, extra = STANDARD_HEADER.unpack_from(raw)
+    if (major, minor) != VERSION:
+        raise ArchiveError(f"{where} is a JPS {major}.{minor} archive, not JPS 3.0")
+    if len(raw) < HEADER_SIZE:
+        raise ArchiveError(f"{where} is too short to hold a JPS 3.0 header: it is truncated")
+    (mark, length, kdf_id, a, b, c, salt, archive_id, verifier,
+     digest) = KEY_HEADER.unpack_from(raw, STANDARD_HEADER.size)
+    if (hashlib.sha256(raw[:DIGEST_OFFSET]).digest() != digest or extra != KEY_HEADER.size
+            or mark != KEY_HEADER_SIGNATURE or length != KEY_HEADER.size):
+        raise ArchiveError(f"{where}: the JPS 3.0 header is damaged (its checksum does not "
+                           "match): copy the archive again")
+    return Header(KdfParams(kdf_id, a, b, c), salt, archive_id, verifier, digest,
+                  bool(spanned), raw[:HEADER_SIZE])
+
+
+def derive_keys(header: Header, password: str) -> tuple[bytes, bytes]:
+    """(AES-256-GCM key, verifier) for ``header``'s KDF, salt and ``password``."""
+    return split_master_key(derive_master_key(password, header.kdf, header.salt))
+
+
+def open_key(header: Header, password: str, where: str) -> bytes:
+    """The record key, or ``WrongPasswordError`` when the verifier disagrees."""
+    key, verifier = derive_keys(header, password)
+    if not verifier_matches(header.verifier, verifier):
+        raise WrongPasswordError(
+            f"wrong password for {where}: the password check in its header does not match")
+    return key
+
+
+def record_aad(digest: bytes, signature: bytes, index: int, offset: int) -> bytes:
+    return RECORD_AAD.pack(digest, signature, index, offset)
+
+
+def seal_record(aead: AESGCM, digest: bytes, signature: bytes, index: int, offset: int,
+                nonce: bytes, plaintext: bytes) -> bytes:
+    """A whole record, ready to write at ``offset`` as record number ``index``."""
+    sealed = aead.encrypt(nonce, plaintext, record_aad(digest, signature, index, offset))
+    return RECORD_HEAD.pack(signature, len(sealed), nonce) + sealed
+
+
+def entity_plaintext(entry_type: int, size: int, mode: int, mtime: int, path: str) -> bytes:
+    raw = path.encode("utf-8")
+    return ENTITY.pack(entry_type, size, mode, mtime, len(raw)) + raw
+
+
+class JpsReader(ArchiveReader):
+    """Reads JPS 3.0 archives, authenticating every record before using it."""
+
+    format = "jps"
+    has_checksums = True
+
+    def __init__(self, parts: list[Path], password: str):
+        super().__init__(parts)
+        self._stream = PartReader(parts)
+        try:
+            self.header = parse_header(self._stream.read(HEADER_SIZE), self.name)
+            self._aead = AESGCM(open_key(self.header, password, self.name))
+        except BaseException:
+            self._stream.close()
+            raise
+        self._index = 0
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def _record(self, expected: tuple[bytes, ...], what: str) -> tuple[bytes, bytes]:
+        """(signature, plaintext) of the next record, authenticated."""
+        stream = self._stream
+        start = stream.tell()
+        if start == stream.size:
+            raise stream.truncated(f"{what}; the end record is missing", start)
+        head = stream.read_exact(RECORD_HEAD.size, what)
+        signature, length, nonce = RECORD_HEAD.unpack(head)
+        if signature not in expected:
+            raise ArchiveError(
+                f"{stream.where(start)}: found {signature!r} where {what} must be: "
+                "the archive is damaged")
+        if not TAG_SIZE <= length <= MAX_RECORD:
+            raise ArchiveError(f"{stream.where(start)}: {what} has an implausible length "
+                               f"({length}): the archive is damaged")
+        sealed = stream.read_exact(length, what)
+        try:
+            plain = self._aead.decrypt(
+                nonce, sealed, record_aad(self.header.digest, signature, self._index, start))
+        except InvalidTag:
+            raise ArchiveError(
+                f"{stream.where(start)}: {what} (record {self._index}) fails authentication: "
+                "the archive is damaged or was altered") from None
+        self._index += 1
+        return signature, plain
+
+    def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+        self._stream.seek(HEADER_SIZE)
+        self._index = 0
+        self._stored = 0
+        count = total = 0
+        while True:
+            start = self._stream.tell()
+            signature, plain = self._record((ENTITY_SIGNATURE, END_SIGNATURE),
+                                            "an entry record (JPF) or the end record (JPE)")
+            if signature == END_SIGNATURE:
+                self._check_end(plain, start, count, total)
+                return
+            entry = self._parse_entity(plain, start)
+            count += 1
+            total += entry.size
+            if entry.is_dir:
+                data = TrackedChunks(iter(()))
+            elif entry.is_symlink:
+                target = self._chunk(entry.path, entry.size) if entry.size else b""
+                entry = Entry(entry.path, entry.type, entry.size, entry.mode, entry.mtime,
+                              target.decode("utf-8", errors="surrogateescape"))
+                data = TrackedChunks(iter((target,)))
+            else:
+                data = TrackedChunks(self._file_data(entry))
+            yield entry, data
+            if not data.finished:  # the consumer skipped (part of) the data
+                data.close()
+                self._skip_data()
+
+    def _parse_entity(self, plain: bytes, start: int) -> Entry:
+        where = self._stream.where(start)
+        if len(plain) < ENTITY.size:
+            raise ArchiveError(f"{where}: entry record too short: the archive is damaged")
+        entry_type, size, mode, mtime, path_length = ENTITY.unpack_from(plain)
+        if entry_type not in (0, 1, 2) or ENTITY.size + path_length != len(plain):
+            raise ArchiveError(f"{where}: malformed entry record: the archive is damaged")
+        try:
+            path = plain[ENTITY.size:].decode("utf-8")
+        except UnicodeDecodeError:
+            raise ArchiveError(f"{where}: entry path is not UTF-8: the archive is damaged") from None
+        kind = EntryType(entry_type)
+        if kind is EntryType.DIR and size:
+            raise ArchiveError(f"{where}: directory {path} has a size: the archive is damaged")
+        return Entry(path, kind, size, normalize_mode(kind, mode), mtime)
+
+    def _chunk(self, path: str, remaining: int) -> bytes:
+        """The entry bytes of the next data record."""
+        start = self._stream.tell()
+        _, plain = self._record((DATA_SIGNATURE,), f"a data record of {path}")
+        where = self._stream.where(start)
+        if not plain:
+            raise ArchiveError(f"{where}: empty data record of {path}: the archive is damaged")
+        method, payload = plain[0], plain[1:]
+        self._stored += len(payload)
+        if method == METHOD_STORED:
+            data = payload
+        elif method == METHOD_DEFLATE:
+            inflater = zlib.decompressobj(-15)
+            try:
+                data = inflater.decompress(payload, remaining + 1)
+            except zlib.error as exc:
+                raise ArchiveError(f"{where}: data of {path} does not inflate ({exc})") from None
+            if not inflater.eof or inflater.unused_data:
+                raise ArchiveError(f"{where}: data of {path} is not one deflate stream")
+        else:
+            raise ArchiveError(f"{where}: data of {path} uses unknown method {method}")
+        if not data or len(data) > remaining:
+            raise ArchiveError(f"{where}: {path} holds more or less data than its entry "
+                               "record says: the archive is damaged")
+        return data
+
+    def _file_data(self, entry: Entry) -> Iterator[bytes]:
+        done = 0
+        while done < entry.size:
+            data = self._chunk(entry.path, entry.size - done)
+            done += len(data)
+            yield data
+
+    def _skip_data(self) -> None:
+        """Moves past the data records nobody read without decrypting them (listing);
+        their lengths still count toward the end record's check."""
+        stream = self._stream
+        while True:
+            start = stream.tell()
+            head = stream.read(RECORD_HEAD.size)
+            if len(head) < RECORD_HEAD.size or head[:3] != DATA_SIGNATURE:
+                stream.seek(start)
+                return
+            _, length, _ = RECORD_HEAD.unpack(head)
+            stream.seek(start + RECORD_HEAD.size + length)
+            self._index += 1
+            self._stored += max(length - TAG_SIZE - 1, 0)
+
+    def _check_end(self, plain: bytes, start: int, count: int, total: int) -> None:
+        where = self._stream.where(start)
+        if len(plain) != END.size:
+            raise ArchiveError(f"{where}: malformed end record: the archive is damaged")
+        records, entries, end_total, end_stored, parts = END.unpack(plain)
+        expect_part_count(self.parts, parts)
+        if (records, entries, end_total, end_stored) != (self._index - 1, count, total, self._stored):
+            raise ArchiveError(f"{where}: the end record does not match the records read: "
+                               "the archive is damaged")
+        if self._stream.tell() != self._stream.size:
+            raise ArchiveError(f"{self._stream.where()}: unexpected bytes after the end record: "
+                               "the archive is damaged")
+
+
+def detect(head: bytes) -> bool:
+    return head[:3] == SIGNATURE and len(head) > 3 and head[3] == VERSION[0]
+
+
+def open_reader(parts: list[Path], password: str | None) -> JpsReader:
+    if password is None:
+        raise WrongPasswordError(NEEDS_PASSWORD)
+    return JpsReader(parts, password)
