@@ -1,0 +1,53 @@
+"""``python3 installation/restore.py wizard|restore``: the restorer's own command line.
+
+It runs inside an extracted bundle, where only the standard library and the vendored
+packages exist, so it uses ``argparse``. The site root is the folder holding
+``installation/``. ``sitepack wizard`` and ``sitepack restore`` call the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import SitepackError
+
+_SITE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_answers(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SitepackError(f"cannot read the answers file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise SitepackError(f"the answers file {path} is not valid JSON: {exc}") from None
+
+
+def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="restore.py", description="Restore the site this installation/ folder came with.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    wiz = sub.add_parser("wizard", help="start the restore wizard in a web browser")
+    wiz.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (only 127.0.0.1 unless the backup has an installer password)")
+    wiz.add_argument("--port", type=int, default=8780, help="port to listen on (0 = any free port)")
+    head = sub.add_parser("restore", help="restore without a browser, with every answer in a JSON file")
+    head.add_argument("--answers", required=True, type=Path, help="the answers file (see README)")
+    args = parser.parse_args(argv)
+    root = Path(site_root) if site_root else _SITE_ROOT
+    try:
+        if args.command == "wizard":
+            from .wizard import serve
+            serve(root, host=args.host, port=args.port)
+            return 0
+        from .restore import run_headless
+        return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True))
+    except SitepackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 1

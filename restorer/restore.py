@@ -1,0 +1,512 @@
+"""The restore, step by step: one engine for the wizard and the headless mode.
+
+Steps: checks → database import (each dump of the bundle, resumable) → site setup
+(configuration rewrite, super user) → replace data → finish. ``RestoreSession`` holds
+the answers given so far and the saved progress (``installation/.restore-state.json``,
+mode 0600, never a password): the wizard calls one step per request, ``run_headless``
+calls them in a loop. After a crash the saved progress lets the import resume where it
+stopped; passwords are asked again because they are never written to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform as pyplatform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import akeeba, install_password
+from .akeeba import Bundle, read_bundle
+from .answers import HTACCESS_MODES, DbAnswers, secret
+from .errors import ConfigError, DatabaseError, SitepackError
+from .progress import human_size
+
+STATE_VERSION = 1
+MIN_FREE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    blocking: bool = True
+
+
+@dataclass
+class StepProgress:
+    """What one call of a step did, for a progress bar or a progress line."""
+
+    done: bool
+    fraction: float
+    item: str = ""
+    detail: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"done": self.done, "fraction": round(self.fraction, 4), "item": self.item,
+                "detail": self.detail, "warnings": self.warnings}
+
+
+@dataclass
+class SetupResult:
+    config_path: Path | None
+    written: bool
+    config_text: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FinishResult:
+    site_url: str | None
+    removed: list[str]
+    restored: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _write_private_json(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=".restore-state-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _under(path: str, old_root: str | None, new_root: Path, default: Path) -> str:
+    """``path`` moved from the old site root to the new one (or ``default``)."""
+    if path and old_root:
+        old = old_root.rstrip("/")
+        if path == old or path.startswith(old + "/"):
+            return str(new_root) + path[len(old):]
+    return str(default)
+
+
+class RestoreSession:
+    """One restore of one extracted bundle."""
+
+    def __init__(self, site_root: Path):
+        self.bundle: Bundle = read_bundle(site_root)
+        self.password_check = install_password.load(self.bundle.installation)
+        self.db_answers: dict[str, DbAnswers] = {}
+        self._importers: dict[str, object] = {}
+        self._replacer = None
+        self.state = self._load_state()
+
+    # --- saved progress ------------------------------------------------------------
+    def _load_state(self) -> dict:
+        path = self.bundle.state_path
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("version") == STATE_VERSION:
+                    return data
+            except (OSError, ValueError):
+                pass  # an unreadable state is the same as none: the steps start over
+        return {"version": STATE_VERSION, "databases": {}, "setup": None, "replace": None}
+
+    def save(self) -> None:
+        _write_private_json(self.bundle.state_path, self.state)
+
+    # --- checks --------------------------------------------------------------------
+    def checks(self) -> list[Check]:
+        b = self.bundle
+        result = [Check("Python version", sys.version_info >= (3, 11),
+                        f"Python {pyplatform.python_version()} (3.11 or newer needed)")]
+        for what, path in (("Site folder", b.site_root), ("installation folder", b.installation)):
+            ok = os.access(path, os.W_OK)
+            result.append(Check(f"{what} writable", ok,
+                                f"{path} is {'writable' if ok else 'NOT writable: give the restoring user write access'}"))
+        if b.config_path is not None:
+            target = b.config_path if b.config_path.exists() else b.site_root
+            ok = os.access(target, os.W_OK)
+            result.append(Check(f"{b.config_path.name} writable", ok,
+                                "it will be rewritten in place" if ok else
+                                "not writable: the site setup page will show its new content to copy",
+                                blocking=False))
+        try:
+            import pymysql
+            result.append(Check("Database driver", True, f"PyMySQL {pymysql.__version__}"))
+        except ImportError:
+            result.append(Check("Database driver", False, "PyMySQL is missing: re-extract the archive "
+                                "(it travels in installation/vendor) or pip install pymysql"))
+        free = shutil.disk_usage(b.site_root).free
+        dump = sum(p.stat().st_size for p in b.sql_dir.glob("*") if p.is_file()) if b.sql_dir.is_dir() else 0
+        result.append(Check("Free disk space", free > MIN_FREE_BYTES,
+                            f"{human_size(free)} free here; the database dump is {human_size(dump)}"))
+        result.append(Check("Databases in the backup", bool(b.databases),
+                            ", ".join(f"{n} ({len(e.get('tables') or [])} tables)" for n, e in b.databases.items())
+                            or "none: this backup holds no database dump", blocking=False))
+        return result
+
+    def blocking_failures(self) -> list[Check]:
+        return [c for c in self.checks() if c.blocking and not c.ok]
+
+    # --- database ------------------------------------------------------------------
+    def database_defaults(self, name: str) -> dict:
+        """Pre-filled values for the database form: the saved answers, else the backup's."""
+        saved = self.state["databases"].get(name, {}).get("answers")
+        if saved:
+            return dict(saved)
+        entry = self.bundle.databases[name]
+        host = str(entry.get("dbhost") or "localhost")
+        port = 3306
+        if ":" in host and host.rsplit(":", 1)[1].isdigit():
+            host, port = host.rsplit(":", 1)[0], int(host.rsplit(":", 1)[1])
+        return {"host": host, "port": int(entry.get("dbport") or port), "user": entry.get("dbuser") or "",
+                "database": entry.get("dbname") or "", "prefix": entry.get("prefix") or "",
+                "existing": "drop", "socket": None}
+
+    def import_status(self, name: str) -> dict:
+        return self.state["databases"].get(name, {})
+
+    def set_database(self, name: str, answers: DbAnswers) -> None:
+        """Checks the connection (creating the database if missing) and remembers the answers.
+
+        If the saved import for this dump went to another database or prefix, it starts over.
+        """
+        if name not in self.bundle.databases:
+            raise SitepackError(f"the backup has no database dump named {name}")
+        create_database_if_missing(answers)
+        answers.conn_info().connect().close()
+        saved = self.state["databases"].get(name, {})
+        if saved.get("answers") and _same_target(saved["answers"], answers.public()):
+            saved["answers"] = answers.public()
+        else:
+            self.state["databases"][name] = {"answers": answers.public(), "done": False, "importer": None}
+            self._importers.pop(name, None)
+        self.db_answers[name] = answers
+        self.save()
+
+    def import_step(self, name: str, budget_seconds: float) -> StepProgress:
+        """Imports for about ``budget_seconds``, saves the progress, reports it."""
+        from .dbimport import Importer
+
+        record = self.state["databases"].get(name)
+        answers = self.db_answers.get(name)
+        if record is None or answers is None:
+            raise SitepackError(f"give the database settings for {name} first (the password is "
+                                f"never saved, so it is asked again after a restart)")
+        if record.get("done"):
+            return StepProgress(True, 1.0, detail="already imported")
+        importer = self._importers.get(name)
+        if importer is None:
+            if record.get("importer"):
+                importer = Importer.resume(record["importer"], answers.conn_info())
+            else:
+                importer = Importer(answers.conn_info(), self.bundle.sql_dir, self.bundle.databases[name],
+                                    new_prefix=answers.prefix, existing=answers.existing)
+            self._importers[name] = importer
+        done = importer.run(budget_seconds)
+        progress = _import_progress(importer, done)
+        record["importer"] = importer.state()
+        record["done"] = bool(done)
+        record["fraction"] = progress.fraction
+        self.save()
+        return progress
+
+    # --- site setup ----------------------------------------------------------------
+    def site_defaults(self) -> dict:
+        """The site setup form pre-filled from the restored configuration."""
+        b = self.bundle
+        if b.platform == "joomla":
+            from .config.joomla import read_joomla_config
+            conf = read_joomla_config(b.config_path)
+            old_root = b.original_root()
+            return {
+                "site_name": conf.get("sitename", ""), "mail_from": conf.get("mailfrom", ""),
+                "from_name": conf.get("fromname", ""), "live_site": conf.get("live_site", ""),
+                "old_live_site": conf.get("live_site", ""),
+                "cookie_domain": conf.get("cookie_domain", ""), "cookie_path": conf.get("cookie_path", ""),
+                "tmp_path": _under(str(conf.get("tmp_path", "")), old_root, b.site_root, b.site_root / "tmp"),
+                "log_path": _under(str(conf.get("log_path", "")), old_root, b.site_root,
+                                   b.site_root / "administrator" / "logs"),
+                "force_ssl": int(conf.get("force_ssl") or 0), "htaccess": "keep",
+            }
+        if b.platform == "wordpress":
+            return {"live_site": self._wordpress_old_url() or "", "old_live_site": self._wordpress_old_url() or "",
+                    "htaccess": "keep"}
+        return {"live_site": "", "old_live_site": "", "htaccess": "keep"}
+
+    def _site_db(self) -> DbAnswers:
+        answers = self.db_answers.get(akeeba.SITE_DUMP)
+        if answers is None:
+            raise SitepackError("give the site database's settings first (database step)")
+        return answers
+
+    def _wordpress_old_url(self) -> str | None:
+        answers = self.db_answers.get(akeeba.SITE_DUMP)
+        if answers is None or not self.state["databases"].get(akeeba.SITE_DUMP, {}).get("done"):
+            return None
+        try:
+            conn = answers.conn_info().connect()
+        except DatabaseError:
+            return None
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT option_value FROM `{answers.prefix}options` WHERE option_name = 'siteurl'")
+                row = cur.fetchone()
+                return row[0] if row else None
+        except Exception:  # no options table: not a WordPress database after all
+            return None
+        finally:
+            conn.close()
+
+    def apply_setup(self, site: dict, super_user: dict | None) -> SetupResult:
+        """Rewrites the site's configuration and, for Joomla, changes the super user."""
+        b = self.bundle
+        htaccess = site.get("htaccess", "keep")
+        if htaccess not in HTACCESS_MODES:
+            raise SitepackError(f"htaccess handling {htaccess!r} is not one of {', '.join(HTACCESS_MODES)}")
+        if b.platform == "joomla":
+            result = self._setup_joomla(site, super_user or {})
+        elif b.platform == "wordpress":
+            result = self._setup_wordpress(site)
+        else:
+            result = SetupResult(None, False, None, ["generic site: no configuration file to rewrite"])
+        self.state["setup"] = {"live_site": site.get("live_site") or "", "htaccess": htaccess,
+                               "old_live_site": site.get("old_live_site") or "",
+                               "config_written": result.written}
+        self.save()
+        return result
+
+    def _setup_joomla(self, site: dict, super_user: dict) -> SetupResult:
+        from .config.joomla import new_secret, rewrite_joomla_config, write_config_atomically
+        db = self._site_db()
+        path = self.bundle.config_path
+        host = db.host if db.port == 3306 else f"{db.host}:{db.port}"
+        if db.socket:
+            host = f"{db.host}:{db.socket}"
+        changes = {"host": host, "user": db.user, "password": db.password, "db": db.database,
+                   "dbprefix": db.prefix, "secret": new_secret()}
+        for key, field_name in (("sitename", "site_name"), ("mailfrom", "mail_from"), ("fromname", "from_name"),
+                                ("live_site", "live_site"), ("cookie_domain", "cookie_domain"),
+                                ("cookie_path", "cookie_path"), ("tmp_path", "tmp_path"), ("log_path", "log_path")):
+            if site.get(field_name) is not None:
+                changes[key] = str(site[field_name])
+        if site.get("force_ssl") is not None:
+            force_ssl = int(site["force_ssl"])
+            if force_ssl not in (0, 1, 2):
+                raise SitepackError("force_ssl must be 0 (off), 1 (administrator) or 2 (whole site)")
+            changes["force_ssl"] = force_ssl
+        text = rewrite_joomla_config(path.read_text(encoding="utf-8"), changes)
+        notes = []
+        if super_user.get("email") or super_user.get("password"):
+            conn = db.conn_info().connect()
+            try:
+                from .joomla_users import update_super_user
+                user = update_super_user(conn, db.prefix, user_id=super_user.get("id"),
+                                         email=super_user.get("email"), password=super_user.get("password"))
+            finally:
+                conn.close()
+            notes.append(f"super user {user['username']!r} updated")
+        try:
+            write_config_atomically(path, text)
+        except ConfigError as exc:
+            notes.append(str(exc))
+            return SetupResult(path, False, text, notes)
+        return SetupResult(path, True, None, notes)
+
+    def _setup_wordpress(self, site: dict) -> SetupResult:
+        from .config.joomla import write_config_atomically
+        from .config.wordpress import rewrite_wp_config
+        db = self._site_db()
+        path = self.bundle.config_path
+        host = db.host if db.port == 3306 else f"{db.host}:{db.port}"
+        changes = {"DB_NAME": db.database, "DB_USER": db.user, "DB_PASSWORD": db.password,
+                   "DB_HOST": host, "table_prefix": db.prefix}
+        text = rewrite_wp_config(path.read_text(encoding="utf-8"), changes, refresh_salts=True)
+        notes = []
+        live_site = (site.get("live_site") or "").rstrip("/")
+        if live_site:
+            conn = db.conn_info().connect()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(f"UPDATE `{db.prefix}options` SET option_value = %s "
+                                f"WHERE option_name IN ('siteurl', 'home')", (live_site,))
+            finally:
+                conn.close()
+            notes.append(f"siteurl and home set to {live_site}")
+        try:
+            write_config_atomically(path, text)
+        except ConfigError as exc:
+            notes.append(str(exc))
+            return SetupResult(path, False, text, notes)
+        return SetupResult(path, True, None, notes)
+
+    # --- replace data --------------------------------------------------------------
+    def replace_plan(self) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+        """(pairs, warnings, tables) pre-filled from the old and new URL and path."""
+        from .replace import plan_replacements, tables_for
+        db = self._site_db()
+        setup = self.state.get("setup") or {}
+        old_url = setup.get("old_live_site") or ""
+        new_url = setup.get("live_site") or ""
+        old_root = self.bundle.original_root() or ""
+        pairs, warnings = plan_replacements(old_url, new_url, old_root, str(self.bundle.site_root))
+        conn = db.conn_info().connect()
+        try:
+            tables = list(tables_for(self.bundle.platform, db.prefix, conn))
+        finally:
+            conn.close()
+        return [tuple(p) for p in pairs], list(warnings), tables
+
+    def replace_step(self, pairs: list[tuple[str, str]], tables: list[str], *, dry_run: bool,
+                     budget_seconds: float) -> StepProgress:
+        from .replace import Replacer
+        db = self._site_db()
+        if self._replacer is None:
+            saved = self.state.get("replace")
+            key = {"pairs": [list(p) for p in pairs], "tables": list(tables), "dry_run": dry_run}
+            if saved and saved.get("key") == key and saved.get("replacer"):
+                self._replacer = Replacer.resume(saved["replacer"], db.conn_info())
+            else:
+                self._replacer = Replacer(db.conn_info(), [tuple(p) for p in pairs], list(tables), dry_run=dry_run)
+            self.state["replace"] = {"key": key, "replacer": None, "done": False}
+        done = self._replacer.run(budget_seconds)
+        self.state["replace"]["replacer"] = self._replacer.state()
+        self.state["replace"]["done"] = bool(done)
+        self.state["replace"]["counts"] = dict(self._replacer.counts)
+        self.save()
+        progress = _replace_progress(self._replacer, done)
+        if done:
+            self._replacer = None
+        return progress
+
+    # --- finish --------------------------------------------------------------------
+    def finish(self, htaccess: str | None = None) -> FinishResult:
+        from .finish import finish_restore
+        setup = self.state.get("setup") or {}
+        return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
+                              setup.get("live_site") or None, kickstart=self.state.get("kickstart"))
+
+
+def _same_target(a: dict, b: dict) -> bool:
+    keys = ("host", "port", "database", "prefix", "socket")
+    return all(str(a.get(k)) == str(b.get(k)) for k in keys)
+
+
+def create_database_if_missing(answers: DbAnswers) -> None:
+    """Creates the target database when the user may; a clear error when not."""
+    conn = answers.conn_info(with_database=False).connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (answers.database,))
+            if cur.fetchone():
+                return
+            name = answers.database.replace("`", "``")
+            try:
+                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            except Exception as exc:
+                raise DatabaseError(
+                    f"the database {answers.database!r} does not exist and user {answers.user!r} may not "
+                    f"create it ({exc.args[-1] if exc.args else exc}): create it in your hosting panel first") from None
+    finally:
+        conn.close()
+
+
+def _import_progress(importer, done: bool) -> StepProgress:
+    total = max(1, int(getattr(importer, "total_bytes", 0) or 0))
+    fraction = 1.0 if done else min(0.999, int(getattr(importer, "bytes_done", 0) or 0) / total)
+    item = str(getattr(importer, "current_table", "") or "")
+    detail = f"{getattr(importer, 'statements_done', 0)} statements"
+    return StepProgress(bool(done), fraction, item, detail, list(getattr(importer, "warnings", []) or []))
+
+
+def _replace_progress(replacer, done: bool) -> StepProgress:
+    counts = dict(getattr(replacer, "counts", {}) or {})
+    item = str(getattr(replacer, "current_table", "") or "")
+    fraction = 1.0 if done else float(getattr(replacer, "fraction", 0.0) or 0.0)
+    changed = sum(counts.values())
+    return StepProgress(bool(done), fraction, item, f"{changed} values changed",
+                        list(getattr(replacer, "warnings", []) or []))
+
+
+# --- headless ----------------------------------------------------------------------
+
+STEP_SECONDS = 5.0
+
+
+def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) -> int:
+    """Does every step with ``answers``; returns 0 ok, 2 done with warnings (1 = raises)."""
+    if not isinstance(answers, dict):
+        raise SitepackError("the answers file must hold a JSON object (see README: Restoring a site)")
+    session = RestoreSession(site_root)
+    bundle = session.bundle
+    warnings: list[str] = []
+    if session.password_check is not None:
+        given = secret(answers, "installer_password", "answers")
+        if not given:
+            raise SitepackError("this backup has an installer password: put it in the answers as "
+                                "installer_password_env (an environment variable name) or installer_password")
+        if not session.password_check.verify(given):
+            raise SitepackError("the installer password in the answers is wrong")
+    failed = session.blocking_failures()
+    if failed:
+        raise SitepackError("pre-restore check failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed))
+    report(f"restoring {bundle.platform} site from a {bundle.made_by} backup into {bundle.site_root}")
+    extra = answers.get("databases") or {}
+    for name in bundle.databases:
+        if name == akeeba.SITE_DUMP:
+            section, where = answers.get("db"), "answers.db"
+        else:
+            section, where = extra.get(name), f"answers.databases[{name!r}]"
+        if section is None:
+            raise SitepackError(f"the backup holds database dump {name}: give its settings in {where}")
+        session.set_database(name, DbAnswers.parse(section, where))
+        while True:
+            progress = session.import_step(name, STEP_SECONDS)
+            report(f"database {name}: {progress.fraction * 100:5.1f}% {progress.item} {progress.detail}".rstrip())
+            if progress.done:
+                warnings += progress.warnings
+                break
+    if bundle.platform != "generic":
+        site = dict(session.site_defaults())
+        site.update(answers.get("site") or {})
+        super_user = dict(answers.get("super_user") or {})
+        if super_user:
+            super_user["password"] = secret(super_user, "password", "answers.super_user")
+        result = session.apply_setup(site, super_user)
+        for note in result.notes:
+            report(f"site setup: {note}")
+        if not result.written:
+            raise SitepackError(f"could not write {result.config_path}; fix its permissions and run again")
+        report(f"site setup: {result.config_path.name} rewritten")
+    replace = answers.get("replace") or {}
+    if bundle.platform != "generic" and replace.get("enabled", True) and akeeba.SITE_DUMP in bundle.databases:
+        pairs, plan_warnings, tables = session.replace_plan()
+        warnings += plan_warnings
+        for text in plan_warnings:
+            report(f"WARNING: {text}")
+        if replace.get("pairs") is not None:
+            pairs = [(p["from"], p["to"]) if isinstance(p, dict) else tuple(p) for p in replace["pairs"]]
+        if replace.get("tables") is not None:
+            tables = list(replace["tables"])
+        if pairs:
+            while True:
+                progress = session.replace_step(pairs, tables, dry_run=bool(replace.get("dry_run")),
+                                                budget_seconds=STEP_SECONDS)
+                report(f"replace data: {progress.fraction * 100:5.1f}% {progress.item} {progress.detail}".rstrip())
+                if progress.done:
+                    warnings += progress.warnings
+                    break
+        else:
+            report("replace data: nothing to replace (same URL and path)")
+    if (answers.get("finish") or {}).get("remove_installation", True):
+        result = session.finish((answers.get("site") or {}).get("htaccess"))
+        report(f"finished: removed {', '.join(result.removed)}"
+               + (f"; put back {', '.join(result.restored)}" if result.restored else ""))
+        if result.site_url:
+            report(f"the site is at {result.site_url}")
+    for text in warnings:
+        report(f"WARNING: {text}")
+    return 2 if warnings else 0

@@ -1,0 +1,84 @@
+"""The restore wizard: a small Flask application served from the extracted bundle.
+
+``create_app(site_root)`` builds it (application factory + blueprints: ``auth`` for the
+installer password gate and CSRF, ``pages`` for the steps, ``api`` for the step-by-step
+JSON calls the progress bars make). ``serve()`` runs it on 127.0.0.1; it listens on
+another address only when the backup carries an installer password.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import threading
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+
+from ..errors import SitepackError
+from ..paths import templates_dir
+from ..restore import RestoreSession
+
+LOCALHOST = ("127.0.0.1", "localhost", "::1")
+
+
+def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10) -> Flask:
+    app = Flask(__name__, template_folder=str(templates_dir()), static_folder=None)
+    # Sessions live as long as this process: a restarted wizard asks for the password again.
+    app.secret_key = secrets.token_bytes(32)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+                      RETRY_COUNT=retry_count, RETRY_SECONDS=retry_seconds)
+    app.extensions["restore_session"] = RestoreSession(site_root)
+    app.extensions["lock"] = threading.Lock()
+
+    from . import api, auth, pages
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+
+    @app.errorhandler(SitepackError)
+    def user_error(exc: SitepackError):
+        if request.path.startswith("/api/"):
+            return jsonify(error=str(exc)), 400
+        return render_template("wizard/error.html", message=str(exc)), 400
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        # Never a traceback (it could hold a password): the type and a pointer to the console.
+        if hasattr(exc, "code") and hasattr(exc, "get_response"):
+            return exc
+        print(f"wizard error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = f"Unexpected {type(exc).__name__}; the wizard's console shows details. Reload to retry."
+        if request.path.startswith("/api/"):
+            return jsonify(error=message), 500
+        return render_template("wizard/error.html", message=message), 500
+
+    return app
+
+
+def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announce=print,
+          retry_count: int = 3, retry_seconds: int = 10) -> None:
+    """Runs the wizard until it is finished or interrupted; prints its URL first."""
+    from werkzeug.serving import make_server
+
+    app = create_app(site_root, retry_count=retry_count, retry_seconds=retry_seconds)
+    session: RestoreSession = app.extensions["restore_session"]
+    if host not in LOCALHOST and session.password_check is None:
+        raise SitepackError(
+            f"refusing to listen on {host}: this backup has no installer password, so anyone who "
+            f"reaches the wizard could take over the site. Use --host 127.0.0.1 (and an SSH tunnel), "
+            f"or make the backup again with an installer password")
+    server = make_server(host, port, app, threaded=True)
+    app.extensions["shutdown"] = lambda: threading.Timer(1.0, server.shutdown).start()
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"restore wizard for {session.bundle.site_root} at http://{shown}:{server.server_port}/")
+    if session.password_check is None:
+        announce("no installer password: listening on 127.0.0.1 only (reach it from this machine "
+                 "or through an SSH tunnel)")
+    else:
+        announce("the wizard asks for the installer password given at backup time")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

@@ -1,0 +1,46 @@
+"""JSON calls behind the progress bars: one bounded step of work per request."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..answers import DbAnswers
+from ..errors import SitepackError
+from .pages import restore
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+STEP_SECONDS = 2.0
+
+
+@bp.post("/database/<name>/connect")
+def database_connect(name: str):
+    data = request.get_json(silent=True) or {}
+    answers = DbAnswers.parse(data, "database settings")
+    with current_app.extensions["lock"]:
+        restore().set_database(name, answers)
+        status = restore().import_status(name)
+    return jsonify(ok=True, done=bool(status.get("done")), fraction=status.get("fraction", 0))
+
+
+@bp.post("/database/<name>/step")
+def database_step(name: str):
+    with current_app.extensions["lock"]:
+        progress = restore().import_step(name, STEP_SECONDS)
+    return jsonify(progress.to_dict())
+
+
+@bp.post("/replace/step")
+def replace_step():
+    data = request.get_json(silent=True) or {}
+    pairs = [(str(p[0]), str(p[1])) for p in data.get("pairs", []) if p and p[0]]
+    tables = [str(t) for t in data.get("tables", [])]
+    if not pairs:
+        raise SitepackError("no replacement pairs: add a row or skip this step")
+    if not tables:
+        raise SitepackError("no tables selected: tick at least one table or skip this step")
+    with current_app.extensions["lock"]:
+        progress = restore().replace_step(pairs, tables, dry_run=bool(data.get("dry_run")),
+                                          budget_seconds=STEP_SECONDS)
+        counts = (restore().state.get("replace") or {}).get("counts", {})
+    return jsonify({**progress.to_dict(), "counts": counts})

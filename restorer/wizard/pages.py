@@ -1,0 +1,141 @@
+"""The wizard's pages: checks, database, site setup, replace data, finish."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from ..answers import EXISTING_MODES, HTACCESS_MODES
+from ..errors import SitepackError
+from ..restore import RestoreSession
+
+bp = Blueprint("pages", __name__)
+
+STEPS = (("checks", "Checks"), ("database", "Database"), ("setup", "Site setup"),
+         ("replace", "Replace data"), ("finish", "Finish"))
+
+
+def restore() -> RestoreSession:
+    return current_app.extensions["restore_session"]
+
+
+def render(template: str, step: str, **context):
+    return render_template(template, steps=STEPS, step=step, bundle=restore().bundle,
+                           retry_count=current_app.config["RETRY_COUNT"],
+                           retry_seconds=current_app.config["RETRY_SECONDS"], **context)
+
+
+@bp.route("/")
+def index():
+    return redirect(url_for("pages.checks"))
+
+
+@bp.route("/checks")
+def checks():
+    session = restore()
+    results = session.checks()
+    return render("wizard/checks.html", "checks", checks=results,
+                  blocked=any(c.blocking and not c.ok for c in results),
+                  info=session.bundle.info_rows(), readme=session.bundle.readme_html)
+
+
+@bp.route("/database")
+def database_first():
+    session = restore()
+    for name in session.bundle.databases:
+        if not session.import_status(name).get("done"):
+            return redirect(url_for("pages.database", name=name))
+    return redirect(url_for("pages.setup"))
+
+
+@bp.route("/database/<name>")
+def database(name: str):
+    session = restore()
+    if name not in session.bundle.databases:
+        raise SitepackError(f"the backup has no database dump named {name}")
+    status = session.import_status(name)
+    names = list(session.bundle.databases)
+    next_name = names[names.index(name) + 1] if names.index(name) + 1 < len(names) else None
+    return render("wizard/database.html", "database", name=name, names=names,
+                  values=session.database_defaults(name), modes=EXISTING_MODES, status=status,
+                  password_known=name in session.db_answers,
+                  entry=session.bundle.databases[name],
+                  next_url=url_for("pages.database", name=next_name) if next_name else url_for("pages.setup"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    session = restore()
+    if session.bundle.platform == "generic":
+        return redirect(url_for("pages.finish"))
+    values = session.site_defaults()
+    if request.method == "GET":
+        return render("wizard/setup.html", "setup", values=values, htaccess_modes=HTACCESS_MODES,
+                      result=None, super_users=_super_users(session))
+    form = request.form
+    site = {key: form.get(key, "") for key in ("site_name", "mail_from", "from_name", "live_site",
+                                              "cookie_domain", "cookie_path", "tmp_path", "log_path")
+            if key in form}
+    site["old_live_site"] = values.get("old_live_site", "")
+    site["htaccess"] = form.get("htaccess", "keep")
+    if "force_ssl" in form:
+        site["force_ssl"] = int(form["force_ssl"])
+    super_user = {}
+    if form.get("su_password"):
+        if form["su_password"] != form.get("su_password2"):
+            raise SitepackError("the two super user passwords differ: type the same password twice")
+        super_user["password"] = form["su_password"]
+    if form.get("su_email"):
+        super_user["email"] = form["su_email"]
+    if form.get("su_id"):
+        super_user["id"] = int(form["su_id"])
+    with current_app.extensions["lock"]:
+        result = session.apply_setup(site, super_user)
+    if result.written:
+        return redirect(url_for("pages.replace"))
+    return render("wizard/setup.html", "setup", values={**values, **site}, htaccess_modes=HTACCESS_MODES,
+                  result=result, super_users=_super_users(session))
+
+
+def _super_users(session: RestoreSession) -> list[dict]:
+    if session.bundle.platform != "joomla":
+        return []
+    from ..joomla_users import super_users
+    from ..akeeba import SITE_DUMP
+    answers = session.db_answers.get(SITE_DUMP)
+    if answers is None:
+        raise SitepackError("the wizard restarted and needs the database password again: "
+                            "open the Database step and enter it")
+    conn = answers.conn_info().connect()
+    try:
+        return super_users(conn, answers.prefix)
+    finally:
+        conn.close()
+
+
+@bp.route("/replace")
+def replace():
+    session = restore()
+    if session.bundle.platform == "generic":
+        return redirect(url_for("pages.finish"))
+    pairs, warnings, tables = session.replace_plan()
+    return render("wizard/replace.html", "replace", pairs=pairs, warnings=warnings, tables=tables)
+
+
+@bp.route("/finish", methods=["GET", "POST"])
+def finish():
+    session = restore()
+    setup_state = session.state.get("setup") or {}
+    if request.method == "GET":
+        return render("wizard/finish.html", "finish", setup=setup_state, htaccess_modes=HTACCESS_MODES,
+                      databases={n: session.import_status(n) for n in session.bundle.databases},
+                      replace_state=session.state.get("replace") or {})
+    # installation/ (this wizard's own templates) is about to be deleted: render first.
+    with current_app.extensions["lock"]:
+        page_for = lambda result: render("wizard/done.html", "done", result=result)  # noqa: E731
+        current_app.jinja_env.get_template("wizard/done.html")
+        result = session.finish(request.form.get("htaccess") or setup_state.get("htaccess"))
+        html = page_for(result)
+    shutdown = current_app.extensions.get("shutdown")
+    if shutdown:
+        shutdown()
+    return html
