@@ -1,0 +1,115 @@
+"""Writes sitepack's AES-256 authenticated archive, JPS 3.0 (``jps``).
+
+Layout and reasoning: ``docs/FORMAT-JPS.md``; structs in ``restorer/formats/jps.py``.
+Compression runs on the writer's thread pool; encryption happens in archive order on
+the writing thread, because every record's associated data binds its index and offset
+(AES-GCM is several times faster than deflate, so it is not the bottleneck).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Iterator
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from restorer.errors import ArchiveError
+from restorer.formats import jps as layout
+from restorer.formats.base import Entry
+from restorer.formats.crypto import (SCRYPT_DEFAULT, KdfParams, derive_master_key,
+                                     split_master_key)
+
+from .base import ArchiveWriter, register
+from .jps2 import chunk_size_for, deflate_raw, split_chunks
+
+
+def pack_chunk(data: bytes) -> bytes:
+    """A data record's plaintext: method byte + deflated chunk, or stored when deflate
+    does not make it smaller (already compressed media)."""
+    deflated = deflate_raw(data)
+    if len(deflated) < len(data):
+        return bytes((layout.METHOD_DEFLATE,)) + deflated
+    return bytes((layout.METHOD_STORED,)) + data
+
+
+@register
+class JpsWriter(ArchiveWriter):
+    format = "jps"
+    suffix = ".jps"
+
+    def __init__(self, path, *, password: str | None = None, state: dict | None = None,
+                 kdf: KdfParams = SCRYPT_DEFAULT,
+                 random_source: Callable[[int], bytes] = os.urandom, **kwargs):
+        if state is None and not password:
+            raise ArchiveError("an encrypted archive needs a password: give it with "
+                               "--password-env VAR or --password-file FILE")
+        self._password = password
+        self._kdf = kdf
+        self._random = random_source
+        self._aead: AESGCM | None = None
+        self._key = b""
+        self._digest = b""
+        self._index = 0
+        self._stored = 0
+        super().__init__(path, password=password, state=state, **kwargs)
+        self._chunk = chunk_size_for(self.part_size)
+
+    def _start(self) -> None:
+        salt, archive_id = self._random(32), self._random(16)
+        key, verifier = split_master_key(derive_master_key(self._password, self._kdf, salt))
+        self._password = None  # only the derived key is kept (and checkpointed)
+        header = layout.build_header(self._kdf, salt, archive_id, verifier,
+                                     spanned=self.part_size is not None)
+        self._use_key(key, header.digest)
+        self.out.write(header.raw)
+
+    def _use_key(self, key: bytes, digest: bytes) -> None:
+        self._key, self._digest = key, digest
+        self._aead = AESGCM(key)
+
+    def _seal(self, signature: bytes, plaintext: bytes) -> None:
+        record = layout.seal_record(self._aead, self._digest, signature, self._index,
+                                    self.out.total, self._random(layout.NONCE_SIZE), plaintext)
+        self.out.write(record)
+        self._index += 1
+
+    def _prepare(self, entry: Entry, data: bytes) -> list[bytes]:
+        if entry.is_file:
+            return [pack_chunk(piece) for piece in split_chunks(iter((data,)), self._chunk)
+                    if piece]
+        return [bytes((layout.METHOD_STORED,)) + data] if data else []
+
+    def _write_prepared(self, entry: Entry, pieces: list[bytes]) -> None:
+        self._write_entity(entry)
+        for piece in pieces:
+            self._write_data(piece)
+
+    def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None:
+        self._write_entity(entry)
+        for piece in self.map_ordered(pack_chunk, split_chunks(chunks, self._chunk)):
+            self._write_data(piece)
+
+    def _write_entity(self, entry: Entry) -> None:
+        self._seal(layout.ENTITY_SIGNATURE, layout.entity_plaintext(
+            int(entry.type), entry.size, entry.mode, entry.mtime, entry.path))
+
+    def _write_data(self, piece: bytes) -> None:
+        self._seal(layout.DATA_SIGNATURE, piece)
+        self._stored += len(piece) - 1
+
+    def _finish(self) -> None:
+        # The end record stays in one part, so the part count it states is final.
+        self.out.ensure_room(layout.RECORD_HEAD.size + layout.END.size + layout.TAG_SIZE)
+        self._seal(layout.END_SIGNATURE, layout.END.pack(
+            self._index, self.entity_count, self.total_size, self._stored, self.out.index))
+
+    def _format_state(self) -> dict:
+        return {"key": base64.b64encode(self._key).decode("ascii"),
+                "header_digest": base64.b64encode(self._digest).decode("ascii"),
+                "records": self._index, "stored": self._stored}
+
+    def _load_format_state(self, state: dict) -> None:
+        self._use_key(base64.b64decode(state["key"]), base64.b64decode(state["header_digest"]))
+        self._index = state["records"]
+        self._stored = state["stored"]
