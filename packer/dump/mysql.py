@@ -1,0 +1,422 @@
+"""The database dump: a MySQL/MariaDB database as ``site.sql`` (+ ``site.s01``...).
+
+Layout (FORMATS §5): every statement starts with ``/**ABDB**/`` and ends with ``;\\n``;
+per table ``DROP TABLE IF EXISTS``, ``CREATE TABLE``, then extended INSERTs under
+``packet_size``; then views (dependency order), triggers, procedures and functions.
+
+Speed: the server formats every value as an SQL literal (``QUOTE()`` for text,
+``0x``+``HEX()`` for binary, spatial and non-UTF-8 text, plain numbers) and glues a whole
+row into one string, so Python never decodes a value; it only joins rows.
+
+Consistency: one ``START TRANSACTION WITH CONSISTENT SNAPSHOT`` (REPEATABLE READ) covers
+everything a single process dumps, so InnoDB tables form one snapshot while the site
+keeps writing. Rows are read in primary-key order in batches (keyset pagination, the
+last key saved), so a dump resumed in a NEW process (which cannot rejoin the old
+snapshot) continues each table right after the last row written: without writes in
+between the output is byte-identical to an unbroken run; with writes, each row present
+at the start and not deleted is dumped exactly once, rows inserted after the start may
+or may not appear, and tables dumped after the resume reflect the later time. Tables
+without a primary key (or unique NOT NULL key) continue by row offset, which is exact
+only when nobody writes to them in between.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from pathlib import Path
+
+import pymysql
+import pymysql.cursors
+
+from restorer.db import DbConnectionInfo
+from restorer.errors import DatabaseError
+
+from . import schema
+from .prefix import abstract_name
+from .schema import Column, quote_ident
+from .writer import SplitWriter, part_name
+
+MARKER = "\n/**ABDB**/"
+_START = b"/**ABDB**/"
+_END = b";\n"
+STATE_FORMAT = 1
+
+# Akeeba keeps the structure but not the contents of these (plus MEMORY tables):
+# sessions, and the Smart Search index (rebuilt by the site). The taxonomy root and
+# the stop words (#__finder_terms_common) are configuration and stay.
+DEFAULT_DATA_EXCLUSIONS = (
+    "#__session",
+    r"re:^#__finder_(links|links_terms\w*|terms|tokens|tokens_aggregate|taxonomy_map|logging)$",
+)
+
+_NUMERIC = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric",
+            "float", "double", "real", "double precision", "year"}
+_BINARY = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry",
+           "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+           "geometrycollection", "geomcollection"}
+_UTF8 = {"utf8mb4", "utf8mb3", "utf8", "ascii"}
+
+
+@dataclasses.dataclass
+class DumpOptions:
+    """What to dump. Table patterns are names (real ``jos_x`` or abstract ``#__x``) or
+    regular expressions written ``re:...`` (searched in both names)."""
+
+    prefix: str
+    extra_tables: list[str] = dataclasses.field(default_factory=list)
+    exclude_tables: list[str] = dataclasses.field(default_factory=list)
+    exclude_data: list[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_DATA_EXCLUSIONS))
+    skip_memory_data: bool = True
+    split_size: int | None = None
+    packet_size: int = 1 << 20
+    basename: str = "site"
+
+
+@dataclasses.dataclass
+class DumpProgress:
+    table: str = ""
+    rows_done: int = 0
+    rows_total: int = 0          # the server's estimate; may be off for InnoDB
+    items_done: int = 0
+    items_total: int = 0
+
+    @property
+    def percent(self) -> float:
+        """Percentage of the current table (capped at 100: estimates can be low)."""
+        if not self.rows_total:
+            return 0.0
+        return min(100.0, 100.0 * self.rows_done / self.rows_total)
+
+    @property
+    def message(self) -> str:
+        """The UI's "minor message": what is being dumped right now."""
+        if not self.table:
+            return ""
+        return f"Dumping {self.table}: {self.rows_done:,} of ~{self.rows_total:,} rows ({self.percent:.0f}%)"
+
+
+def matches(patterns, *names: str) -> bool:
+    for pattern in patterns:
+        if pattern.startswith("re:"):
+            if any(re.search(pattern[3:], name) for name in names):
+                return True
+        elif pattern in names:
+            return True
+    return False
+
+
+def value_literal(column: Column) -> str:
+    """SQL that makes the server print ``column`` as an exact SQL literal (NULL kept)."""
+    name = quote_ident(column.name)
+    kind = column.data_type
+    if kind == "bit":
+        return f"IFNULL({name}+0,'NULL')"
+    if kind == "float":
+        # FLOAT prints with 6 digits; as a DOUBLE it prints the exact stored value.
+        return f"IFNULL({name}+0e0,'NULL')"
+    if kind in _NUMERIC:
+        return f"IFNULL({name},'NULL')"
+    if kind in _BINARY or (column.charset and column.charset.lower() not in _UTF8):
+        return f"IF({name} IS NULL,'NULL',IF(LENGTH({name})=0,'''''',CONCAT('0x',HEX({name}))))"
+    return f"QUOTE({name})"
+
+
+def key_literal(column: Column) -> str:
+    """Like ``value_literal`` but typed for comparison with the column in a WHERE."""
+    literal = value_literal(column)
+    if column.data_type not in _BINARY and column.charset and column.charset.lower() not in _UTF8:
+        return (f"CONCAT('CONVERT(',{literal},' USING {column.charset}) "
+                f"COLLATE {column.collation}')")
+    return literal
+
+
+def _after(key: list[str], values: list[str]) -> str:
+    """WHERE condition: rows whose key sorts after ``values`` (composite keys expanded)."""
+    terms = []
+    for i in range(len(key)):
+        equal = [f"{quote_ident(key[j])} = {values[j]}" for j in range(i)]
+        terms.append("(" + " AND ".join(equal + [f"{quote_ident(key[i])} > {values[i]}"]) + ")")
+    return " OR ".join(terms)
+
+
+class Dumper:
+    def __init__(self, conn_info: DbConnectionInfo, out_dir: Path, options: DumpOptions, *,
+                 _state: dict | None = None):
+        self.conn_info = conn_info
+        self.out_dir = Path(out_dir)
+        self.options = options
+        self.database = conn_info.database
+        self.progress = DumpProgress()
+        self.warnings: list[str] = []
+        self._conn: pymysql.connections.Connection | None = None
+        self._plan: list[dict] | None = None
+        self._item = 0
+        self._in_data = False
+        self._key_values: list[str] | None = None  # literals of the last row written
+        self._rows_read = 0                          # rows of the current table written
+        self._stmt_size = 0                          # bytes of the open INSERT, 0 if none
+        self._finished = False
+        self._table: dict | None = None              # per-process facts of the current table
+        part = offset = 0
+        if _state is not None:
+            self._plan = _state["plan"]
+            self._item = _state["item"]
+            self._in_data = _state["in_data"]
+            self._key_values = _state["key_values"]
+            self._rows_read = _state["rows_read"]
+            self._stmt_size = _state["stmt_size"]
+            self._finished = _state["finished"]
+            self.warnings = list(_state["warnings"])
+            part, offset = _state["part"], _state["offset"]
+        self._writer = SplitWriter(self.out_dir, options.basename, options.split_size,
+                                   part=part, offset=offset)
+        if self._finished:
+            self._writer.close()
+
+    # --- public API ---------------------------------------------------------------------
+
+    @property
+    def files(self) -> list[Path]:
+        return self._writer.files
+
+    def run(self, budget_seconds: float | None = None) -> bool:
+        """Dumps until done (True) or until ``budget_seconds`` are used (False).
+
+        Stops only between row batches; everything written so far is flushed, so
+        ``state()`` taken now can be resumed in another process.
+        """
+        if self._finished:
+            return True
+        started = time.monotonic()
+        self._open()
+        try:
+            while self._item < len(self._plan):
+                self._step()
+                if budget_seconds is not None and time.monotonic() - started >= budget_seconds \
+                        and self._item < len(self._plan):
+                    self._writer.flush()
+                    return False
+        except pymysql.err.MySQLError as exc:
+            self._close()
+            raise DatabaseError(f"Dumping {self._current_name()} from database "
+                                f"{self.database!r} at {self.conn_info.where} failed: "
+                                f"{exc.args[-1]}. Check that the database user may read it.") from None
+        self._writer.close()
+        self._close()
+        self._finished = True
+        self.progress.table = ""
+        return True
+
+    def state(self) -> dict:
+        """Everything needed to continue in another process (JSON-able, no password)."""
+        return {"format": STATE_FORMAT, "connection": self.conn_info.to_public_dict(),
+                "out_dir": str(self.out_dir), "options": dataclasses.asdict(self.options),
+                "plan": self._plan, "item": self._item, "in_data": self._in_data,
+                "key_values": self._key_values, "rows_read": self._rows_read,
+                "stmt_size": self._stmt_size, "finished": self._finished,
+                "warnings": list(self.warnings),
+                "part": self._writer.part, "offset": self._writer.offset}
+
+    @classmethod
+    def resume(cls, state: dict, conn_info: DbConnectionInfo) -> "Dumper":
+        """Continues a dump from ``state()``; output after the saved position is redone."""
+        if state.get("format") != STATE_FORMAT:
+            raise DatabaseError("This dump state was written by another sitepack version: "
+                                "start the backup again.")
+        return cls(conn_info, Path(state["out_dir"]), DumpOptions(**state["options"]), _state=state)
+
+    def databases_json_entry(self) -> dict:
+        """The ``site.sql`` entry of ``installation/sql/databases.json`` (password blanked)."""
+        names = [item["abstract"] for item in self._plan or () if item["kind"] in ("table", "view")]
+        return {"dbtype": "mysqli", "dbtech": "mysql", "dbname": self.database,
+                "sqlfile": part_name(self.options.basename, 0), "marker": MARKER,
+                "dbhost": self.conn_info.host, "dbport": str(self.conn_info.port),
+                "dbuser": self.conn_info.user, "dbpass": "", "prefix": self.options.prefix,
+                "parts": len(self.files), "tables": names}
+
+    # --- connection and plan ------------------------------------------------------------
+
+    def _open(self) -> None:
+        if self._conn is not None:
+            return
+        self._conn = self.conn_info.connect(use_unicode=False, conv={}, autocommit=True)
+        with self._conn.cursor() as cur:
+            cur.execute("SET SESSION time_zone = '+00:00', SESSION sql_mode = '', "
+                        "SESSION net_write_timeout = 600, SESSION net_read_timeout = 600, "
+                        "SESSION sql_quote_show_create = 1")
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            cur.execute("SELECT @@max_allowed_packet")
+            server_packet = int(cur.fetchone()[0])
+        # An INSERT must stay under the server's limit or it cannot be imported there.
+        self._packet = max(16384, min(self.options.packet_size, server_packet - 1024))
+        if self._plan is None:
+            self._plan = self._make_plan()
+        self.progress.items_total = len(self._plan)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except pymysql.err.MySQLError:
+                pass
+            self._conn = None
+
+    def _make_plan(self) -> list[dict]:
+        options = self.options
+        with self._conn.cursor() as cur:
+            tables = schema.list_tables(cur, self.database)
+            plan: list[dict] = []
+            views: dict[str, bytes] = {}
+            dumped: set[str] = set()
+            for table in tables:
+                abstract = abstract_name(table.name, options.prefix)
+                wanted = (options.prefix and table.name.startswith(options.prefix)) \
+                    or matches(options.extra_tables, table.name)
+                if not wanted or matches(options.exclude_tables, table.name, abstract):
+                    continue
+                if table.kind == "VIEW":
+                    views[table.name] = schema.create_view(cur, table.name)
+                elif table.kind == "BASE TABLE":
+                    data = not matches(options.exclude_data, table.name, abstract) and not (
+                        options.skip_memory_data and (table.engine or "").upper() == "MEMORY")
+                    plan.append({"kind": "table", "name": table.name, "abstract": abstract,
+                                 "data": data, "rows": table.rows_estimate,
+                                 "avg_row": table.avg_row_length})
+                    dumped.add(table.name)
+            for name in schema.view_order(views):
+                plan.append({"kind": "view", "name": name,
+                             "abstract": abstract_name(name, options.prefix)})
+            for name, _ in schema.triggers(cur, self.database, dumped):
+                plan.append({"kind": "trigger", "name": name})
+            for kind, name, definition in schema.routines(cur, self.database):
+                if definition is None:
+                    self.warnings.append(f"The {kind.lower()} {name} was not dumped: the database "
+                                         f"user may not read its definition.")
+                    continue
+                plan.append({"kind": kind.lower(), "name": name})
+        return plan
+
+    def _current_name(self) -> str:
+        if self._plan and self._item < len(self._plan):
+            item = self._plan[self._item]
+            return f"the {item['kind']} {item['name']}"
+        return "the database"
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _statement(self, sql: bytes) -> None:
+        self._writer.start_statement(_START + sql + _END)
+
+    def _portable(self, sql: bytes) -> bytes:
+        return schema.portable(sql, self.database, self.options.prefix)
+
+    def _step(self) -> None:
+        item = self._plan[self._item]
+        self.progress.items_done = self._item
+        if self._in_data:
+            if self._dump_batch(item):
+                self._in_data = False
+                self._item += 1
+            return
+        kind, name = item["kind"], item["name"]
+        abstract_ident = quote_ident(abstract_name(name, self.options.prefix)).encode()
+        with self._conn.cursor() as cur:
+            if kind == "table":
+                self._statement(b"DROP TABLE IF EXISTS " + abstract_ident)
+                self._statement(self._portable(schema.create_table(cur, name)))
+            elif kind == "view":
+                self._statement(b"DROP VIEW IF EXISTS " + abstract_ident)
+                self._statement(self._portable(schema.create_view(cur, name)))
+            elif kind == "trigger":
+                cur.execute(f"SHOW CREATE TRIGGER {quote_ident(name)}")
+                self._statement(b"DROP TRIGGER IF EXISTS " + abstract_ident)
+                self._statement(self._portable(cur.fetchone()[2]))
+            else:
+                cur.execute(f"SHOW CREATE {kind.upper()} {quote_ident(name)}")
+                self._statement(f"DROP {kind.upper()} IF EXISTS ".encode() + abstract_ident)
+                self._statement(self._portable(cur.fetchone()[2]))
+        if kind == "table" and item["data"]:
+            self._in_data = True
+            self._key_values = None
+            self._rows_read = 0
+            self._stmt_size = 0
+        else:
+            self._item += 1
+
+    def _table_facts(self, item: dict) -> dict:
+        if self._table is None or self._table["name"] != item["name"]:
+            with self._conn.cursor() as cur:
+                cols = schema.columns(cur, self.database, item["name"])
+                key = schema.ordering_key(cur, self.database, item["name"])
+            stored = [c for c in cols if not c.generated]
+            by_name = {c.name: c for c in cols}
+            row = "CONCAT('(',CONCAT_WS(',',{}),')')".format(",".join(value_literal(c) for c in stored))
+            head = (f"INSERT INTO {quote_ident(item['abstract'])} ("
+                    + ",".join(quote_ident(c.name) for c in stored) + ") VALUES ")
+            self._table = {"name": item["name"], "key": key, "row": row,
+                           "key_literals": [key_literal(by_name[k]) for k in key],
+                           "head": _START + head.encode()}
+            avg = max(int(item.get("avg_row") or 0), 1)
+            self._table["batch"] = max(1, min(20000, (8 << 20) // avg))
+        return self._table
+
+    def _dump_batch(self, item: dict) -> bool:
+        """Writes the next batch of rows; True when the table is complete."""
+        facts = self._table_facts(item)
+        table = quote_ident(item["name"])
+        batch = facts["batch"]
+        key = facts["key"]
+        if key:
+            where = f" WHERE {_after(key, self._key_values)}" if self._key_values else ""
+            order = ",".join(quote_ident(k) for k in key)
+            sql = (f"SELECT {facts['row']},{','.join(facts['key_literals'])} FROM {table}"
+                   f"{where} ORDER BY {order} LIMIT {batch}")
+        else:
+            sql = f"SELECT {facts['row']} FROM {table} LIMIT {self._rows_read},{batch}"
+        self.progress.table = item["abstract"]
+        self.progress.rows_total = max(int(item.get("rows") or 0), self._rows_read)
+        count = 0
+        last = None
+        head = facts["head"]
+        packet = self._packet
+        writer = self._writer
+        with self._conn.cursor(pymysql.cursors.SSCursor) as cur:
+            cur.execute(sql)
+            while True:
+                rows = cur.fetchmany(500)
+                if not rows:
+                    break
+                for row in rows:
+                    values = row[0]
+                    if values is None:
+                        raise DatabaseError(
+                            f"A row of the table {item['name']} is larger than the server's "
+                            f"max_allowed_packet once written as SQL: raise max_allowed_packet "
+                            f"on the server at {self.conn_info.where} (at least twice the "
+                            f"largest row) and start the backup again.")
+                    size = self._stmt_size
+                    if size and size + len(values) + 3 > packet:
+                        writer.write(_END)
+                        size = 0
+                    if size:
+                        writer.write(b"," + values)
+                        size += 1 + len(values)
+                    else:
+                        writer.start_statement(head + values)
+                        size = len(head) + len(values)
+                    self._stmt_size = size
+                last = rows[-1]
+                count += len(rows)
+        self._rows_read += count
+        self.progress.rows_done = self._rows_read
+        if key and last is not None:
+            self._key_values = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in last[1:]]
+        if count < batch:
+            if self._stmt_size:
+                writer.write(_END)
+                self._stmt_size = 0
+            return True
+        return False

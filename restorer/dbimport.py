@@ -1,0 +1,346 @@
+"""Importing a database dump into the target server, in resumable slices.
+
+Statements are streamed from ``site.sql``, ``site.s01``, ... (split on the
+``/**ABDB**/`` marker), ``#__`` becomes the new prefix outside string literals, and
+charsets/collations the server lacks are downgraded (reported in ``warnings``).
+
+Resuming without duplicates: INSERTs run inside transactions, and the position after
+the last executed statement is written in the SAME transaction to a small bookkeeping
+table (``sitepack_import_progress``, dropped when the import finishes). A process killed
+mid-slice loses only the uncommitted slice, and the next run starts exactly where the
+database says it stopped, whatever state the caller saved. DDL statements commit on
+their own; the position is recorded right after each one, and a CREATE repeated after
+a kill in between (the object already exists) is accepted. Tables on non-transactional
+engines (MyISAM) can get rows twice when a kill lands mid-slice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import pymysql
+
+from .collations import CollationMapper
+from .db import DbConnectionInfo
+from .errors import DatabaseError
+from .sqlstream import MarkerStatementReader, plain_statements
+from .sqltext import ABSTRACT_PREFIX, swap_prefix
+
+PROGRESS_TABLE = "sitepack_import_progress"
+EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
+STATE_FORMAT = 1
+_GONE = {2006, 2013, 2055}
+_ALREADY_EXISTS = {1050, 1304, 1359}
+_COMMIT_EVERY = 16 << 20  # bytes of INSERTs per transaction when no budget ends it sooner
+_SESSION = ("SET SESSION foreign_key_checks = 0, SESSION unique_checks = 0, "
+            "SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO', SESSION time_zone = '+00:00'")
+
+
+def part_names(sqlfile: str, parts: int) -> list[str]:
+    stem = sqlfile.rsplit(".", 1)[0]
+    return [sqlfile] + [f"{stem}.s{i:02d}" for i in range(1, parts)]
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _excerpt(statement: bytes) -> str:
+    return statement[:200].decode("utf-8", errors="replace")
+
+
+def _is_insert(statement: bytes) -> bool:
+    head = statement[:8].upper()
+    return head.startswith(b"INSERT") or head.startswith(b"REPLACE")
+
+
+@dataclasses.dataclass
+class ImportProgress:
+    bytes_done: int = 0
+    bytes_total: int = 0
+    statements: int = 0
+    file: str = ""
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.bytes_done / self.bytes_total if self.bytes_total else 100.0
+
+
+class Importer:
+    def __init__(self, conn_info: DbConnectionInfo, sql_dir: Path, db_entry: dict, *,
+                 new_prefix: str, existing: str = "drop", _state: dict | None = None):
+        if existing not in EXISTING_MODES:
+            raise DatabaseError(f"Unknown choice for existing tables: {existing!r} "
+                                f"(use one of {', '.join(EXISTING_MODES)}).")
+        self.conn_info = conn_info
+        self.sql_dir = Path(sql_dir)
+        self.db_entry = db_entry
+        self.new_prefix = new_prefix
+        self.existing = existing
+        self.warnings: list[str] = []
+        self.sqlfile = db_entry.get("sqlfile", "site.sql")
+        self.names = part_names(self.sqlfile, int(db_entry.get("parts") or 1))
+        self.paths = [self.sql_dir / name for name in self.names]
+        for path in self.paths:
+            if not path.is_file():
+                raise DatabaseError(f"The database dump part {path.name} is missing from "
+                                    f"{self.sql_dir}: extract the whole archive (all parts) again.")
+        self._part = self._offset = self._statements = 0
+        self._prepared = False
+        self._finished = False
+        if _state is not None:
+            self._part, self._offset = _state["part"], _state["offset"]
+            self._statements = _state["statements"]
+            self._prepared = _state["prepared"]
+            self._finished = _state["finished"]
+            self.warnings = list(_state["warnings"])
+        self._conn: pymysql.connections.Connection | None = None
+        self._collations: CollationMapper | None = None
+        self._resumed_now = _state is not None
+        total = sum(p.stat().st_size for p in self.paths)
+        self.progress = ImportProgress(bytes_total=total)
+
+    # --- public API ---------------------------------------------------------------------
+
+    def run(self, budget_seconds: float | None = None) -> bool:
+        """Imports until done (True) or until ``budget_seconds`` are used (False)."""
+        if self._finished:
+            return True
+        started = time.monotonic()
+        retried_at = None
+        while True:
+            try:
+                return self._run(started, budget_seconds)
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] not in _GONE or retried_at == (self._part, self._offset):
+                    raise DatabaseError(f"The database server at {self.conn_info.where} "
+                                        f"closed the connection during the import "
+                                        f"({self._where()}): {exc.args[-1]}. Check the "
+                                        f"server's log, then retry.") from None
+                # Server gone away: reconnect and redo from the last committed position.
+                retried_at = (self._part, self._offset)
+                self._close()
+                self._resumed_now = True
+
+    def state(self) -> dict:
+        return {"format": STATE_FORMAT, "connection": self.conn_info.to_public_dict(),
+                "sql_dir": str(self.sql_dir), "db_entry": self.db_entry,
+                "new_prefix": self.new_prefix, "existing": self.existing,
+                "part": self._part, "offset": self._offset, "statements": self._statements,
+                "prepared": self._prepared, "finished": self._finished,
+                "warnings": list(self.warnings)}
+
+    @classmethod
+    def resume(cls, state: dict, conn_info: DbConnectionInfo) -> "Importer":
+        if state.get("format") != STATE_FORMAT:
+            raise DatabaseError("This import state was written by another sitepack version: "
+                                "start the database step again.")
+        return cls(conn_info, Path(state["sql_dir"]), state["db_entry"],
+                   new_prefix=state["new_prefix"], existing=state["existing"], _state=state)
+
+    # --- the work -----------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"{self.names[self._part]}, byte {self._offset}"
+
+    def _open(self) -> None:
+        if self._conn is not None:
+            return
+        self._conn = self.conn_info.connect(autocommit=True)
+        with self._conn.cursor() as cur:
+            cur.execute(_SESSION)
+            cur.execute("SELECT @@max_allowed_packet")
+            self._max_packet = int(cur.fetchone()[0])
+            self._collations = CollationMapper(cur)
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except pymysql.err.MySQLError:
+                pass
+            self._conn = None
+
+    def _run(self, started: float, budget: float | None) -> bool:
+        self._open()
+        if not self._prepared:
+            self._prepare()
+            self._prepared = True
+        elif self._resumed_now:
+            self._adopt_saved_position()
+        conn = self._conn
+        reader = MarkerStatementReader(self.paths, self._part, self._offset)
+        first = self._resumed_now
+        self._resumed_now = False
+        in_transaction = False
+        pending = 0
+        for part, offset, statement in reader:
+            self.progress.file = self.names[part]
+            statement = swap_prefix(statement, ABSTRACT_PREFIX, self.new_prefix.encode())
+            if _is_insert(statement):
+                if not in_transaction:
+                    conn.begin()
+                    in_transaction = True
+                self._execute(statement, part, offset, tolerate_exists=False)
+                pending += len(statement)
+            else:
+                if in_transaction:
+                    self._commit()
+                    in_transaction = False
+                    pending = 0
+                self._execute(self._collations.rewrite(statement), part, offset,
+                              tolerate_exists=first)
+            first = False
+            self._part, self._offset = reader.position
+            self._statements += 1
+            self.progress.bytes_done = reader.done_bytes
+            self.progress.statements = self._statements
+            if not in_transaction:
+                self._save_position()
+            elif pending >= _COMMIT_EVERY:
+                self._commit()
+                in_transaction = False
+                pending = 0
+            if budget is not None and time.monotonic() - started >= budget:
+                if in_transaction:
+                    self._commit()
+                if (self._part, self._offset) != self._end():
+                    return False
+        if in_transaction:
+            self._commit()
+        self._finish()
+        return True
+
+    def _end(self) -> tuple[int, int]:
+        return len(self.paths) - 1, self.paths[-1].stat().st_size
+
+    def _execute(self, statement: bytes, part: int, offset: int, *, tolerate_exists: bool) -> None:
+        if len(statement) + 1024 > self._max_packet:
+            self._raise_packet_limit(len(statement) + 1024, part, offset, statement)
+        try:
+            self._conn.query(statement)
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] in _GONE:
+                raise
+            self._fail(exc, part, offset, statement, tolerate_exists)
+        except pymysql.err.MySQLError as exc:
+            self._fail(exc, part, offset, statement, tolerate_exists)
+
+    def _fail(self, exc, part: int, offset: int, statement: bytes, tolerate_exists: bool) -> None:
+        if tolerate_exists and exc.args[0] in _ALREADY_EXISTS:
+            return  # created just before the previous process was killed
+        self._conn.rollback()
+        raise DatabaseError(f"The database refused the statement at byte {offset} of "
+                            f"{self.names[part]}: {exc.args[-1]}. The statement begins: "
+                            f"{_excerpt(statement)}") from None
+
+    def _raise_packet_limit(self, needed: int, part: int, offset: int, statement: bytes) -> None:
+        """Raises the server's limit when allowed (new sessions see it), else explains."""
+        wanted = min(1 << 30, ((needed >> 20) + 2) << 20)
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(f"SET GLOBAL max_allowed_packet = {wanted}")
+        except pymysql.err.MySQLError:
+            raise DatabaseError(
+                f"The statement at byte {offset} of {self.names[part]} is {len(statement):,} "
+                f"bytes, more than the server's max_allowed_packet ({self._max_packet:,}); "
+                f"ask the host to raise max_allowed_packet to at least {wanted:,}. "
+                f"The statement begins: {_excerpt(statement)}") from None
+        # The new limit applies to new connections: pretend the server went away so the
+        # slice is redone on a fresh connection from the last committed position.
+        raise pymysql.err.OperationalError(2006, "reconnecting for a larger max_allowed_packet")
+
+    def _commit(self) -> None:
+        self._save_position()
+        self._conn.commit()
+
+    # --- bookkeeping --------------------------------------------------------------------
+
+    def _save_position(self) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(f"REPLACE INTO {PROGRESS_TABLE} (sqlfile, part, `offset`, statements) "
+                        f"VALUES (%s, %s, %s, %s)",
+                        (self.sqlfile, self._part, self._offset, self._statements))
+
+    def _adopt_saved_position(self) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(f"SELECT part, `offset`, statements FROM {PROGRESS_TABLE} "
+                        f"WHERE sqlfile = %s", (self.sqlfile,))
+            row = cur.fetchone()
+        if row is not None:
+            self._part, self._offset, self._statements = int(row[0]), int(row[1]), int(row[2])
+
+    def _prepare(self) -> None:
+        """Deals with existing tables as chosen, then creates the bookkeeping table."""
+        with self._conn.cursor() as cur:
+            cur.execute("SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES "
+                        "WHERE TABLE_SCHEMA = DATABASE()")
+            present = {name: kind for name, kind in cur.fetchall() if name != PROGRESS_TABLE}
+            prefix = self.new_prefix
+            if self.existing == "drop":
+                wanted = {swap_prefix(("`" + n + "`").encode(), ABSTRACT_PREFIX, prefix.encode())
+                          .decode()[1:-1] for n in self.db_entry.get("tables", ())}
+                doomed = [n for n in present if n in wanted]
+            elif self.existing == "drop_prefix":
+                doomed = [n for n in present if n.startswith(prefix)]
+            elif self.existing == "drop_all":
+                doomed = list(present)
+            else:
+                doomed = []
+                for name in sorted(n for n in present if n.startswith(prefix)):
+                    backup = "bak_" + name[len(prefix):]
+                    if backup in present and backup != name:
+                        self._drop(cur, backup, present[backup])
+                    cur.execute(f"RENAME TABLE {_quote(name)} TO {_quote(backup)}")
+            for name in sorted(doomed, key=lambda n: present[n] != "VIEW"):
+                self._drop(cur, name, present[name])
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (sqlfile VARCHAR(190) "
+                        f"PRIMARY KEY, part INT NOT NULL, `offset` BIGINT NOT NULL, "
+                        f"statements BIGINT NOT NULL) ENGINE=InnoDB")
+        self._save_position()
+
+    @staticmethod
+    def _drop(cur, name: str, kind: str) -> None:
+        cur.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {_quote(name)}")
+
+    def _finish(self) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {PROGRESS_TABLE} WHERE sqlfile = %s", (self.sqlfile,))
+            cur.execute(f"SELECT COUNT(*) FROM {PROGRESS_TABLE}")
+            if cur.fetchone()[0] == 0:
+                cur.execute(f"DROP TABLE {PROGRESS_TABLE}")
+        self.warnings.extend(w for w in self._collations.warnings if w not in self.warnings)
+        self._finished = True
+        self.progress.bytes_done = self.progress.bytes_total
+        self._close()
+
+
+def import_plain_dump(conn_info: DbConnectionInfo, path: Path, *, progress=None) -> list[str]:
+    """Runs a plain ``mariadb-dump``/``mysqldump`` file; returns collation warnings.
+
+    ``progress(bytes_done, bytes_total)`` is called after each statement when given.
+    Not resumable: the file's own statements (DROP/CREATE) make a re-run start over.
+    """
+    path = Path(path)
+    total = path.stat().st_size
+    conn = conn_info.connect(autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(_SESSION)
+            mapper = CollationMapper(cur)
+        for offset, statement in plain_statements(path):
+            if not _is_insert(statement):
+                statement = mapper.rewrite(statement)
+            try:
+                conn.query(statement)
+            except pymysql.err.MySQLError as exc:
+                raise DatabaseError(f"The database refused the statement at byte {offset} of "
+                                    f"{path.name}: {exc.args[-1]}. The statement begins: "
+                                    f"{_excerpt(statement)}") from None
+            if progress is not None:
+                progress(offset + len(statement), total)
+    finally:
+        conn.close()
+    return mapper.warnings
