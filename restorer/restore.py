@@ -225,7 +225,7 @@ class RestoreSession:
             return {
                 "site_name": conf.get("sitename", ""), "mail_from": conf.get("mailfrom", ""),
                 "from_name": conf.get("fromname", ""), "live_site": conf.get("live_site", ""),
-                "old_live_site": conf.get("live_site", ""),
+                "old_live_site": conf.get("live_site") or str(b.extrainfo.get("site_url") or ""),
                 "cookie_domain": conf.get("cookie_domain", ""), "cookie_path": conf.get("cookie_path", ""),
                 "tmp_path": _under(str(conf.get("tmp_path", "")), old_root, b.site_root, b.site_root / "tmp"),
                 "log_path": _under(str(conf.get("log_path", "")), old_root, b.site_root,
@@ -349,10 +349,15 @@ class RestoreSession:
         from .replace import plan_replacements, tables_for
         db = self._site_db()
         setup = self.state.get("setup") or {}
-        old_url = setup.get("old_live_site") or ""
-        new_url = setup.get("live_site") or ""
-        old_root = self.bundle.original_root() or ""
-        pairs, warnings = plan_replacements(old_url, new_url, old_root, str(self.bundle.site_root))
+        old_url = (setup.get("old_live_site") or str(self.bundle.extrainfo.get("site_url") or "")).rstrip("/")
+        new_url = (setup.get("live_site") or "").rstrip("/")
+        old_root = (self.bundle.original_root() or "").rstrip("/")
+        new_root = str(self.bundle.site_root)
+        if old_url == new_url:
+            old_url = new_url = ""
+        if old_root == new_root:
+            old_root = new_root = ""
+        pairs, warnings = plan_replacements(old_url, new_url, old_root, new_root)
         conn = db.conn_info().connect()
         try:
             tables = list(tables_for(self.bundle.platform, db.prefix, conn))
@@ -375,7 +380,7 @@ class RestoreSession:
         done = self._replacer.run(budget_seconds)
         self.state["replace"]["replacer"] = self._replacer.state()
         self.state["replace"]["done"] = bool(done)
-        self.state["replace"]["counts"] = dict(self._replacer.counts)
+        self.state["replace"]["counts"] = {r.table: r.values_changed for r in self._replacer.report()}
         self.save()
         progress = _replace_progress(self._replacer, done)
         if done:
@@ -423,12 +428,14 @@ def _import_progress(importer, done: bool) -> StepProgress:
 
 
 def _replace_progress(replacer, done: bool) -> StepProgress:
-    counts = dict(getattr(replacer, "counts", {}) or {})
-    item = str(getattr(replacer, "current_table", "") or "")
-    fraction = 1.0 if done else float(getattr(replacer, "fraction", 0.0) or 0.0)
-    changed = sum(counts.values())
-    return StepProgress(bool(done), fraction, item, f"{changed} values changed",
-                        list(getattr(replacer, "warnings", []) or []))
+    reports = replacer.report()
+    state = replacer.state()
+    tables = state["tables"] or []
+    fraction = 1.0 if done else (state["index"] / len(tables) if tables else 0.0)
+    item = reports[-1].table if reports else ""
+    changed = sum(r.values_changed for r in reports)
+    verb = "would change" if replacer.dry_run else "changed"
+    return StepProgress(bool(done), fraction, item, f"{changed} values {verb}", list(replacer.warnings))
 
 
 # --- headless ----------------------------------------------------------------------

@@ -1,0 +1,19 @@
+"""``sitepack wizard DIR``: start the restore wizard for a site extracted into DIR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from restorer.wizard import serve
+
+
+@click.command("wizard")
+@click.argument("site_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; other than 127.0.0.1 only with an installer password.")
+@click.option("--port", default=8780, show_default=True, type=int, help="Port (0 = any free port).")
+def command(site_dir: Path, host: str, port: int) -> None:
+    """Restore the site extracted into SITE_DIR with the web wizard (prints its URL)."""
+    serve(site_dir, host=host, port=port, announce=lambda line: click.echo(line))
