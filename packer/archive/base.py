@@ -1,0 +1,386 @@
+"""The archive writer every format shares: pipeline, parts, manifest, checkpoint/resume.
+
+A format (``jpa.py``, ``zip.py``, ``jps.py``, ``jps2.py``) subclasses ``ArchiveWriter``
+and supplies only what is its own:
+
+- ``_start()``: the archive header of a fresh archive (``self.out`` is open);
+- ``_prepare(entry, data) -> prepared``: runs in a worker thread for a whole small file
+  (under ``SMALL_FILE_LIMIT``), a symlink target or a directory (``data`` empty), e.g.
+  compress and encrypt; must not touch ``self.out`` or other writer state;
+- ``_write_prepared(entry, prepared)``: main thread, in archive order; writes the
+  entry's header and data through ``self.out`` (``ensure_room`` before headers);
+- ``_write_stream(entry, chunks)``: main thread; writes a large file whose data comes
+  as an iterator of ``CHUNK_SIZE`` pieces (``self.map_ordered`` runs per-chunk work
+  on the pool, in order, with bounded read-ahead);
+- ``_finish()``: end records, central directory, header rewrite;
+- ``_format_state()`` / ``_load_format_state(state)``: what the format needs to
+  continue after a restart (counters, sidecar sizes, for encrypted formats the DERIVED
+  key, never the password). Formats may also override ``_rolled_back(state)``.
+
+The base does the rest: it reads small files on the calling thread (so an unreadable
+file raises ``OSError`` from the ``add_file`` call that named it), prepares them on a
+bounded thread pool and writes them in the order they were added, with bounded memory;
+it hashes every entry (SHA-256) into the manifest sidecar; it keeps the parts; it
+checkpoints and resumes; at ``close`` it adds the manifest as the last entry
+(``installation/sitepack-manifest.jsonl``, see docs/FORMAT-MANIFEST.md).
+
+Checkpoint/resume: ``checkpoint()`` waits for pending entries, fsyncs and returns a
+JSON-able dict. ``ArchiveWriter.resume(state)`` (after a crash, even SIGKILL) cuts the
+current part and the sidecars back to the checkpoint, deletes later parts and goes on;
+adding the same entries afterwards gives byte-identical parts. A large file whose
+source ends early is rolled back the same way and reported as ``SourceChangedError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from restorer.errors import ArchiveError
+from restorer.formats.base import CHUNK_SIZE, MANIFEST_PATH, Entry, EntryType, validate_entry_path
+from restorer.manifest import manifest_header, manifest_line, manifest_trailer
+
+from .parts import PartWriter, check_part_size
+
+#: Files smaller than this are read whole and prepared on the thread pool; larger ones
+#: are streamed (Akeeba stores JPA files of 1 MiB and more).
+SMALL_FILE_LIMIT = 1024 * 1024
+#: Bounds on work waiting to be written, so memory stays flat.
+_MAX_PENDING_BYTES = 64 * 1024 * 1024
+_WORKERS = max(2, min(8, os.cpu_count() or 2))
+_MAX_PENDING_ENTRIES = _WORKERS * 16
+
+_WRITERS: dict[str, type["ArchiveWriter"]] = {}
+
+
+class SourceChangedError(OSError):
+    """A file ended before its announced size while it was archived (it changed).
+
+    The entry was rolled back; the archive is intact without it.
+    """
+
+
+def register(cls: type["ArchiveWriter"]) -> type["ArchiveWriter"]:
+    _WRITERS[cls.format] = cls
+    return cls
+
+
+#: Formats with a writer module in this package (each registers its class on import).
+WRITER_FORMATS = ("jpa", "jps", "jps2", "zip")
+
+
+def writer_class(fmt: str) -> type["ArchiveWriter"]:
+    """The writer class of ``fmt``, importing only that format's module."""
+    if fmt not in WRITER_FORMATS:
+        raise ArchiveError(f"unknown archive format {fmt!r}: use one of {', '.join(WRITER_FORMATS)}")
+    if fmt not in _WRITERS:
+        importlib.import_module(f"{__package__}.{fmt}")
+    return _WRITERS[fmt]
+
+
+class ArchiveWriter(ABC):
+    format: str
+    #: The archive's real extension, e.g. ``".jpa"``.
+    suffix: str
+
+    def __init__(self, path: Path | str, *, part_size: int | None = None,
+                 password: str | None = None, manifest: bool = True,
+                 size_hint: int | None = None, state: dict | None = None):
+        check_part_size(part_size)
+        self.path = Path(path)
+        self.part_size = part_size
+        self.with_manifest = manifest
+        self.size_hint = size_hint
+        self.entity_count = 0
+        self.total_size = 0
+        self._pending: deque[tuple[Entry, Future]] = deque()
+        self._pending_bytes = 0
+        self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="sitepack-archive")
+        self._closed = False
+        self._lock = threading.Lock()
+        self.manifest_sidecar = self.path.with_name(self.path.name + ".manifest-tmp")
+        if state is None:
+            self.created = int(time.time())
+            self.out = PartWriter(self.path, part_size)
+            self.out.open_fresh()
+            self._manifest_file = open(self.manifest_sidecar, "wb") if manifest else None
+            if self._manifest_file:
+                self._manifest_file.write(manifest_header(self.format))
+            self._start()
+        else:
+            self.created = state["created"]
+            self.size_hint = state.get("size_hint")
+            part = state["part"]
+            self.out = PartWriter(self.path, part_size, index=part["index"],
+                                  offset=part["offset"], before=part["before"])
+            self._manifest_file = None
+            self._restore(state)
+
+    # -- public API ------------------------------------------------------------------
+    def add_dir(self, path: str, mode: int = 0o40755, mtime: int | None = None) -> None:
+        entry = Entry(validate_entry_path(path), EntryType.DIR, 0, mode | 0o40000,
+                      _mtime(mtime))
+        self._enqueue(entry, b"")
+
+    def add_symlink(self, path: str, target: str, mode: int = 0o120777,
+                    mtime: int | None = None) -> None:
+        data = target.encode("utf-8")
+        entry = Entry(validate_entry_path(path), EntryType.SYMLINK, len(data),
+                      mode | 0o120000, _mtime(mtime), target)
+        self._enqueue(entry, data)
+
+    def add_bytes(self, path: str, data: bytes, mode: int = 0o100644,
+                  mtime: int | None = None) -> None:
+        self.add_file(path, io.BytesIO(data), mode=mode, mtime=mtime, size=len(data))
+
+    def add_file(self, path: str, source: Path | str | BinaryIO, *, mode: int = 0o100644,
+                 mtime: int | None = None, size: int | None = None) -> None:
+        """Adds a regular file from a path or an open binary stream.
+
+        ``size`` is the size announced by the scan (``os.stat``); when the file turns
+        out shorter, small files are archived as they are now and large ones raise
+        ``SourceChangedError`` (rolled back). An unreadable file raises ``OSError``
+        from this call, before anything was written for it.
+        """
+        path = validate_entry_path(path)
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as handle:
+                if size is None:
+                    size = os.fstat(handle.fileno()).st_size
+                self._add_file_handle(path, handle, mode, _mtime(mtime), size)
+        else:
+            if size is None:
+                raise ValueError("add_file needs size= for a stream source")
+            self._add_file_handle(path, source, mode, _mtime(mtime), size)
+
+    def checkpoint(self) -> dict:
+        """Writes out everything pending, fsyncs, and returns the state to resume from."""
+        self._drain(0)
+        self.out.sync()
+        if self._manifest_file:
+            self._manifest_file.flush()
+            os.fsync(self._manifest_file.fileno())
+        return json.loads(json.dumps(self._state()))
+
+    @classmethod
+    def resume(cls, state: dict) -> "ArchiveWriter":
+        """Continues an archive from a ``checkpoint()`` state (after a crash)."""
+        target = writer_class(state["format"])
+        if cls is not ArchiveWriter and not issubclass(target, cls):
+            raise ArchiveError(f"this state belongs to a {state['format']} archive")
+        return target(state["path"], part_size=state["part_size"], manifest=state["manifest"],
+                      state=state)
+
+    def close(self) -> list[Path]:
+        """Adds the manifest, writes the end records, renames the last part.
+
+        Returns the part files in order (the last one has the real name).
+        """
+        self._drain(0)
+        if self._manifest_file:
+            self._add_manifest()
+        self._finish()
+        self._pool.shutdown()
+        paths = self.out.finish()
+        self._closed = True
+        self._remove_sidecars()
+        return paths
+
+    def abort(self) -> None:
+        """Deletes every part and sidecar written so far."""
+        for _, future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.out.abort()
+        self._closed = True
+        self._remove_sidecars()
+
+    def __enter__(self) -> "ArchiveWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._closed:
+            return
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    # -- format hooks ----------------------------------------------------------------
+    @abstractmethod
+    def _start(self) -> None: ...
+
+    def _prepare(self, entry: Entry, data: bytes) -> Any:
+        return data
+
+    @abstractmethod
+    def _write_prepared(self, entry: Entry, prepared: Any) -> None: ...
+
+    @abstractmethod
+    def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None: ...
+
+    @abstractmethod
+    def _finish(self) -> None: ...
+
+    def _format_state(self) -> dict:
+        return {}
+
+    def _load_format_state(self, state: dict) -> None:
+        pass
+
+    def sidecars(self) -> list[Path]:
+        """Temporary files besides the parts (deleted at close and abort)."""
+        return [self.manifest_sidecar]
+
+    # -- helpers for formats ---------------------------------------------------------------
+    def map_ordered(self, func: Callable[[Any], Any], items: Iterable[Any],
+                    window: int | None = None) -> Iterator[Any]:
+        """``func`` over ``items`` on the pool, results in order, at most ``window`` ahead."""
+        window = window or _WORKERS * 2
+        queue: deque[Future] = deque()
+        for item in items:
+            queue.append(self._pool.submit(func, item))
+            if len(queue) >= window:
+                yield queue.popleft().result()
+        while queue:
+            yield queue.popleft().result()
+
+    # -- internals ---------------------------------------------------------------------
+    def _add_file_handle(self, path: str, handle: BinaryIO, mode: int, mtime: int,
+                         size: int) -> None:
+        mode = mode | 0o100000
+        if size < SMALL_FILE_LIMIT:
+            data = handle.read(size)
+            self._enqueue(Entry(path, EntryType.FILE, len(data), mode, mtime), data)
+            return
+        self._drain(0)
+        entry = Entry(path, EntryType.FILE, size, mode, mtime)
+        mark = self._state()
+        digest = hashlib.sha256()
+        try:
+            self._write_stream(entry, _exact_chunks(handle, size, digest, path))
+        except BaseException:
+            self._rollback(mark)
+            raise
+        self._record(entry, digest.hexdigest())
+
+    def _enqueue(self, entry: Entry, data: bytes) -> None:
+        if self._closed:
+            raise ArchiveError("this archive was already closed")
+        future = self._pool.submit(self._prepare_and_hash, entry, data)
+        self._pending.append((entry, future))
+        self._pending_bytes += len(data)
+        self._drain(_MAX_PENDING_BYTES)
+
+    def _prepare_and_hash(self, entry: Entry, data: bytes) -> tuple[Any, str | None, int]:
+        digest = None if entry.is_dir else hashlib.sha256(data).hexdigest()
+        return self._prepare(entry, data), digest, len(data)
+
+    def _drain(self, limit: int) -> None:
+        """Writes finished entries in order; waits while too much is pending."""
+        while self._pending:
+            entry, future = self._pending[0]
+            must_wait = (self._pending_bytes > limit or len(self._pending) > _MAX_PENDING_ENTRIES
+                         or limit == 0)
+            if not must_wait and not future.done():
+                return
+            prepared, digest, size = future.result()
+            self._pending.popleft()
+            self._pending_bytes -= size
+            self._write_prepared(entry, prepared)
+            self._record(entry, digest)
+
+    def _record(self, entry: Entry, digest: str | None) -> None:
+        self.entity_count += 1
+        self.total_size += entry.size
+        if self._manifest_file:
+            self._manifest_file.write(manifest_line(entry, digest))
+
+    def _add_manifest(self) -> None:
+        handle = self._manifest_file
+        handle.flush()
+        with open(self.manifest_sidecar, "rb") as reader:
+            digest = hashlib.sha256()
+            lines = 0
+            for line in reader:
+                digest.update(line)
+                lines += 1
+        handle.write(manifest_trailer(lines - 1, digest.hexdigest()))
+        handle.close()
+        self._manifest_file = None
+        with open(self.manifest_sidecar, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            self._add_file_handle(MANIFEST_PATH, source, 0o100644, self.created, size)
+        self._drain(0)
+
+    def _state(self) -> dict:
+        if self._manifest_file:
+            self._manifest_file.flush()
+        return {
+            "format": self.format,
+            "path": str(self.path),
+            "part_size": self.part_size,
+            "manifest": self.with_manifest,
+            "size_hint": self.size_hint,
+            "created": self.created,
+            "part": self.out.state(),
+            "entity_count": self.entity_count,
+            "total_size": self.total_size,
+            "manifest_size": (self._manifest_file.tell() if self._manifest_file else None),
+            "format_state": self._format_state(),
+        }
+
+    def _restore(self, state: dict) -> None:
+        """Cuts parts and sidecars back to ``state`` and continues from there."""
+        part = state["part"]
+        self.out.truncate_to(part["index"], part["offset"], part["before"])
+        self.entity_count = state["entity_count"]
+        self.total_size = state["total_size"]
+        if state["manifest"]:
+            if self._manifest_file is None:
+                if not self.manifest_sidecar.exists():
+                    raise ArchiveError(f"cannot resume: {self.manifest_sidecar.name} is missing")
+                self._manifest_file = open(self.manifest_sidecar, "r+b")
+            self._manifest_file.flush()
+            self._manifest_file.truncate(state["manifest_size"])
+            self._manifest_file.seek(state["manifest_size"])
+        self._load_format_state(state["format_state"])
+
+    def _rollback(self, mark: dict) -> None:
+        self._restore(mark)
+
+    def _remove_sidecars(self) -> None:
+        if self._manifest_file:
+            self._manifest_file.close()
+            self._manifest_file = None
+        for path in self.sidecars():
+            path.unlink(missing_ok=True)
+
+
+def _mtime(mtime: int | None) -> int:
+    return int(time.time()) if mtime is None else int(mtime)
+
+
+def _exact_chunks(handle: BinaryIO, size: int, digest, path: str) -> Iterator[bytes]:
+    """``size`` bytes of ``handle`` in ``CHUNK_SIZE`` pieces, hashed on the way."""
+    left = size
+    while left > 0:
+        data = handle.read(min(CHUNK_SIZE, left))
+        if not data:
+            raise SourceChangedError(f"{path} became shorter while it was archived "
+                                     f"({size - left} of {size} bytes read); it was left out")
+        digest.update(data)
+        left -= len(data)
+        yield data

@@ -1,0 +1,114 @@
+"""JPA writer (Akeeba's plain archive, FORMATS.md §1); layouts from ``restorer.formats.jpa``.
+
+Files under 1 MiB become one raw deflate stream each (compressed on the thread pool,
+stored when deflate does not make them smaller); larger files are stored, as Akeeba
+does, so Akeeba's extractor never has to inflate a huge entry in memory. Every entry
+carries the timestamp extra (readers skip extras by the block length). The standard
+header is written with zero counters and rewritten in place by ``_finish``.
+
+JPA 1.3: an entry of 4 GiB or more gets the 64-bit extra and the version becomes 1.3.
+The 64-bit totals header record can only be written when its room was reserved at the
+start, i.e. when the writer was given ``size_hint`` >= 4 GiB; otherwise totals that
+outgrow 32 bits are written as 0xFFFFFFFF ("at least this much") - readers never rely
+on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from restorer.formats.base import Entry, EntryType
+from restorer.formats.jpa import (ENTITY_FIELDS, ENTITY_HEADER, ENTITY_MAGIC, LARGE_ENTITY_EXTRA,
+                                  LARGE_ENTITY_EXTRA_ID, LARGE_HEADER_EXTRA,
+                                  LARGE_HEADER_EXTRA_ID, MAGIC, METHOD_DEFLATE, METHOD_STORED,
+                                  SPANNED_EXTRA, SPANNED_EXTRA_ID, STANDARD_HEADER,
+                                  TIMESTAMP_EXTRA, TIMESTAMP_EXTRA_ID, U32_MAX)
+
+from .base import ArchiveWriter, register
+from .compress import deflate_raw
+
+def entity_header(entry: Entry, method: int, compressed: int) -> bytes:
+    """The ``JPF`` block of ``entry`` (with timestamp and, when needed, 64-bit extra)."""
+    path = (entry.path + "/" if entry.is_dir else entry.path).encode("utf-8")
+    large = compressed > U32_MAX or entry.size > U32_MAX
+    extras = TIMESTAMP_EXTRA.pack(TIMESTAMP_EXTRA_ID, TIMESTAMP_EXTRA.size, entry.mtime & U32_MAX)
+    if large:
+        extras += LARGE_ENTITY_EXTRA.pack(LARGE_ENTITY_EXTRA_ID, LARGE_ENTITY_EXTRA.size,
+                                          compressed, entry.size)
+    block_length = ENTITY_HEADER.size + len(path) + ENTITY_FIELDS.size + len(extras)
+    return b"".join((
+        ENTITY_HEADER.pack(ENTITY_MAGIC, block_length, len(path)),
+        path,
+        ENTITY_FIELDS.pack(int(entry.type), method, min(compressed, U32_MAX),
+                           min(entry.size, U32_MAX), entry.mode),
+        extras,
+    ))
+
+
+@register
+class JpaWriter(ArchiveWriter):
+    format = "jpa"
+    suffix = ".jpa"
+
+    total_compressed = 0
+    large_entries = False
+
+    def _reserve_large_totals(self) -> bool:
+        return self.size_hint is not None and self.size_hint > U32_MAX
+
+    def _standard_header(self) -> bytes:
+        spanned = self.part_size is not None
+        large_totals = self._reserve_large_totals()
+        length = (STANDARD_HEADER.size + (SPANNED_EXTRA.size if spanned else 0)
+                  + (LARGE_HEADER_EXTRA.size if large_totals else 0))
+        minor = 3 if (large_totals or self.large_entries) else 2
+        header = STANDARD_HEADER.pack(MAGIC, length, 1, minor, self.entity_count,
+                                      min(self.total_size, U32_MAX),
+                                      min(self.total_compressed, U32_MAX))
+        if spanned:
+            header += SPANNED_EXTRA.pack(SPANNED_EXTRA_ID, 4, self.out.index)
+        if large_totals:
+            header += LARGE_HEADER_EXTRA.pack(LARGE_HEADER_EXTRA_ID, 18, self.total_size,
+                                              self.total_compressed)
+        return header
+
+    def _start(self) -> None:
+        self.total_compressed = 0
+        header = self._standard_header()
+        self.out.write(header)
+
+    def _prepare(self, entry: Entry, data: bytes):
+        if entry.is_file and data:
+            packed = deflate_raw(data)
+            if len(packed) < len(data):
+                return METHOD_DEFLATE, packed
+        return METHOD_STORED, data
+
+    def _write_prepared(self, entry: Entry, prepared) -> None:
+        method, data = prepared
+        header = entity_header(entry, method, len(data))
+        self.out.ensure_room(len(header))
+        self.out.write(header)
+        if data:
+            self.out.write(data)
+        self.total_compressed += len(data)
+
+    def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None:
+        header = entity_header(entry, METHOD_STORED, entry.size)
+        if entry.size > U32_MAX:
+            self.large_entries = True
+        self.out.ensure_room(len(header))
+        self.out.write(header)
+        for chunk in chunks:
+            self.out.write(chunk)
+        self.total_compressed += entry.size
+
+    def _finish(self) -> None:
+        self.out.patch((1, 0), self._standard_header())
+
+    def _format_state(self) -> dict:
+        return {"total_compressed": self.total_compressed, "large_entries": self.large_entries}
+
+    def _load_format_state(self, state: dict) -> None:
+        self.total_compressed = state["total_compressed"]
+        self.large_entries = state["large_entries"]

@@ -1,0 +1,138 @@
+"""What every archive reader shares: the entry record and the reader interface.
+
+A reader turns the byte stream of an archive (one logical stream over all its parts,
+see ``parts.py``) into a sequence of entries, each with an iterator over its
+uncompressed (and decrypted) bytes. Reading is strictly sequential and streaming: an
+entry's chunk iterator must be consumed or dropped before the next entry is asked for,
+and no entry is ever held in memory whole. This is what lets extraction and
+verification run in constant memory on archives of any size.
+
+Format modules (``jpa.py``, ``zip.py``, ``jps.py``, ``jps2.py``) each define their
+header layouts once as named ``struct.Struct`` objects; the writers in
+``packer/archive/`` import those same structs.
+"""
+
+from __future__ import annotations
+
+import enum
+import stat
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from restorer.errors import ArchiveError
+
+#: Size of the pieces entry data is read, inflated, hashed and written in.
+CHUNK_SIZE = 1024 * 1024
+
+#: Where every archive made by sitepack carries its manifest (see docs/FORMAT-MANIFEST.md).
+MANIFEST_PATH = "installation/sitepack-manifest.jsonl"
+
+
+class EntryType(enum.IntEnum):
+    """The kind of an entry; the values are JPA's type byte."""
+
+    DIR = 0
+    FILE = 1
+    SYMLINK = 2
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One archive member.
+
+    ``path`` is relative, ``/``-separated, without a trailing slash (also for
+    directories). ``size`` is the uncompressed size; for a symlink it is the length of
+    the UTF-8 target. ``mode`` is the full ``st_mode`` (type bits included).
+    """
+
+    path: str
+    type: EntryType
+    size: int
+    mode: int
+    mtime: int
+    target: str | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.type is EntryType.DIR
+
+    @property
+    def is_file(self) -> bool:
+        return self.type is EntryType.FILE
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.type is EntryType.SYMLINK
+
+
+def default_mode(entry_type: EntryType, permissions: int | None = None) -> int:
+    """A full ``st_mode`` for ``entry_type``, from permission bits or the usual default."""
+    kind = {EntryType.DIR: stat.S_IFDIR, EntryType.FILE: stat.S_IFREG,
+            EntryType.SYMLINK: stat.S_IFLNK}[entry_type]
+    if permissions is None:
+        permissions = {EntryType.DIR: 0o755, EntryType.FILE: 0o644,
+                       EntryType.SYMLINK: 0o777}[entry_type]
+    return kind | (permissions & 0o7777)
+
+
+def normalize_mode(entry_type: EntryType, mode: int) -> int:
+    """``mode`` with file-type bits that agree with ``entry_type``.
+
+    Archives from other tools sometimes carry bare permission bits (no type bits); those
+    get the type added. A mode whose type bits say something else (a device, a fifo) is
+    kept as it is so that extraction can refuse it by name.
+    """
+    if stat.S_IFMT(mode) == 0:
+        return default_mode(entry_type, mode)
+    return mode
+
+
+def validate_entry_path(path: str) -> str:
+    """``path`` when it is a clean relative archive path, else an ``ArchiveError``.
+
+    Writers use this so that nothing they produce could be refused by a safe extractor.
+    """
+    if (not path or path.startswith("/") or path.endswith("/") or "\\" in path
+            or "\x00" in path or any(part in ("", ".", "..") for part in path.split("/"))):
+        raise ArchiveError(f"cannot archive {path!r}: an entry path must be relative, "
+                           "'/'-separated, without '.', '..', backslashes or NUL bytes")
+    return path
+
+
+class ArchiveReader(ABC):
+    """Reads one archive (all its parts) entry by entry.
+
+    ``format`` names the format (``jpa``, ``zip``, ``jps``, ``jps2``, ``jps1``);
+    ``has_checksums`` says whether the format itself detects changed data (ZIP's CRC-32,
+    the authenticated ``jps``); ``parts`` lists the part files in order.
+    """
+
+    format: str
+    has_checksums: bool
+
+    def __init__(self, parts: list[Path]):
+        self.parts = parts
+
+    @abstractmethod
+    def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+        """Each entry with an iterator over its data (empty for directories).
+
+        Raises ``ArchiveError`` (naming the part and offset) on damaged data; the chunk
+        iterator raises when the data it yields turns out to be wrong (bad size,
+        broken deflate stream, failed checksum), at the latest after its last chunk.
+        """
+
+    def close(self) -> None:
+        """Releases open part files."""
+
+    def __enter__(self) -> "ArchiveReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        return self.parts[-1].name

@@ -1,0 +1,218 @@
+"""JPA, Akeeba's plain archive format: header layouts and the reader.
+
+Layout (FORMATS.md §1): a standard header, then for each entity a ``JPF`` header block
+followed by its data. No central directory, no end record, no checksums. Version 1.2;
+1.3 adds 64-bit extras when a size or a total needs them. The writer is
+``packer/archive/jpa.py`` and uses the structs defined here.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from restorer.errors import ArchiveError
+
+from .base import CHUNK_SIZE, ArchiveReader, Entry, EntryType, normalize_mode
+from .parts import PartReader, expect_part_count
+
+MAGIC = b"JPA"
+ENTITY_MAGIC = b"JPF"
+
+#: ``JPA``, header length, version major, minor, entity count, total uncompressed,
+#: total compressed.
+STANDARD_HEADER = struct.Struct("<3sHBBIII")
+#: Spanned-archive header extra: ``JP\x01\x01``, u16 4, u16 number of parts.
+SPANNED_EXTRA = struct.Struct("<4sHH")
+SPANNED_EXTRA_ID = b"JP\x01\x01"
+#: JPA 1.3 header extra: ``JP\x01\x02``, u16 18, u64 total uncompressed, u64 total compressed.
+LARGE_HEADER_EXTRA = struct.Struct("<4sHQQ")
+LARGE_HEADER_EXTRA_ID = b"JP\x01\x02"
+
+#: ``JPF``, block length, path length (the path bytes follow).
+ENTITY_HEADER = struct.Struct("<3sHH")
+#: After the path: type, compression, compressed size, uncompressed size, st_mode.
+ENTITY_FIELDS = struct.Struct("<BBIII")
+#: Entity extra: id, length counting its own 4 bytes.
+EXTRA_HEADER = struct.Struct("<HH")
+#: Timestamp extra (bytes ``00 01``): id, 8, u32 mtime.
+TIMESTAMP_EXTRA = struct.Struct("<HHI")
+TIMESTAMP_EXTRA_ID = 0x0100
+#: JPA 1.3 entity extra (bytes ``00 02``): id, 20, u64 compressed, u64 uncompressed.
+LARGE_ENTITY_EXTRA = struct.Struct("<HHQQ")
+LARGE_ENTITY_EXTRA_ID = 0x0200
+
+METHOD_STORED = 0
+METHOD_DEFLATE = 1
+METHOD_BZIP2 = 2
+
+U32_MAX = 0xFFFFFFFF
+
+
+def detect(head: bytes) -> bool:
+    return head[:3] == MAGIC
+
+
+class JpaReader(ArchiveReader):
+    format = "jpa"
+    has_checksums = False
+
+    def __init__(self, parts: list[Path]):
+        super().__init__(parts)
+        self.stream = PartReader(parts)
+        try:
+            self._read_standard_header()
+        except BaseException:
+            self.stream.close()
+            raise
+
+    def _read_standard_header(self) -> None:
+        raw = self.stream.read_exact(STANDARD_HEADER.size, "the JPA header")
+        magic, length, major, minor, count, total_size, total_compressed = STANDARD_HEADER.unpack(raw)
+        if major != 1 or minor not in (0, 1, 2, 3):
+            raise ArchiveError(
+                f"{self.parts[0].name} is JPA version {major}.{minor}, which sitepack cannot "
+                "read (it reads 1.0 to 1.3): extract it with a newer tool")
+        if length < STANDARD_HEADER.size:
+            raise ArchiveError(f"{self.parts[0].name} has a damaged JPA header (length {length})")
+        self.version = (major, minor)
+        self.entity_count = count
+        self.total_size = total_size
+        self.total_compressed = total_compressed
+        self.declared_parts = 1
+        extras = self.stream.read_exact(length - STANDARD_HEADER.size, "the JPA header")
+        offset = 0
+        while offset + 6 <= len(extras):
+            signature, extra_length = extras[offset:offset + 4], int.from_bytes(extras[offset + 4:offset + 6], "little")
+            if signature == SPANNED_EXTRA_ID and offset + SPANNED_EXTRA.size <= len(extras):
+                self.declared_parts = SPANNED_EXTRA.unpack_from(extras, offset)[2]
+                offset += SPANNED_EXTRA.size
+            elif signature == LARGE_HEADER_EXTRA_ID and offset + LARGE_HEADER_EXTRA.size <= len(extras):
+                _, _, self.total_size, self.total_compressed = LARGE_HEADER_EXTRA.unpack_from(extras, offset)
+                offset += LARGE_HEADER_EXTRA.size
+            else:
+                # Unknown header records: ``extra_length`` counts the payload after the
+                # 6-byte signature and length (as in both known records).
+                offset += 6 + extra_length
+        if self.declared_parts > 1 or len(self.parts) > 1:
+            expect_part_count(self.parts, max(self.declared_parts, 1))
+
+    def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+        stream = self.stream
+        while stream.tell() < stream.size:
+            start = stream.tell()
+            raw = stream.read_exact(ENTITY_HEADER.size, "an entity header")
+            magic, block_length, path_length = ENTITY_HEADER.unpack(raw)
+            if magic != ENTITY_MAGIC:
+                raise ArchiveError(
+                    f"the archive is damaged: no entity header in {stream.where(start)} "
+                    f"({self._short_part_hint(start)}); copy or download it again")
+            if block_length < ENTITY_HEADER.size + path_length + ENTITY_FIELDS.size:
+                raise ArchiveError(f"the archive is damaged: bad entity header in {stream.where(start)}")
+            rest = stream.read_exact(block_length - ENTITY_HEADER.size, "an entity header")
+            try:
+                path = rest[:path_length].decode("utf-8")
+            except UnicodeDecodeError:
+                raise ArchiveError(
+                    f"the archive is damaged: an entry name in {stream.where(start)} is not "
+                    "UTF-8") from None
+            entry_type, method, compressed, size, mode = ENTITY_FIELDS.unpack_from(rest, path_length)
+            mtime = None
+            offset = path_length + ENTITY_FIELDS.size
+            while offset + EXTRA_HEADER.size <= len(rest):
+                extra_id, extra_length = EXTRA_HEADER.unpack_from(rest, offset)
+                if extra_length < EXTRA_HEADER.size or offset + extra_length > len(rest):
+                    raise ArchiveError(f"the archive is damaged: bad extra field for {path!r} "
+                                       f"in {stream.where(start)}")
+                if extra_id == TIMESTAMP_EXTRA_ID and extra_length == TIMESTAMP_EXTRA.size:
+                    mtime = TIMESTAMP_EXTRA.unpack_from(rest, offset)[2]
+                elif extra_id == LARGE_ENTITY_EXTRA_ID and extra_length == LARGE_ENTITY_EXTRA.size:
+                    _, _, compressed, size = LARGE_ENTITY_EXTRA.unpack_from(rest, offset)
+                offset += extra_length
+            if entry_type not in (0, 1, 2):
+                raise ArchiveError(f"the archive is damaged: entry {path!r} has unknown type "
+                                   f"{entry_type} ({stream.where(start)})")
+            kind = EntryType(entry_type)
+            path = path.rstrip("/")
+            data_start = stream.tell()
+            if data_start + compressed > stream.size:
+                raise stream.truncated(f"the data of {path!r}", data_start)
+            if method not in (METHOD_STORED, METHOD_DEFLATE):
+                what = "bzip2" if method == METHOD_BZIP2 else f"method {method}"
+                raise ArchiveError(f"entry {path!r} is compressed with {what}, which sitepack "
+                                   "does not read: extract this archive with Akeeba Kickstart")
+            if kind is EntryType.DIR:
+                stream.seek(data_start + compressed)
+                yield Entry(path, kind, 0, normalize_mode(kind, mode), mtime), iter(())
+                continue
+            if kind is EntryType.SYMLINK:
+                target_bytes = stream.read_exact(compressed, f"the data of {path!r}")
+                if method == METHOD_DEFLATE:
+                    target_bytes = _inflate_all(target_bytes, path)
+                try:
+                    target = target_bytes.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ArchiveError(f"the archive is damaged: the target of symlink {path!r} "
+                                       "is not UTF-8") from None
+                yield (Entry(path, kind, len(target_bytes), normalize_mode(kind, mode), mtime, target),
+                       iter((target_bytes,)))
+                continue
+            entry = Entry(path, kind, size, normalize_mode(kind, mode), mtime)
+            chunks = (self._stored(entry, compressed, data_start) if method == METHOD_STORED
+                      else self._inflated(entry, compressed, data_start))
+            yield entry, chunks
+            stream.seek(data_start + compressed)
+
+    def _stored(self, entry: Entry, compressed: int, data_start: int) -> Iterator[bytes]:
+        if compressed != entry.size:
+            raise ArchiveError(f"the archive is damaged: stored entry {entry.path!r} has "
+                               f"{compressed} bytes of data for a size of {entry.size}")
+        self.stream.seek(data_start)
+        yield from self.stream.iter_range(compressed, f"the data of {entry.path!r}", CHUNK_SIZE)
+
+    def _inflated(self, entry: Entry, compressed: int, data_start: int) -> Iterator[bytes]:
+        self.stream.seek(data_start)
+        inflater = zlib.decompressobj(-15)
+        produced = 0
+        try:
+            for piece in self.stream.iter_range(compressed, f"the data of {entry.path!r}", 256 * 1024):
+                while piece and not inflater.eof:
+                    data = inflater.decompress(piece, CHUNK_SIZE)
+                    piece = inflater.unconsumed_tail
+                    produced += len(data)
+                    if produced > entry.size:
+                        break
+                    if data:
+                        yield data
+                if produced > entry.size:
+                    break
+        except zlib.error as exc:
+            raise ArchiveError(f"the archive is damaged: the data of {entry.path!r} does not "
+                               f"decompress ({exc})") from None
+        if produced != entry.size or not inflater.eof or inflater.unused_data:
+            raise ArchiveError(f"the archive is damaged: the data of {entry.path!r} decompresses "
+                               f"to {produced} bytes instead of {entry.size}")
+
+    def _short_part_hint(self, offset: int) -> str:
+        index, inner = self.stream.locate(offset)
+        if index > 0 and inner == 0:
+            return f"part {self.parts[index - 1].name} may be short or damaged"
+        if len(self.parts) > 1:
+            return f"part {self.parts[index].name} or the one before it may be short or damaged"
+        return "the file is damaged"
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _inflate_all(data: bytes, path: str) -> bytes:
+    try:
+        return zlib.decompress(data, -15)
+    except zlib.error as exc:
+        raise ArchiveError(f"the archive is damaged: the data of {path!r} does not decompress ({exc})") from None
+
+
+def open_reader(parts: list[Path], password: str | None = None) -> JpaReader:
+    return JpaReader(parts)

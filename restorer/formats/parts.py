@@ -1,0 +1,196 @@
+"""Multi-part archives: finding the parts and reading them as one stream.
+
+Naming (Akeeba's, for every format): the parts are ``NAME.<x>01``, ``NAME.<x>02``, …
+and the LAST part carries the real extension (``NAME.jpa``, ``NAME.jps``,
+``NAME.zip``), where ``<x>`` is the extension's first letter (``j`` or ``z``). Part 100
+is ``NAME.<x>100``. A one-part archive is just ``NAME.jpa``.
+
+``find_parts`` starts from the path the user gives (the last part, or any earlier
+part) and names the first missing part in its error. ``PartReader`` presents the parts
+as one logical byte stream with ``read``/``seek``/``tell``; every error it raises names
+the part file and the offset inside it, so "part 3 is short" is what the user reads,
+not "unexpected end of data".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from restorer.errors import ArchiveError, MissingPartError
+
+_PART_SUFFIX_RE = re.compile(r"^\.([a-z])(\d{2,})$", re.IGNORECASE)
+
+
+def part_path(final: Path, index: int, count: int) -> Path:
+    """The path of part ``index`` (1-based) of ``count`` for the archive ``final``."""
+    if index == count:
+        return final
+    return final.with_suffix(f".{final.suffix[1]}{index:02d}")
+
+
+def find_parts(path: Path) -> list[Path]:
+    """All parts of the archive ``path`` belongs to, in order, the last being ``path``'s.
+
+    ``path`` may be the last part (``site.jpa``) or an earlier one (``site.j02``); for an
+    earlier part the last part is looked up by the format extensions.
+    """
+    path = Path(path)
+    match = _PART_SUFFIX_RE.match(path.suffix)
+    if match:
+        letter = match.group(1).lower()
+        candidates = [path.with_suffix(ext) for ext in (".jpa", ".jps", ".zip")
+                      if ext[1] == letter and path.with_suffix(ext).is_file()]
+        if not candidates:
+            raise MissingPartError(
+                f"{path.name} is one part of a multi-part archive, but its last part "
+                f"({path.with_suffix('').name}.jpa, .jps or .zip) is missing: put all parts "
+                "in the same folder")
+        path = candidates[0]
+    if not path.is_file():
+        if path.exists():
+            raise ArchiveError(f"{path} is not a file: give the path of an archive file")
+        raise ArchiveError(f"{path} does not exist: check the archive path")
+    if len(path.suffix) < 2:
+        return [path]
+    earlier: list[Path] = []
+    index = 1
+    while True:
+        candidate = path.with_suffix(f".{path.suffix[1]}{index:02d}")
+        if not candidate.is_file():
+            break
+        earlier.append(candidate)
+        index += 1
+    later = sorted(_numbered_siblings(path, path.suffix[1]) - set(range(1, index)))
+    if later:
+        missing = path.with_suffix(f".{path.suffix[1]}{index:02d}")
+        raise MissingPartError(
+            f"part {missing.name} of this archive is missing (later parts exist): "
+            "copy every part into the same folder")
+    return earlier + [path]
+
+
+def _numbered_siblings(path: Path, letter: str) -> set[int]:
+    numbers = set()
+    stem = path.with_suffix("").name
+    try:
+        siblings = os.listdir(path.parent)
+    except OSError:
+        return numbers
+    for name in siblings:
+        if name.startswith(stem + "."):
+            match = _PART_SUFFIX_RE.match(name[len(stem):])
+            if match and match.group(1).lower() == letter.lower():
+                numbers.add(int(match.group(2)))
+    return numbers
+
+
+def expect_part_count(parts: list[Path], count: int) -> None:
+    """Raises ``MissingPartError`` unless there are exactly ``count`` parts.
+
+    Called by formats that record their number of parts (spanned JPA header, JPS end
+    record, ZIP end record).
+    """
+    if count == len(parts):
+        return
+    last = parts[-1]
+    if count > len(parts):
+        missing = last.with_suffix(f".{last.suffix[1]}{len(parts):02d}")
+        raise MissingPartError(
+            f"this archive has {count} parts but only {len(parts)} were found: part "
+            f"{missing.name} is missing; copy every part into the same folder")
+    raise ArchiveError(
+        f"this archive says it has {count} part(s) but {len(parts)} files named like its "
+        f"parts were found beside {last.name}: remove stray part files")
+
+
+class PartReader:
+    """The parts of an archive read as one stream (binary, seekable, read-only)."""
+
+    def __init__(self, parts: list[Path]):
+        self.parts = parts
+        self.sizes = [p.stat().st_size for p in parts]
+        self.starts: list[int] = []
+        total = 0
+        for size in self.sizes:
+            self.starts.append(total)
+            total += size
+        self.size = total
+        self._index = 0
+        self._file = None
+        self._pos = 0
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        """(part index, offset inside that part) of a logical offset."""
+        for index in range(len(self.parts) - 1, -1, -1):
+            if offset >= self.starts[index]:
+                return index, offset - self.starts[index]
+        return 0, offset
+
+    def where(self, offset: int | None = None) -> str:
+        """``"site.j02 at offset 1234"`` for error messages."""
+        index, inner = self.locate(self._pos if offset is None else offset)
+        return f"{self.parts[index].name} at offset {inner}"
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int) -> None:
+        self._pos = offset
+
+    def _open(self, index: int):
+        if self._file is None or self._index != index:
+            if self._file is not None:
+                self._file.close()
+            self._file = open(self.parts[index], "rb")
+            self._index = index
+        return self._file
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes from the current position (fewer only at the end)."""
+        pieces = []
+        while n > 0 and self._pos < self.size:
+            index, inner = self.locate(self._pos)
+            handle = self._open(index)
+            handle.seek(inner)
+            data = handle.read(min(n, self.sizes[index] - inner))
+            if not data:
+                raise MissingPartError(
+                    f"part {self.parts[index].name} changed while it was read: "
+                    "do not modify archive parts during extraction")
+            pieces.append(data)
+            self._pos += len(data)
+            n -= len(data)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def read_exact(self, n: int, what: str) -> bytes:
+        """Exactly ``n`` bytes, or an error naming the part that ends too early."""
+        start = self._pos
+        data = self.read(n)
+        if len(data) != n:
+            raise self.truncated(what, start)
+        return data
+
+    def truncated(self, what: str, offset: int) -> MissingPartError:
+        """The error for data that runs past the end of the last part."""
+        if len(self.parts) == 1:
+            return MissingPartError(
+                f"{self.parts[0].name} ends early (in {what} at offset {offset}): the "
+                "archive is truncated; copy or download it again")
+        return MissingPartError(
+            f"the archive ends early (in {what} starting in {self.where(offset)}): "
+            f"the last part {self.parts[-1].name} or an earlier part is short or missing; "
+            "copy every part again")
+
+    def iter_range(self, length: int, what: str, chunk: int = 1024 * 1024):
+        """Yields the next ``length`` bytes in chunks, erroring if the parts end early."""
+        while length > 0:
+            data = self.read_exact(min(chunk, length), what)
+            length -= len(data)
+            yield data
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,121 @@
+"""The manifest sitepack puts into every archive it writes (docs/FORMAT-MANIFEST.md).
+
+A JSON-lines file, the archive's last entry, at ``installation/sitepack-manifest.jsonl``:
+
+1. a header line ``{"sitepack_manifest": 1, "format": "jpa"}``;
+2. one line per entry, in archive order:
+   ``{"path": …, "type": "file"|"dir"|"symlink", "size": …, "mode": …, "mtime": …,
+   "sha256": …}`` (``sha256`` of the file bytes or of the symlink target; ``null``
+   for directories);
+3. a trailer ``{"end": true, "entries": N, "sha256": …}`` holding the SHA-256 of all
+   the bytes before it, so a damaged or cut manifest is detected as such.
+
+The writer side (``manifest_header``/``manifest_line``/``manifest_trailer``) is used
+by ``packer.archive``; ``ManifestReader`` parses one back while it streams out of an
+archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from restorer.errors import ArchiveError
+from restorer.formats.base import Entry, EntryType
+
+VERSION = 1
+TYPE_NAMES = {EntryType.DIR: "dir", EntryType.FILE: "file", EntryType.SYMLINK: "symlink"}
+_TYPES_BY_NAME = {name: kind for kind, name in TYPE_NAMES.items()}
+
+
+def _line(obj: dict) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def manifest_header(fmt: str) -> bytes:
+    return _line({"sitepack_manifest": VERSION, "format": fmt})
+
+
+def manifest_line(entry: Entry, sha256: str | None) -> bytes:
+    return _line({"path": entry.path, "type": TYPE_NAMES[entry.type], "size": entry.size,
+                  "mode": entry.mode, "mtime": entry.mtime, "sha256": sha256})
+
+
+def manifest_trailer(entries: int, sha256: str) -> bytes:
+    return _line({"end": True, "entries": entries, "sha256": sha256})
+
+
+@dataclass(frozen=True)
+class ManifestRecord:
+    path: str
+    type: EntryType
+    size: int
+    mode: int
+    mtime: int
+    sha256: str | None
+
+
+class ManifestDamaged(ArchiveError):
+    """The manifest itself is not intact."""
+
+
+class ManifestReader:
+    """Parses a manifest fed in chunks; ``finish()`` returns its records in order."""
+
+    def __init__(self):
+        self._digest = hashlib.sha256()
+        self._buffer = b""
+        self._header_seen = False
+        self._trailer: dict | None = None
+        self.records: list[ManifestRecord] = []
+        self.format: str | None = None
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            self._take(line + b"\n")
+
+    def _take(self, line: bytes) -> None:
+        if self._trailer is not None:
+            raise ManifestDamaged("the manifest is damaged: data after its end line; "
+                                  "the archive cannot be trusted")
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise ManifestDamaged("the manifest is damaged (a line is not JSON); the archive "
+                                  "cannot be trusted") from None
+        if not isinstance(obj, dict):
+            raise ManifestDamaged("the manifest is damaged (a line is not a JSON object)")
+        if not self._header_seen:
+            if obj.get("sitepack_manifest") != VERSION:
+                raise ManifestDamaged("the manifest is damaged or of an unknown version "
+                                      f"({obj.get('sitepack_manifest')!r}); use a newer sitepack")
+            self._header_seen = True
+            self.format = obj.get("format")
+            self._digest.update(line)
+            return
+        if obj.get("end") is True:
+            self._trailer = obj
+            return
+        self._digest.update(line)
+        try:
+            record = ManifestRecord(obj["path"], _TYPES_BY_NAME[obj["type"]], int(obj["size"]),
+                                    int(obj["mode"]), int(obj["mtime"]), obj["sha256"])
+        except (KeyError, TypeError, ValueError):
+            raise ManifestDamaged("the manifest is damaged (a line lacks a field); the archive "
+                                  "cannot be trusted") from None
+        self.records.append(record)
+
+    def finish(self) -> list[ManifestRecord]:
+        if self._buffer:
+            raise ManifestDamaged("the manifest is damaged (it does not end with a full line)")
+        if self._trailer is None:
+            raise ManifestDamaged("the manifest is damaged (its end line is missing: it was cut "
+                                  "short); the archive cannot be trusted")
+        if (self._trailer.get("sha256") != self._digest.hexdigest()
+                or self._trailer.get("entries") != len(self.records)):
+            raise ManifestDamaged("the manifest is damaged (its own checksum does not match); "
+                                  "the archive cannot be trusted")
+        return self.records
