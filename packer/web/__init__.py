@@ -1,0 +1,107 @@
+"""The backup web UI (Flask): control panel, Backup Now, progress, Manage Backups, profiles.
+
+``create_app(site_root)`` builds the application; ``packer.web.server`` serves it.
+The pages only drive the library (``packer.engine``, ``packer.records``,
+``packer.profiles``); no backup logic lives here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+
+from flask import Flask, render_template
+
+from restorer.errors import SitepackError
+from restorer.paths import templates_dir
+
+from . import guard
+from .login import LoginPassword, OneTimeToken
+from .state import WebState
+
+STATIC_DIR = "backup/static"
+
+
+def create_app(site_root: Path, *, password: LoginPassword | None = None,
+               token: OneTimeToken | None = None, secret_key: bytes | None = None) -> Flask:
+    """The web UI for the site at ``site_root``.
+
+    ``password``: the stored login password (``LoginPassword()`` reads the data dir).
+    ``token``: a one-time login token, or ``None`` for password logins only. At least
+    one way to log in must exist.
+    """
+    password = password if password is not None else LoginPassword()
+    if token is None and not password.is_set():
+        raise SitepackError("the web UI needs a way to log in: set a login password "
+                            "(sitepack serve --password-env VAR) or use a one-time token")
+    templates = templates_dir()
+    app = Flask(__name__, template_folder=str(templates),
+                static_folder=str(templates / STATIC_DIR), static_url_path="/static")
+    app.secret_key = secret_key or secrets.token_bytes(32)
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=12)
+    app.extensions["sitepack"] = WebState(site_root=Path(site_root).resolve(),
+                                          password=password, token=token)
+    guard.install(app)
+
+    from . import auth, backup, manage, panel, profile_pages
+
+    for module in (auth, panel, backup, manage, profile_pages):
+        app.register_blueprint(module.blueprint)
+    app.jinja_env.filters["size"] = human_size
+    app.jinja_env.filters["duration"] = human_duration
+    app.jinja_env.filters["when"] = local_time
+    app.context_processor(lambda: {"site_root": app.extensions["sitepack"].site_root})
+    _install_error_pages(app)
+    return app
+
+
+def _install_error_pages(app: Flask) -> None:
+    def page(error):
+        return render_template("backup/error.html", code=error.code, title=error.name,
+                               message=error.description), error.code
+
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, page)
+
+    @app.errorhandler(SitepackError)
+    def sitepack_error(error):
+        return render_template("backup/error.html", code=400, title="Cannot do that",
+                               message=str(error)), 400
+
+
+def human_size(value) -> str:
+    if value is None:
+        return "–"
+    size = float(value)
+    if size < 1024:
+        return f"{int(size)} bytes"
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1024:.1f} TiB"
+
+
+def human_duration(seconds) -> str:
+    if seconds is None:
+        return "–"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {rest:02d} s"
+
+
+def local_time(value) -> str:
+    """A timestamp (epoch seconds, ISO text or datetime) in the server's local zone."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, (int, float)):
+        moment = dt.datetime.fromtimestamp(value).astimezone()
+    else:
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+        # Records store UTC without a zone.
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)).astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()

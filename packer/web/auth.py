@@ -1,0 +1,63 @@
+"""Log in (password or one-time token) and log out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from .guard import log_in, log_out
+from .state import web_state
+
+blueprint = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this server (never another host) is followed after the login."""
+    if not target:
+        return url_for("panel.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("panel.index")
+    return target
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    state = web_state()
+    error = None
+    status = 200
+    if request.method == "POST":
+        wait = state.throttle.seconds_left()
+        token = request.form.get("token", "").strip()
+        password = request.form.get("password", "")
+        if wait:
+            error = f"Too many failed attempts: wait {wait} seconds, then try again."
+            status = 429
+        elif token and state.token is not None and state.token.consume(token):
+            return _logged_in(state)
+        elif password and state.password.is_set() and state.password.verify(password):
+            return _logged_in(state)
+        else:
+            state.throttle.failed()
+            error = ("That login token is wrong or was already used: restart sitepack serve for "
+                     "a new one." if token else "Wrong password.")
+            status = 403
+    return render_template("backup/login.html", error=error,
+                           password_enabled=state.password.is_set(),
+                           token_enabled=state.token is not None,
+                           next=request.values.get("next", "")), status
+
+
+def _logged_in(state):
+    state.throttle.succeeded()
+    target = _safe_next(request.form.get("next"))
+    log_in()
+    current_app.logger.info("login accepted")
+    return redirect(target)
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout():
+    log_out()
+    return redirect(url_for("auth.login"))

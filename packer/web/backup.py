@@ -1,0 +1,152 @@
+"""Backup Now: the start form, the progress page and its step endpoint, completion, failure.
+
+The browser drives the backup: the progress page posts to the step endpoint once per
+step, the endpoint runs one bounded ``BackupJob.step()`` and answers JSON. The page URL
+carries the backup id, so leaving and coming back resumes the same backup.
+"""
+
+from __future__ import annotations
+
+from flask import (Blueprint, abort, jsonify, redirect, render_template, request, url_for)
+
+from packer import logs, profiles, records
+from packer.engine import BackupJob
+from packer.naming import NamingContext, default_description
+from packer.profiles import ENCRYPTED_FORMATS
+from restorer.errors import SitepackError
+
+from .site_warnings import collect
+from .state import web_state
+
+blueprint = Blueprint("backup", __name__, url_prefix="/backup")
+
+# The reason a failed browser request gave up, shown on the error page: kept short.
+_MAX_REASON = 300
+
+
+def _form_page(profile_name: str, *, values: dict, error: str | None = None, status: int = 200):
+    try:
+        profile = profiles.load(profile_name)
+    except SitepackError as exc:
+        profile, error = profiles.load(profiles.DEFAULT_PROFILE), str(exc)
+        status = 400
+    encrypted = profile.format in ENCRYPTED_FORMATS
+    return render_template(
+        "backup/new.html", profile=profile, profile_names=profiles.list_profiles(),
+        warnings=collect(web_state().site_root, profile), encrypted=encrypted,
+        key_prefill=profile.archive_password if encrypted else None,
+        values=values, error=error), status
+
+
+@blueprint.get("/new")
+def new():
+    name = request.args.get("profile") or profiles.DEFAULT_PROFILE
+    description = default_description(NamingContext.for_now())
+    return _form_page(name, values={"description": description, "comment": ""})
+
+
+@blueprint.post("/new")
+def start():
+    form = request.form
+    name = form.get("profile") or profiles.DEFAULT_PROFILE
+    description = form.get("description", "").strip()
+    comment = form.get("comment", "")
+    values = {"description": description, "comment": comment}
+    if not description:
+        return _form_page(name, values=values, status=400,
+                          error="The description is required: give this backup a short name "
+                                "(naming variables such as [DATE] and [TIME] are allowed).")
+    profile = profiles.load(name)
+    key = form.get("archive_password") or None
+    if profile.format not in ENCRYPTED_FORMATS:
+        key = None
+    try:
+        job = BackupJob.start(web_state().site_root, profile=name, description=description,
+                              comment=comment, archive_password=key,
+                              installer_password=form.get("installer_password") or None,
+                              origin="web")
+    except SitepackError as exc:
+        return _form_page(name, values=values, error=str(exc), status=400)
+    return redirect(url_for("backup.progress", backup_id=job.id))
+
+
+def _record_or_404(backup_id: int) -> records.Record:
+    try:
+        return records.get(backup_id)
+    except SitepackError as exc:
+        abort(404, description=str(exc))
+
+
+def _retry_policy(record: records.Record) -> tuple[float, int]:
+    """The retry wait and count of the backup's profile (defaults if it was deleted since)."""
+    try:
+        profile = profiles.load(record.profile)
+    except SitepackError:
+        profile = profiles.Profile()
+    return profile.retry_wait, profile.retry_count
+
+
+@blueprint.get("/<int:backup_id>")
+def progress(backup_id: int):
+    record = _record_or_404(backup_id)
+    if record.status != "pending":
+        target = "backup.done" if record.status in ("ok", "obsolete", "remote") else "backup.failed"
+        return redirect(url_for(target, backup_id=backup_id))
+    job = BackupJob.load(backup_id)
+    retry_wait, retry_count = _retry_policy(record)
+    page_data = {
+        "stepUrl": url_for("backup.step", backup_id=backup_id),
+        "doneUrl": url_for("backup.done", backup_id=backup_id),
+        "failedUrl": url_for("backup.failed", backup_id=backup_id),
+        "retryWait": retry_wait,
+        "retryCount": retry_count,
+        "report": job.report().to_dict(),
+        "warnings": job.warnings(),
+    }
+    return render_template("backup/progress.html", record=record, page_data=page_data)
+
+
+@blueprint.post("/<int:backup_id>/step")
+def step(backup_id: int):
+    """One engine step; the answer also carries every warning the page has not shown yet."""
+    body = request.get_json(silent=True) or {}
+    try:
+        known = max(0, int(body.get("known_warnings", 0)))
+    except (TypeError, ValueError):
+        known = 0
+    with web_state().backup_lock(backup_id):
+        try:
+            job = BackupJob.load(backup_id)
+        except SitepackError as exc:
+            return jsonify(error=str(exc)), 404
+        report = job.step()
+        warnings = job.warnings()
+    answer = report.to_dict()
+    answer["warnings_since"] = warnings[known:]
+    return jsonify(answer)
+
+
+def _warnings_of(backup_id: int) -> list[str]:
+    try:
+        return BackupJob.load(backup_id).warnings()
+    except SitepackError:
+        return []
+
+
+@blueprint.get("/<int:backup_id>/done")
+def done(backup_id: int):
+    record = _record_or_404(backup_id)
+    if record.status == "pending":
+        return redirect(url_for("backup.progress", backup_id=backup_id))
+    if record.status == "failed":
+        return redirect(url_for("backup.failed", backup_id=backup_id))
+    return render_template("backup/done.html", record=record, warnings=_warnings_of(backup_id))
+
+
+@blueprint.get("/<int:backup_id>/failed")
+def failed(backup_id: int):
+    record = _record_or_404(backup_id)
+    reason = request.args.get("why", "")[:_MAX_REASON]
+    log_text = logs.read_log(record.log_path) if record.log_path else ""
+    return render_template("backup/failed.html", record=record, reason=reason,
+                           log_text=log_text, warnings=_warnings_of(backup_id))

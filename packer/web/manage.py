@@ -1,0 +1,84 @@
+"""Manage Backups: the records, part downloads, delete files, delete, freeze, the log viewer.
+
+Downloads name a record and a part index, never a file name: the path comes from the
+record (``Record.part_paths()`` refuses anything but a plain name in its output folder).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+
+from packer import logs, records
+from restorer.errors import SitepackError
+
+blueprint = Blueprint("manage", __name__, url_prefix="/manage")
+
+
+def _record_or_404(backup_id: int) -> records.Record:
+    try:
+        return records.get(backup_id)
+    except SitepackError as exc:
+        abort(404, description=str(exc))
+
+
+@blueprint.get("/")
+def index():
+    return render_template("backup/manage.html", records=records.list_records())
+
+
+@blueprint.get("/<int:backup_id>/part/<int:number>")
+def part(backup_id: int, number: int):
+    """Part ``number`` (1-based, in the order of the record) streamed with Content-Length."""
+    record = _record_or_404(backup_id)
+    if record.status != "ok":
+        abort(404, description=f"backup #{backup_id} has no files to download (status {record.status})")
+    paths = record.part_paths()
+    if not 1 <= number <= len(paths):
+        abort(404, description=f"backup #{backup_id} has {len(paths)} part(s); there is no part {number}")
+    path = paths[number - 1]
+    if not path.is_file():
+        abort(404, description=f"part {number} of backup #{backup_id} ({path.name}) is missing "
+                               f"from {path.parent}; it was moved or deleted outside sitepack")
+    return send_file(path, as_attachment=True, download_name=path.name,
+                     mimetype="application/octet-stream", conditional=False, etag=False,
+                     max_age=0)
+
+
+@blueprint.get("/<int:backup_id>/log")
+def log(backup_id: int):
+    record = _record_or_404(backup_id)
+    text = logs.read_log(record.log_path) if record.log_path else ""
+    return render_template("backup/log.html", record=record, log_text=text)
+
+
+def _act(backup_id: int, action, done: str):
+    try:
+        action(backup_id)
+    except SitepackError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(done, "ok")
+    return redirect(url_for("manage.index"))
+
+
+@blueprint.post("/<int:backup_id>/delete-files")
+def delete_files(backup_id: int):
+    return _act(backup_id, records.delete_files,
+                f"The archive files of backup #{backup_id} were deleted; the record is kept as obsolete.")
+
+
+@blueprint.post("/<int:backup_id>/delete")
+def delete(backup_id: int):
+    return _act(backup_id, records.delete,
+                f"Backup #{backup_id} was deleted (record, archive files and log).")
+
+
+@blueprint.post("/<int:backup_id>/freeze")
+def freeze(backup_id: int):
+    return _act(backup_id, records.freeze,
+                f"Backup #{backup_id} is frozen: it cannot be deleted until you unfreeze it.")
+
+
+@blueprint.post("/<int:backup_id>/unfreeze")
+def unfreeze(backup_id: int):
+    return _act(backup_id, records.unfreeze, f"Backup #{backup_id} is no longer frozen.")

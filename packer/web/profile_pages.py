@@ -1,0 +1,104 @@
+"""Profiles: view and edit the named settings and filters (validated by ``packer.profiles``)."""
+
+from __future__ import annotations
+
+import re
+
+import click
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from packer import profiles
+from packer.cli.common import parse_size
+from packer.profiles import DB_KEYS, FILTER_KEYS
+from restorer.errors import SitepackError
+
+blueprint = Blueprint("profiles", __name__, url_prefix="/profiles")
+
+_FIELD_IN_ERROR = re.compile(r"profile setting '([\w.]+)'")
+_TEXT_FIELDS = ("output_dir", "name_template", "format", "log_level", "backup_type",
+                "min_exec", "max_exec", "retry_wait", "retry_count")
+
+
+def _page(profile: profiles.Profile, *, error: str | None = None, form: dict | None = None,
+          status: int = 200):
+    values = form if form is not None else _values_of(profile)
+    bad_field = _FIELD_IN_ERROR.search(error or "")
+    return render_template("backup/profiles.html", profile=profile, values=values,
+                           names=profiles.list_profiles(), error=error,
+                           bad_field=bad_field.group(1) if bad_field else None,
+                           formats=profiles.FORMATS, backup_types=profiles.BACKUP_TYPES,
+                           log_levels=profiles.LOG_LEVELS, filter_keys=FILTER_KEYS,
+                           db_keys=DB_KEYS), status
+
+
+def _values_of(profile: profiles.Profile) -> dict:
+    """What the form shows for a saved profile (never the archive password itself)."""
+    values = {field: "" if getattr(profile, field) is None else str(getattr(profile, field))
+              for field in _TEXT_FIELDS}
+    values["name"] = profile.name
+    values["part_size"] = "" if profile.part_size is None else str(profile.part_size)
+    values["default_filters"] = profile.default_filters
+    values["has_password"] = bool(profile.archive_password)
+    for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
+        for key in keys:
+            values[f"{group}.{key}"] = "\n".join(getattr(profile, group).get(key, []))
+    return values
+
+
+@blueprint.get("/")
+def index():
+    name = request.args.get("name") or profiles.DEFAULT_PROFILE
+    try:
+        profile = profiles.load(name)
+    except SitepackError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("profiles.index"))
+    return _page(profile)
+
+
+@blueprint.post("/save")
+def save():
+    form = request.form
+    original = form.get("original", profiles.DEFAULT_PROFILE)
+    current = profiles.load(original)
+    values = {field: form.get(field, "") for field in _TEXT_FIELDS}
+    values["name"] = form.get("name", "").strip()
+    values["part_size"] = form.get("part_size", "").strip()
+    values["default_filters"] = form.get("default_filters") == "on"
+    values["has_password"] = bool(current.archive_password)
+    data = {field: values[field].strip() for field in _TEXT_FIELDS}
+    data["output_dir"] = data["output_dir"] or None
+    data["default_filters"] = values["default_filters"]
+    for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
+        data[group] = {}
+        for key in keys:
+            values[f"{group}.{key}"] = form.get(f"{group}.{key}", "")
+            data[group][key] = values[f"{group}.{key}"]
+    # The default key is never shown: blank keeps the saved one, the checkbox removes it.
+    new_key = form.get("archive_password", "")
+    if form.get("clear_archive_password") == "on":
+        data["archive_password"] = None
+    else:
+        data["archive_password"] = new_key or current.archive_password
+    try:
+        data["part_size"] = parse_size(values["part_size"]) if values["part_size"] else None
+    except click.BadParameter as exc:
+        return _page(current, error=f"profile setting 'part_size': {exc.message}", form=values,
+                     status=400)
+    try:
+        saved = profiles.save(data, name=values["name"])
+    except SitepackError as exc:
+        return _page(current, error=str(exc), form=values, status=400)
+    flash(f"Profile '{saved.name}' saved.", "ok")
+    return redirect(url_for("profiles.index", name=saved.name))
+
+
+@blueprint.post("/<name>/delete")
+def delete(name: str):
+    try:
+        profiles.delete(name)
+    except SitepackError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("profiles.index", name=name))
+    flash(f"Profile '{name}' deleted.", "ok")
+    return redirect(url_for("profiles.index"))

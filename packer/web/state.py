@@ -1,0 +1,32 @@
+"""What the web UI keeps for the lifetime of one server: site, login, per-backup locks."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+
+from flask import current_app
+
+from .login import LoginPassword, OneTimeToken, Throttle
+
+
+@dataclasses.dataclass
+class WebState:
+    site_root: Path
+    password: LoginPassword
+    token: OneTimeToken | None
+    throttle: Throttle = dataclasses.field(default_factory=Throttle)
+    # Ids of the sessions logged in on this server: logging out revokes the cookie for good.
+    sessions: set[str] = dataclasses.field(default_factory=set)
+    _locks: dict[int, threading.Lock] = dataclasses.field(default_factory=dict)
+    _locks_guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def backup_lock(self, backup_id: int) -> threading.Lock:
+        """One lock per backup: two tabs driving the same backup take turns, never overlap."""
+        with self._locks_guard:
+            return self._locks.setdefault(backup_id, threading.Lock())
+
+
+def web_state() -> WebState:
+    return current_app.extensions["sitepack"]

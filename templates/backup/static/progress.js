@@ -1,0 +1,101 @@
+// Backup progress page: drives the backup one engine step per request.
+// Each POST to the step endpoint (CSRF token in a header) runs one bounded step and
+// answers the engine's report as JSON. A failed request is retried after a visible
+// countdown (the profile's retry wait and count); when the retries run out the page
+// moves to the error page, which shows the log.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("page-data").textContent);
+  var csrf = document.querySelector("meta[name=csrf-token]").content;
+  var shownWarnings = 0;
+  var lastResponse = Date.now();
+  var failures = 0;
+
+  function el(id) { return document.getElementById(id); }
+
+  function render(report) {
+    var list = el("domains");
+    list.textContent = "";
+    report.domains.forEach(function (domain) {
+      var item = document.createElement("li");
+      item.textContent = domain.title;
+      item.className = domain.status;
+      item.setAttribute("data-key", domain.key);
+      list.appendChild(item);
+    });
+    el("last-item").textContent = report.last_item || "\u00a0";
+    el("minor").textContent = report.minor || "\u00a0";
+    var percent = Math.max(0, Math.min(100, Math.round(report.progress || 0)));
+    el("bar-fill").style.width = percent + "%";
+    el("bar-fill").textContent = percent + "%";
+    el("bar").setAttribute("aria-valuenow", String(percent));
+  }
+
+  function addWarnings(warnings) {
+    var list = el("warnings");
+    warnings.forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+      shownWarnings += 1;
+    });
+    if (shownWarnings > 0) { el("warnings-pane").classList.remove("hidden"); }
+  }
+
+  function leave(url) { window.location.assign(url); }
+
+  function giveUp(reason) {
+    var why = "The backup could not be resumed: the step request failed " + failures +
+      " times in a row (last error: " + reason + ").";
+    leave(data.failedUrl + "?why=" + encodeURIComponent(why));
+  }
+
+  function retryLater(reason) {
+    failures += 1;
+    if (failures > data.retryCount) { giveUp(reason); return; }
+    var deadline = Date.now() + data.retryWait * 1000;
+    el("retry-reason").textContent = reason;
+    el("retry-attempt").textContent = String(failures);
+    el("retry").classList.remove("hidden");
+    (function tick() {
+      var left = deadline - Date.now();
+      el("countdown").textContent = String(Math.max(0, Math.ceil(left / 1000)));
+      if (left <= 0) { step(); } else { setTimeout(tick, Math.min(250, left)); }
+    })();
+  }
+
+  function answered(report) {
+    lastResponse = Date.now();
+    failures = 0;
+    el("retry").classList.add("hidden");
+    render(report);
+    addWarnings(report.warnings_since || []);
+    if (report.failed) { leave(data.failedUrl); }
+    else if (report.finished) { leave(data.doneUrl); }
+    else { step(); }
+  }
+
+  function step() {
+    fetch(data.stepUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ known_warnings: shownWarnings })
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("HTTP " + response.status + (response.statusText ? " " + response.statusText : "")); }
+      return response.json();
+    }).then(answered, function (error) {
+      retryLater(error && error.message ? error.message : "no answer from the server");
+    });
+  }
+
+  setInterval(function () {
+    el("elapsed").textContent = String(Math.floor((Date.now() - lastResponse) / 1000));
+  }, 250);
+
+  render(data.report);
+  addWarnings(data.warnings);
+  if (data.report.failed) { leave(data.failedUrl); }
+  else if (data.report.finished) { leave(data.doneUrl); }
+  else { step(); }
+})();
