@@ -420,11 +420,10 @@ def create_database_if_missing(answers: DbAnswers) -> None:
 
 
 def _import_progress(importer, done: bool) -> StepProgress:
-    total = max(1, int(getattr(importer, "total_bytes", 0) or 0))
-    fraction = 1.0 if done else min(0.999, int(getattr(importer, "bytes_done", 0) or 0) / total)
-    item = str(getattr(importer, "current_table", "") or "")
-    detail = f"{getattr(importer, 'statements_done', 0)} statements"
-    return StepProgress(bool(done), fraction, item, detail, list(getattr(importer, "warnings", []) or []))
+    progress = importer.progress
+    fraction = 1.0 if done else min(0.999, progress.percent / 100.0)
+    return StepProgress(bool(done), fraction, progress.file, f"{progress.statements} statements",
+                        list(importer.warnings))
 
 
 def _replace_progress(replacer, done: bool) -> StepProgress:

@@ -1,0 +1,106 @@
+"""Test helpers: extracted bundles built from the format facts, and round-trip checks.
+
+``make_bundle_dir`` lays out what extracting a full backup gives (site files plus
+``installation/`` with ``sql/databases.json``, marker-split SQL over several
+``site.sNN`` parts with ``#__`` names, ``extrainfo.json``, README.html, the installer
+password file) — as sitepack writes it, or as Akeeba Backup does (``password.php``, a
+PHP installer that must never run, no restorer runtime).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from packer.bundle_runtime import runtime_files
+from packer.dump.mysql import DumpOptions, Dumper
+from restorer.db import DbConnectionInfo
+from restorer.install_password import password_file_text
+
+AKEEBA_INDEX_PHP = "<?php\n// Akeeba's ANGIE installer: must never be executed by sitepack\nfile_put_contents(__DIR__ . '/../RAN-PHP', 'x');\n"
+
+
+def conn_info(db) -> DbConnectionInfo:
+    return DbConnectionInfo(db.host, db.port, db.user, db.password, db.database)
+
+
+def copy_site(src: Path, dest: Path) -> None:
+    shutil.copytree(src, dest, symlinks=True)
+
+
+def make_bundle_dir(site, dest: Path, *, password: str | None = None, akeeba: bool = False,
+                    split_size: int = 40_000, readme: str = "<h1>Demo backup</h1><p>Made for a test</p>") -> Path:
+    """The folder a full backup of ``site`` (a harness DemoSite) extracts to."""
+    copy_site(site.root, dest)
+    installation = dest / "installation"
+    sql = installation / "sql"
+    sql.mkdir(parents=True)
+    dumper = Dumper(conn_info(site.db), sql, DumpOptions(prefix=site.prefix, exclude_data=[],
+                                                       split_size=split_size))
+    while not dumper.run(30):
+        pass
+    entry = dumper.databases_json_entry()
+    (sql / "databases.json").write_text(json.dumps({"site.sql": entry}, indent=1))
+    (installation / "extrainfo.json").write_text(json.dumps({
+        "host": "old.example.com", "backup_date": "2026-11-27 01:00:00",
+        ("akeeba_version" if akeeba else "tool_version"): "9.9.1" if akeeba else "0.1.0",
+        "root": str(site.root), "site_url": site.live_site}))
+    (installation / "README.html").write_text(readme)
+    if akeeba:
+        (installation / "index.php").write_text(AKEEBA_INDEX_PHP)
+        if password:
+            salt = "Xy9salt8Qw"
+            digest = hashlib.md5((password + salt).encode()).hexdigest()
+            (installation / "password.php").write_text(
+                f"<?php\ndefine('AKEEBA_PASSHASH', '{digest}:{salt}');\n")
+    else:
+        for rel, source in runtime_files():
+            target = installation / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        if password:
+            (installation / "password.json").write_text(password_file_text(password))
+    # What extraction does with server files: written as *.bak until the restore finishes.
+    for path in list(dest.rglob(".htaccess")) + list(dest.rglob("web.config")):
+        if installation not in path.parents:
+            os.replace(path, path.with_name(path.name + ".bak"))
+    return dest
+
+
+def file_digests(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """relative path -> sha256 (or ``link:target`` for symlinks), ``skip`` prefixes left out."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if any(rel == s or rel.startswith(s + "/") for s in skip):
+            continue
+        if path.is_symlink():
+            out[rel] = "link:" + os.readlink(path)
+        elif path.is_file():
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif path.is_dir() and not any(path.iterdir()):
+            out[rel] = "empty-dir"
+    return out
+
+
+def table_hashes(db, prefix: str) -> dict[str, tuple[int, str]]:
+    """abstract table name -> (row count, server-computed hash of every row's content)."""
+    result = {}
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                    "AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME LIKE %s",
+                    (prefix.replace("_", r"\_") + "%",))
+        for (table,) in cur.fetchall():
+            cur.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                        "AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (table,))
+            cols = [r[0] for r in cur.fetchall()]
+            row = "CONCAT_WS(CHAR(0), " + ", ".join(
+                f"IFNULL(HEX(`{c}`), 'NULL')" for c in cols) + ")"
+            cur.execute(f"SELECT COUNT(*), IFNULL(SUM(CONV(LEFT(SHA2({row}, 256), 15), 16, 10)), 0), "
+                        f"IFNULL(BIT_XOR(CONV(RIGHT(SHA2({row}, 256), 15), 16, 10)), 0) FROM `{table}`")
+            count, total, xor = cur.fetchone()
+            result["#__" + table[len(prefix):]] = (int(count), f"{total}:{xor}")
+    return result

@@ -1,0 +1,113 @@
+"""Headless restore (``sitepack restore DIR --answers FILE``) of sitepack and Akeeba bundles."""
+
+import json
+import subprocess
+
+from harness.demosite import build_demo_site
+from harness.php import php_json, read_joomla_config
+from tests.restore.bundles import file_digests, make_bundle_dir, table_hashes
+
+NEW_URL = "https://new.example.org/site"
+
+
+def _answers(target, *, prefix="new_", replace=False, installer_env=None):
+    answers = {
+        "db": {"host": target.host, "port": target.port, "user": target.user, "password_env": "T_DBPW",
+               "database": target.database, "prefix": prefix, "existing": "drop"},
+        "site": {"live_site": NEW_URL, "site_name": "Restored 'quoted' $site \\ ünï", "htaccess": "keep"},
+        "super_user": {"email": "new-admin@example.org", "password_env": "T_ADMINPW"},
+        "replace": {"enabled": replace},
+    }
+    if installer_env:
+        answers["installer_password_env"] = installer_env
+    return answers
+
+
+def _restore(site_dir, answers, tmp_path, env_extra):
+    answers_file = tmp_path / "answers.json"
+    answers_file.write_text(json.dumps(answers))
+    env = dict(__import__("os").environ, T_DBPW=env_extra["db"], T_ADMINPW="n3w Pässword!", **env_extra.get("more", {}))
+    return subprocess.run(["sitepack", "restore", str(site_dir), "--answers", str(answers_file)],
+                          capture_output=True, text=True, env=env)
+
+
+def _check_round_trip(site, restored, target, prefix, php_password):
+    assert not (restored / "installation").exists()
+    origin_files = file_digests(site.root)
+    restored_files = file_digests(restored)
+    origin_files.pop("configuration.php")
+    restored_files.pop("configuration.php")
+    assert restored_files == origin_files
+    before = table_hashes(site.db, site.prefix)
+    after = table_hashes(target, prefix)
+    assert after.keys() == before.keys()
+    assert after.pop("#__users")[0] == before.pop("#__users")[0]
+    assert after == before
+    conf = read_joomla_config(restored / "configuration.php")
+    assert conf["db"] == target.database and conf["dbprefix"] == prefix
+    assert conf["host"] == f"{target.host}:{target.port}"
+    assert conf["live_site"] == NEW_URL
+    assert conf["sitename"] == "Restored 'quoted' $site \\ ünï"
+    assert conf["tmp_path"] == str(restored / "tmp")
+    assert conf["secret"] != site.config["secret"]
+    for key in ("mailfrom", "fromname", "cookie_domain", "list_limit", "offline_message", "editor"):
+        assert conf[key] == site.config[key], key
+    with target.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT email, password FROM `{prefix}users` WHERE username = %s",
+                    (site.super_user["username"],))
+        email, stored = cur.fetchone()
+    assert email == "new-admin@example.org"
+    assert stored.startswith("$2y$10$")
+    assert php_json(f"echo json_encode(password_verify({json.dumps(php_password)}, {json.dumps(stored)}));") is True
+
+
+def test_headless_restore_of_a_sitepack_bundle_round_trips(tmp_path, db, db_factory, php):
+    site = build_demo_site(tmp_path / "origin", db)
+    restored = make_bundle_dir(site, tmp_path / "restored", password="inst all")
+    target = db_factory()
+    result = _restore(restored, _answers(target, installer_env="T_INSTPW"), tmp_path,
+                      {"db": target.password, "more": {"T_INSTPW": "inst all"}})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "database site.sql: 100.0%" in result.stdout
+    assert target.password not in result.stdout + result.stderr
+    _check_round_trip(site, restored, target, "new_", "n3w Pässword!")
+
+
+def test_headless_restore_refuses_a_wrong_installer_password(tmp_path, db, db_factory):
+    site = build_demo_site(tmp_path / "origin", db)
+    restored = make_bundle_dir(site, tmp_path / "restored", password="right")
+    target = db_factory()
+    result = _restore(restored, _answers(target, installer_env="T_INSTPW"), tmp_path,
+                      {"db": target.password, "more": {"T_INSTPW": "wrong"}})
+    assert result.returncode == 1
+    assert "error: the installer password in the answers is wrong" in result.stderr
+    assert (restored / "installation").is_dir()
+
+
+def test_headless_restore_of_an_akeeba_bundle_never_runs_its_php(tmp_path, db, db_factory, php):
+    site = build_demo_site(tmp_path / "origin", db)
+    restored = make_bundle_dir(site, tmp_path / "restored", password="ak pass", akeeba=True)
+    assert len(list((restored / "installation" / "sql").glob("site.s*"))) > 2
+    target = db_factory()
+    result = _restore(restored, _answers(target, prefix="ak2_", installer_env="T_INSTPW"), tmp_path,
+                      {"db": target.password, "more": {"T_INSTPW": "ak pass"}})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "from a akeeba backup" in result.stdout
+    assert not (restored / "RAN-PHP").exists()
+    _check_round_trip(site, restored, target, "ak2_", "n3w Pässword!")
+
+
+def test_headless_restore_replaces_the_old_url(tmp_path, db, db_factory, php):
+    site = build_demo_site(tmp_path / "origin", db)
+    restored = make_bundle_dir(site, tmp_path / "restored")
+    target = db_factory()
+    result = _restore(restored, _answers(target, replace=True), tmp_path, {"db": target.password})
+    assert result.returncode in (0, 2), result.stdout + result.stderr
+    assert "replace data: 100.0%" in result.stdout
+    with target.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM new_content WHERE introtext LIKE %s OR `fulltext` LIKE %s",
+                    (f"%{site.live_site}/%", f"%{site.live_site}/%"))
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT COUNT(*) FROM new_content WHERE introtext LIKE %s OR `fulltext` LIKE %s",
+                    (f"%{NEW_URL}/%", f"%{NEW_URL}/%"))
+        assert cur.fetchone()[0] > 0
