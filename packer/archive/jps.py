@@ -1,7 +1,8 @@
 """Writes sitepack's AES-256 authenticated archive, JPS 3.0 (``jps``).
 
 Layout and reasoning: ``docs/FORMAT-JPS.md``; structs in ``restorer/formats/jps.py``.
-Compression runs on the writer's thread pool; encryption happens in archive order on
+Compression runs on the writer's thread pool (small files like JPA's, zlib level 6;
+chunks of large files with ISA-L's fast deflate, stored when that does not shrink them); encryption happens in archive order on
 the writing thread, because every record's associated data binds its index and offset
 (AES-GCM is several times faster than deflate, so it is not the bottleneck).
 """
@@ -21,16 +22,22 @@ from restorer.formats.crypto import (SCRYPT_DEFAULT, KdfParams, derive_master_ke
                                      split_master_key)
 
 from .base import ArchiveWriter, register
-from .jps2 import chunk_size_for, deflate_raw, split_chunks
+from .compress import deflate_raw
+from .jps2 import chunk_size_for, deflate_fast, split_chunks
 
 
-def pack_chunk(data: bytes) -> bytes:
+def pack_chunk(data: bytes, deflate: Callable[[bytes], bytes] = deflate_raw) -> bytes:
     """A data record's plaintext: method byte + deflated chunk, or stored when deflate
     does not make it smaller (already compressed media)."""
-    deflated = deflate_raw(data)
+    deflated = deflate(data)
     if len(deflated) < len(data):
         return bytes((layout.METHOD_DEFLATE,)) + deflated
     return bytes((layout.METHOD_STORED,)) + data
+
+
+def pack_chunk_fast(data: bytes) -> bytes:
+    """``pack_chunk`` with ISA-L's fast deflate, for the chunks of large files."""
+    return pack_chunk(data, deflate_fast)
 
 
 @register
@@ -46,7 +53,7 @@ class JpsWriter(ArchiveWriter):
                                "--password-env VAR or --password-file FILE")
         self._password = password
         self._kdf = kdf
-        self._random = random_source
+        self.random_source = random_source
         self._aead: AESGCM | None = None
         self._key = b""
         self._digest = b""
@@ -56,7 +63,7 @@ class JpsWriter(ArchiveWriter):
         self._chunk = chunk_size_for(self.part_size)
 
     def _start(self) -> None:
-        salt, archive_id = self._random(32), self._random(16)
+        salt, archive_id = self.random_source(32), self.random_source(16)
         key, verifier = split_master_key(derive_master_key(self._password, self._kdf, salt))
         self._password = None  # only the derived key is kept (and checkpointed)
         header = layout.build_header(self._kdf, salt, archive_id, verifier,
@@ -70,7 +77,8 @@ class JpsWriter(ArchiveWriter):
 
     def _seal(self, signature: bytes, plaintext: bytes) -> None:
         record = layout.seal_record(self._aead, self._digest, signature, self._index,
-                                    self.out.total, self._random(layout.NONCE_SIZE), plaintext)
+                                    self.out.total, self.random_source(layout.NONCE_SIZE),
+                                    plaintext)
         self.out.write(record)
         self._index += 1
 
@@ -87,7 +95,7 @@ class JpsWriter(ArchiveWriter):
 
     def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None:
         self._write_entity(entry)
-        for piece in self.map_ordered(pack_chunk, split_chunks(chunks, self._chunk)):
+        for piece in self.map_ordered(pack_chunk_fast, split_chunks(chunks, self._chunk)):
             self._write_data(piece)
 
     def _write_entity(self, entry: Entry) -> None:
@@ -100,9 +108,12 @@ class JpsWriter(ArchiveWriter):
 
     def _finish(self) -> None:
         # The end record stays in one part, so the part count it states is final.
-        self.out.ensure_room(layout.RECORD_HEAD.size + layout.END.size + layout.TAG_SIZE)
-        self._seal(layout.END_SIGNATURE, layout.END.pack(
-            self._index, self.entity_count, self.total_size, self._stored, self.out.index))
+        self.out.ensure_room(layout.END_RECORD_SIZE)
+        end = layout.END.pack(self._index, self.entity_count, self.total_size, self._stored,
+                              self.out.index, self.out.total + layout.END_RECORD_SIZE)
+        self.out.write(layout.seal_record(
+            self._aead, self._digest, layout.END_SIGNATURE, layout.END_POSITION,
+            layout.END_POSITION, self.random_source(layout.NONCE_SIZE), end))
 
     def _format_state(self) -> dict:
         return {"key": base64.b64encode(self._key).decode("ascii"),

@@ -30,7 +30,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from restorer.errors import ArchiveError, WrongPasswordError
+from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
 from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
 from restorer.formats.crypto import (KdfParams, derive_master_key, split_master_key,
@@ -57,8 +57,9 @@ ENTITY = struct.Struct("<BQIqH")
 """Entity plaintext: type, size, mode, mtime, path length; the UTF-8 path follows."""
 CHUNK_METHOD = struct.Struct("<B")
 """First plaintext byte of a data record: 0 stored, 1 raw deflate."""
-END = struct.Struct("<QQQQH")
-"""End plaintext: records before it, entries, bytes of entry data, bytes stored, parts."""
+END = struct.Struct("<QQQQHQ")
+"""End plaintext: records before it, entries, bytes of entry data, bytes stored, parts,
+length of the whole archive (all parts)."""
 
 ENTITY_SIGNATURE = b"JPF"
 DATA_SIGNATURE = b"JPD"
@@ -67,6 +68,10 @@ TAG_SIZE = 16
 NONCE_SIZE = 12
 METHOD_STORED, METHOD_DEFLATE = 0, 1
 MAX_RECORD = 64 * 1024 * 1024
+END_RECORD_SIZE = RECORD_HEAD.size + END.size + TAG_SIZE
+END_POSITION = 0xFFFFFFFFFFFFFFFF
+"""Index and offset in the end record's associated data: it is found from the end of the
+last part, before the records, so it must authenticate wherever it lies."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,7 @@ class JpsReader(ArchiveReader):
         try:
             self.header = parse_header(self._stream.read(HEADER_SIZE), self.name)
             self._aead = AESGCM(open_key(self.header, password, self.name))
+            self.end = self._read_end()
         except BaseException:
             self._stream.close()
             raise
@@ -192,11 +198,10 @@ class JpsReader(ArchiveReader):
         count = total = 0
         while True:
             start = self._stream.tell()
-            signature, plain = self._record((ENTITY_SIGNATURE, END_SIGNATURE),
-                                            "an entry record (JPF) or the end record (JPE)")
-            if signature == END_SIGNATURE:
-                self._check_end(plain, start, count, total)
+            if start == self._stream.size - END_RECORD_SIZE:
+                self._check_end(start, count, total)
                 return
+            signature, plain = self._record((ENTITY_SIGNATURE,), "an entry record (JPF)")
             entry = self._parse_entity(plain, start)
             count += 1
             total += entry.size
@@ -278,19 +283,38 @@ class JpsReader(ArchiveReader):
             self._index += 1
             self._stored += max(length - TAG_SIZE - 1, 0)
 
-    def _check_end(self, plain: bytes, start: int, count: int, total: int) -> None:
-        where = self._stream.where(start)
-        if len(plain) != END.size:
-            raise ArchiveError(f"{where}: malformed end record: the archive is damaged")
-        records, entries, end_total, end_stored, parts = END.unpack(plain)
+    def _read_end(self) -> tuple[int, int, int, int]:
+        """Authenticates the end record at the end of the last part, before any entry is
+        read, so a truncated archive or a missing part is named before extraction."""
+        stream = self._stream
+        start = stream.size - END_RECORD_SIZE
+        if start < HEADER_SIZE:
+            raise stream.truncated("the end record, which is missing", stream.size)
+        stream.seek(start)
+        signature, length, nonce = RECORD_HEAD.unpack(stream.read_exact(RECORD_HEAD.size, "the end record"))
+        sealed = stream.read_exact(length if length == END.size + TAG_SIZE else 0, "the end record")
+        try:
+            if signature != END_SIGNATURE or not sealed:
+                raise InvalidTag
+            plain = self._aead.decrypt(nonce, sealed, record_aad(
+                self.header.digest, END_SIGNATURE, END_POSITION, END_POSITION))
+        except InvalidTag:
+            raise stream.truncated("the end record, which is missing or damaged", start) from None
+        records, entries, total, stored, parts, length = END.unpack(plain)
         expect_part_count(self.parts, parts)
-        if (records, entries, end_total, end_stored) != (self._index - 1, count, total, self._stored):
-            raise ArchiveError(f"{where}: the end record does not match the records read: "
-                               "the archive is damaged")
-        if self._stream.tell() != self._stream.size:
-            raise ArchiveError(f"{self._stream.where()}: unexpected bytes after the end record: "
-                               "the archive is damaged")
+        if length != stream.size:
+            raise MissingPartError(
+                f"{self.name}: the parts hold {stream.size} bytes but {length} were written: "
+                "a part is short, damaged or was replaced; copy every part again")
+        return records, entries, total, stored
 
+    def _check_end(self, start: int, count: int, total: int) -> None:
+        if start != self._stream.size - END_RECORD_SIZE:
+            raise ArchiveError(f"{self._stream.where(start)}: the end record comes too early: "
+                               "the archive is damaged")
+        if self.end != (self._index, count, total, self._stored):
+            raise ArchiveError(f"{self._stream.where(start)}: the end record does not match "
+                               "the records read: the archive is damaged")
 
 def detect(head: bytes) -> bool:
     return head[:3] == SIGNATURE and len(head) > 3 and head[3] == VERSION[0]

@@ -288,18 +288,47 @@ class Jps2Reader(ArchiveReader):
         self._stream = PartReader(parts)
         try:
             self.setup, header_size = parse_header(self._stream.read(HEADER_SIZE), self.name)
+            self._check_tail(header_size)
         except BaseException:
             self._stream.close()
             raise
         self.format = "jps1" if self.setup.version[0] == 1 else "jps2"
         self._decrypter = BlockDecrypter(self.setup, password)
-        self._stream.seek(header_size)
+        self._first_record = header_size
+        try:
+            self._check_password()
+        except BaseException:
+            self._stream.close()
+            raise
+
+    def _check_password(self) -> None:
+        """Decrypts the first entity header now, so that a wrong password is reported
+        when the archive is opened, before anything is extracted."""
+        stream = self._stream
+        stream.seek(self._first_record)
+        if stream.read(3) == ENTITY_SIGNATURE:
+            stream.seek(self._first_record)
+            self._read_entity(first=True)
 
     def close(self) -> None:
         self._stream.close()
 
+    def _check_tail(self, header_size: int) -> None:
+        """The end record must close the last part: checked before any entry is read, so
+        a truncated archive or a missing part is named before extraction starts."""
+        stream = self._stream
+        start = stream.size - END_RECORD.size
+        if start < header_size:
+            raise stream.truncated("the end record (JPE), which is missing", stream.size)
+        stream.seek(start)
+        record = stream.read_exact(END_RECORD.size, "the end record")
+        if record[:3] != END_SIGNATURE:
+            raise stream.truncated("the end record (JPE), which is missing", start)
+        expect_part_count(self.parts, END_RECORD.unpack(record)[1])
+
     def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         stream = self._stream
+        stream.seek(self._first_record)
         count = 0
         while True:
             start = stream.tell()
@@ -313,19 +342,26 @@ class Jps2Reader(ArchiveReader):
                 raise ArchiveError(
                     f"{stream.where(start)}: found {signature!r} where an entity record (JPF) "
                     "or the end record (JPE) must be: the archive is damaged")
-            _, block_length, plain_length = ENTITY_HEAD.unpack(
-                signature + stream.read_exact(ENTITY_HEAD.size - 3, "an entity record"))
-            block = stream.read_exact(block_length, "an entity record")
-            where = stream.where(start)
-            plain, plausible = self._decrypter.decrypt(block, plain_length, where)
-            header = parse_entity(plain, plausible, self.name if count == 0 else where,
-                                  first=count == 0)
+            header, where = self._read_entity(first=count == 0, start=start, signature=signature)
             count += 1
             entry, data = self._entry(header, where)
             yield entry, data
             if not data.finished:  # the consumer skipped (part of) the data
                 data.close()
                 self._skip_data()
+
+    def _read_entity(self, first: bool, start: int | None = None,
+                     signature: bytes | None = None) -> tuple[EntityHeader, str]:
+        stream = self._stream
+        if start is None:
+            start = stream.tell()
+            signature = stream.read_exact(3, "a record signature")
+        _, block_length, plain_length = ENTITY_HEAD.unpack(
+            signature + stream.read_exact(ENTITY_HEAD.size - 3, "an entity record"))
+        block = stream.read_exact(block_length, "an entity record")
+        where = stream.where(start)
+        plain, plausible = self._decrypter.decrypt(block, plain_length, where)
+        return parse_entity(plain, plausible, self.name if first else where, first=first), where
 
     def _entry(self, header: EntityHeader, where: str) -> tuple[Entry, Iterator[bytes]]:
         entry_type = EntryType(header.type)
