@@ -73,7 +73,8 @@ class MarkerStatementReader:
             raw = bytes(buffer[:end])
             start = self._pos
             statement = _clean(raw)
-            consumed = end + (len(MARKER) if found >= 0 else 0)
+            # The next statement starts at its "/**ABDB**/" (after the newline).
+            consumed = end + (1 if found >= 0 else 0)
             del buffer[:consumed]
             searched = 0
             self._pos = start + consumed

@@ -72,6 +72,7 @@ class DumpOptions:
     split_size: int | None = None
     packet_size: int = 1 << 20
     basename: str = "site"
+    batch_rows: int = 20000   # rows per query (and the finest slice granularity)
 
 
 @dataclasses.dataclass
@@ -360,7 +361,7 @@ class Dumper:
                            "key_literals": [key_literal(by_name[k]) for k in key],
                            "head": _START + head.encode()}
             avg = max(int(item.get("avg_row") or 0), 1)
-            self._table["batch"] = max(1, min(20000, (8 << 20) // avg))
+            self._table["batch"] = max(1, min(self.options.batch_rows, (8 << 20) // avg))
         return self._table
 
     def _dump_batch(self, item: dict) -> bool:
