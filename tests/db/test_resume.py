@@ -1,0 +1,109 @@
+"""Dumps and imports that are killed (SIGKILL) several times and resumed from saved state."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from packer.dump import DumpOptions, Dumper
+from restorer.dbimport import Importer
+
+from fidelity import info_for, table_hashes
+from nasty import create_nasty
+
+DRIVER = Path(__file__).with_name("slice_driver.py")
+
+
+def drive(job_dir: Path, password: str, kills: int, rng: random.Random) -> int:
+    """Runs the driver until it finishes, killing it ``kills`` times; returns the kills done."""
+    env = dict(os.environ, SITEPACK_TEST_DB_PASSWORD=password)
+    killed = 0
+    for _ in range(kills * 4 + 2):
+        process = subprocess.Popen([sys.executable, str(DRIVER), str(job_dir)], env=env,
+                                   stderr=subprocess.PIPE)
+        if killed < kills:
+            time.sleep(rng.uniform(0.5, 1.2))
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+                killed += 1
+                continue
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err.decode()
+        return killed
+    raise AssertionError("the driver never finished")
+
+
+def write_job(job_dir: Path, **job) -> Path:
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / "job.json").write_text(json.dumps(job))
+    return job_dir
+
+
+@pytest.mark.slow
+def test_killed_dump_and_import_resume_to_identical_bytes_and_rows(db, db_factory, tmp_path):
+    with db.connect() as conn:
+        create_nasty(conn, "jos_", map_rows=40000)
+    options = dict(prefix="jos_", split_size=2 << 20, packet_size=16 << 10, batch_rows=300)
+    reference = Dumper(info_for(db), tmp_path / "reference", DumpOptions(**options))
+    assert reference.run()
+
+    info = info_for(db)
+    job = write_job(tmp_path / "dumpjob", kind="dump", connection=info.to_public_dict(),
+                    out_dir=str(tmp_path / "resumed"), options=options, budget=0.01)
+    rng = random.Random(4)
+    assert drive(job, db.password, kills=4, rng=rng) == 4
+    state = json.loads((job / "state.json").read_text())
+    assert db.password not in json.dumps(state)
+    resumed_files = sorted((tmp_path / "resumed").iterdir())
+    assert [p.name for p in resumed_files] == [p.name for p in sorted(reference.files)]
+    for ours, theirs in zip(resumed_files, sorted(reference.files)):
+        assert ours.read_bytes() == theirs.read_bytes(), ours.name
+
+    target = db_factory()
+    entry = json.loads((job / "entry.json").read_text())
+    job = write_job(tmp_path / "importjob", kind="import", connection=info_for(target).to_public_dict(),
+                    sql_dir=str(tmp_path / "resumed"), entry=entry, new_prefix="new_", budget=0.01)
+    assert drive(job, target.password, kills=4, rng=rng) == 4
+    with db.connect() as a, target.connect() as b:
+        source = table_hashes(a, "jos_")
+        source["#__session"] = (0, table_hashes(b, "new_")["#__session"][1])
+        assert table_hashes(b, "new_") == source
+        with b.cursor() as cur:
+            cur.execute("SHOW TABLES LIKE 'sitepack%'")
+            assert cur.fetchall() == ()
+
+
+def test_resumed_dump_while_the_site_writes_loses_and_duplicates_nothing(db, db_factory, tmp_path):
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE jos_log (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))")
+        cur.execute("INSERT INTO jos_log (v) SELECT CONCAT('start ', seq) FROM seq_1_to_2000")
+    deleted = set()
+    dumper = Dumper(info_for(db), tmp_path / "sql", DumpOptions(prefix="jos_", batch_rows=150))
+    step = 0
+    while not dumper.run(budget_seconds=0):
+        state = json.loads(json.dumps(dumper.state()))
+        dumper._close()  # the old process is gone: its snapshot with it
+        with db.connect() as conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO jos_log (v) VALUES ('new')")
+            victim = 1 + (step * 397) % 2000
+            cur.execute("DELETE FROM jos_log WHERE id = %s", (victim,))
+            deleted.add(victim)
+            cur.execute("UPDATE jos_log SET v = 'changed' WHERE id = %s", (1 + (step * 131) % 2000,))
+        dumper = Dumper.resume(state, info_for(db))
+        step += 1
+    assert step > 5
+    target = db_factory()
+    Importer(info_for(target), tmp_path / "sql", dumper.databases_json_entry(), new_prefix="jos_").run()
+    with target.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM jos_log WHERE id <= 2000")
+        ids = [row[0] for row in cur.fetchall()]
+    assert len(ids) == len(set(ids))
+    assert set(range(1, 2001)) - deleted <= set(ids)
