@@ -9,6 +9,10 @@ Two worlds share this module:
 
 Everything here works on whole byte strings of at most one block (1 MiB); streaming is
 the format modules' business.
+
+``cryptography`` is imported inside the functions: the restorer travels to hosts that
+may lack it, and plain JPA/ZIP archives must still open there (the kickstart turns the
+``ModuleNotFoundError`` of an encrypted archive into install instructions).
 """
 
 from __future__ import annotations
@@ -16,11 +20,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from restorer.errors import ArchiveError
 
@@ -47,12 +46,16 @@ def akeeba_zero_pad(plaintext: bytes) -> bytes:
 
 
 def aes_cbc_encrypt(key: bytes, iv: bytes, padded: bytes) -> bytes:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     return encryptor.update(padded) + encryptor.finalize()
 
 
 def aes_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
     """Raw CBC decryption; the caller checks ``len(ciphertext) % 16 == 0`` first."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     return decryptor.update(ciphertext) + decryptor.finalize()
 
@@ -69,6 +72,8 @@ def pbkdf2_key(password: bytes, salt: bytes, iterations: int, hash_id: int = 0) 
 def legacy_jps_key(password: bytes) -> bytes:
     """JPS 1.x key (and IV): the first 16 password bytes, NUL-padded, AES-encrypted with
     themselves as the key."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     block = password[:AES_BLOCK].ljust(AES_BLOCK, b"\0")
     encryptor = Cipher(algorithms.AES(block), modes.ECB()).encryptor()
     return encryptor.update(block) + encryptor.finalize()
@@ -98,7 +103,7 @@ class KdfParams:
         """Refuses parameters no writer of ours makes (a damaged header could otherwise
         ask for terabytes of memory)."""
         if self.kdf == KDF_SCRYPT:
-            ok = 10 <= self.a <= 22 and 1 <= self.b <= 32 and 1 <= self.c <= 16
+            ok = 1 <= self.a <= 22 and 1 <= self.b <= 32 and 1 <= self.c <= 16
         elif self.kdf == KDF_ARGON2ID:
             ok = 1 <= self.a <= 64 and 8 * self.c <= self.b <= 4 * 1024 * 1024 and 1 <= self.c <= 64
         else:
@@ -117,6 +122,9 @@ def derive_master_key(password: str, params: KdfParams, salt: bytes) -> bytes:
     params.check()
     secret = password.encode("utf-8")
     if params.kdf == KDF_SCRYPT:
+        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+
         return Scrypt(salt=salt, length=32, n=1 << params.a, r=params.b, p=params.c).derive(secret)
     try:
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -131,6 +139,9 @@ def derive_master_key(password: str, params: KdfParams, salt: bytes) -> bytes:
 def split_master_key(master: bytes) -> tuple[bytes, bytes]:
     """(AES-256-GCM key, password verifier): independent halves of one HKDF expansion, so
     the verifier stored in the header says nothing about the key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     okm = HKDF(algorithm=hashes.SHA256(), length=64, salt=None,
                info=b"sitepack JPS 3.0 key and verifier").derive(master)
     return okm[:32], okm[32:]

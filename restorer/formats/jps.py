@@ -27,9 +27,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
 from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
@@ -132,7 +129,7 @@ def record_aad(digest: bytes, signature: bytes, index: int, offset: int) -> byte
     return RECORD_AAD.pack(digest, signature, index, offset)
 
 
-def seal_record(aead: AESGCM, digest: bytes, signature: bytes, index: int, offset: int,
+def seal_record(aead, digest: bytes, signature: bytes, index: int, offset: int,
                 nonce: bytes, plaintext: bytes) -> bytes:
     """A whole record, ready to write at ``offset`` as record number ``index``."""
     sealed = aead.encrypt(nonce, plaintext, record_aad(digest, signature, index, offset))
@@ -152,6 +149,8 @@ class JpsReader(ArchiveReader):
 
     def __init__(self, parts: list[Path], password: str):
         super().__init__(parts)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._stream = PartReader(parts)
         try:
             self.header = parse_header(self._stream.read(HEADER_SIZE), self.name)
@@ -181,6 +180,8 @@ class JpsReader(ArchiveReader):
             raise ArchiveError(f"{stream.where(start)}: {what} has an implausible length "
                                f"({length}): the archive is damaged")
         sealed = stream.read_exact(length, what)
+        from cryptography.exceptions import InvalidTag
+
         try:
             plain = self._aead.decrypt(
                 nonce, sealed, record_aad(self.header.digest, signature, self._index, start))
@@ -293,6 +294,8 @@ class JpsReader(ArchiveReader):
         stream.seek(start)
         signature, length, nonce = RECORD_HEAD.unpack(stream.read_exact(RECORD_HEAD.size, "the end record"))
         sealed = stream.read_exact(length if length == END.size + TAG_SIZE else 0, "the end record")
+        from cryptography.exceptions import InvalidTag
+
         try:
             if signature != END_SIGNATURE or not sealed:
                 raise InvalidTag

@@ -1,0 +1,256 @@
+"""sitepack's JPS 3.0 (``jps``): round trips, passwords, and damage of every kind.
+
+Most archives here use cheap scrypt costs (n = 16) so that the byte-by-byte damage
+loops stay fast; one test goes through ``open_writer`` with the real defaults.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import signal
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jps_trees import add_tree, make_tree, read_back, read_everything
+from packer.archive import open_writer
+from packer.archive.jps import JpsWriter
+from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
+from restorer.formats import NEEDS_PASSWORD, open_archive
+from restorer.formats import jps as layout
+from restorer.formats.crypto import KDF_ARGON2ID, KDF_SCRYPT, KdfParams
+
+CHEAP = KdfParams(KDF_SCRYPT, 4, 8, 1)  # n = 16: fast, for tests only
+PASSWORD = "pässwörd with spaces"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def seeded(seed: int):
+    rng = random.Random(seed)
+    return rng.randbytes
+
+
+def small_archive(path: Path, **kwargs) -> list[Path]:
+    writer = JpsWriter(path, password=PASSWORD, kdf=CHEAP, manifest=False, **kwargs)
+    writer.add_dir("d", mtime=1)
+    writer.add_bytes("d/a.txt", b"alpha " * 20, mtime=2)
+    writer.add_bytes("b.bin", bytes(range(40)), mtime=3)
+    writer.add_symlink("l", "d/a.txt", mtime=4)
+    return writer.close()
+
+
+@pytest.mark.parametrize("part_size", [None, 64 * 1024])
+def test_tree_round_trip(tmp_path, part_size):
+    make_tree(tmp_path / "site")
+    archive = tmp_path / "out" / "site.jps"
+    archive.parent.mkdir()
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, part_size=part_size)
+    expected = add_tree(writer, tmp_path / "site")
+    parts = writer.close()
+    assert parts[-1] == archive
+    if part_size:
+        assert len(parts) > 30
+        assert [p.name for p in parts[:2]] == ["site.j01", "site.j02"]
+        assert all(p.stat().st_size == part_size for p in parts[:-2])
+    assert read_back(archive, PASSWORD) == expected
+    assert {"cache/empty", "tmp", "link-to-index", "media/up", "empty.txt",
+            "ünïcødé/ファイル €.txt"} <= set(expected)
+    with open_archive(archive, PASSWORD) as reader:
+        assert reader.format == "jps" and reader.has_checksums
+
+
+def test_argon2id_round_trip(tmp_path):
+    archive = tmp_path / "a.jps"
+    writer = JpsWriter(archive, password=PASSWORD, kdf=KdfParams(KDF_ARGON2ID, 1, 64, 1),
+                       manifest=False)
+    writer.add_bytes("x", b"argon", mtime=9)
+    writer.close()
+    assert archive.read_bytes()[14] == KDF_ARGON2ID
+    assert read_back(archive, PASSWORD) == {"x": ("FILE", 0o100644, 9, b"argon")}
+
+
+def test_open_writer_default_header_and_kickstart_refusal(tmp_path):
+    archive = tmp_path / "site.jps"
+    with open_writer("jps", archive, password=PASSWORD) as writer:
+        writer.add_bytes("index.php", b"<?php\n", mtime=5)
+    head = archive.read_bytes()[:layout.HEADER_SIZE]
+    # Standard JPS header, version 3.0, non-zero extra length: Akeeba's reader goes on to
+    # read the key header and requires "JH\0\1" there; ours says "JK\0\3".
+    assert head[:8] == b"JPS\x03\x00\x00" + struct.pack("<H", 131)
+    assert head[8:12] == b"JK\x00\x03" != b"JH\x00\x01"
+    assert struct.unpack_from("<HBIII", head, 12) == (131, KDF_SCRYPT, 16, 8, 1)
+    assert len(head) == 139
+    with open_archive(archive, PASSWORD) as reader:
+        assert [e.path for e, _ in reader.entries()] == ["index.php",
+                                                        "installation/sitepack-manifest.jsonl"]
+
+
+def test_wrong_and_missing_password(tmp_path):
+    archive = tmp_path / "site.jps"
+    small_archive(archive)
+    with pytest.raises(WrongPasswordError) as info:
+        open_archive(archive, "Pässwörd with spaces")
+    assert str(info.value) == ("wrong password for site.jps: the password check in its "
+                               "header does not match")
+    with pytest.raises(WrongPasswordError) as info:
+        open_archive(archive)
+    assert str(info.value) == NEEDS_PASSWORD
+
+
+def test_writer_needs_a_password(tmp_path):
+    with pytest.raises(ArchiveError, match="needs a password"):
+        JpsWriter(tmp_path / "x.jps", password="")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_changed_byte_is_detected(tmp_path):
+    archive = tmp_path / "site.jps"
+    small_archive(archive)
+    original = archive.read_bytes()
+    assert read_everything(archive, PASSWORD) == 4
+    assert len(original) < 700
+    for position in range(len(original)):
+        for flip in (0x01, 0x80):
+            damaged = bytearray(original)
+            damaged[position] ^= flip
+            archive.write_bytes(damaged)
+            with pytest.raises(ArchiveError):
+                read_everything(archive, PASSWORD)
+                pytest.fail(f"changing byte {position} went unnoticed")
+
+
+def test_every_truncation_is_detected_and_named(tmp_path):
+    archive = tmp_path / "site.jps"
+    small_archive(archive)
+    original = archive.read_bytes()
+    for length in range(len(original)):
+        archive.write_bytes(original[:length])
+        with pytest.raises(ArchiveError):
+            read_everything(archive, PASSWORD)
+    archive.write_bytes(original[:-1])
+    with pytest.raises(MissingPartError, match=r"^site\.jps ends early \(in the end record"):
+        open_archive(archive, PASSWORD)
+    archive.write_bytes(original + b"\0")
+    with pytest.raises(ArchiveError):
+        read_everything(archive, PASSWORD)
+
+
+def test_records_cannot_be_swapped_or_dropped(tmp_path):
+    archive = tmp_path / "site.jps"
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, manifest=False)
+    writer.add_bytes("one", b"1" * 64, mtime=1)
+    writer.add_bytes("two", b"2" * 64, mtime=1)
+    writer.close()
+    data = archive.read_bytes()
+    records, offset = [], layout.HEADER_SIZE
+    while offset < len(data):
+        _, length, _ = layout.RECORD_HEAD.unpack_from(data, offset)
+        records.append(data[offset:offset + layout.RECORD_HEAD.size + length])
+        offset += layout.RECORD_HEAD.size + length
+    assert [r[:3] for r in records] == [b"JPF", b"JPD", b"JPF", b"JPD", b"JPE"]
+    assert len(records[1]) == len(records[3])
+    header = data[:layout.HEADER_SIZE]
+    swapped = header + records[0] + records[3] + records[2] + records[1] + records[4]
+    archive.write_bytes(swapped)
+    with pytest.raises(ArchiveError, match="fails authentication"):
+        read_everything(archive, PASSWORD)
+    dropped = header + records[0] + records[1] + records[4]
+    archive.write_bytes(dropped)
+    with pytest.raises(MissingPartError, match="the parts hold"):
+        read_everything(archive, PASSWORD)
+
+
+def test_missing_and_short_parts_are_named(tmp_path):
+    archive = tmp_path / "site.jps"
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, part_size=64 * 1024, manifest=False)
+    writer.add_bytes("big", random.Random(1).randbytes(300 * 1024), mtime=1)
+    parts = writer.close()
+    assert [p.name for p in parts] == ["site.j01", "site.j02", "site.j03", "site.j04", "site.jps"]
+    parts[3].rename(tmp_path / "aside")
+    with pytest.raises(MissingPartError) as info:
+        open_archive(archive, PASSWORD)
+    assert "site.j04 is missing" in str(info.value)
+    (tmp_path / "aside").rename(parts[3])
+    parts[1].rename(tmp_path / "aside")
+    with pytest.raises(MissingPartError, match="site.j02 of this archive is missing"):
+        open_archive(archive, PASSWORD)
+    (tmp_path / "aside").rename(parts[1])
+    os.truncate(parts[2], 1000)
+    with pytest.raises(MissingPartError, match="a part is short"):
+        open_archive(archive, PASSWORD)
+
+
+def test_checkpoint_holds_the_derived_key_never_the_password(tmp_path):
+    writer = JpsWriter(tmp_path / "site.jps", password=PASSWORD, kdf=CHEAP)
+    writer.add_bytes("a", b"a", mtime=1)
+    state = writer.checkpoint()
+    writer.abort()
+    text = json.dumps(state)
+    assert PASSWORD not in text and PASSWORD.encode().hex() not in text
+    assert len(base64.b64decode(state["format_state"]["key"])) == 32
+
+
+KILLED_WRITER = """
+import json, os, random, signal, sys
+from packer.archive.jps import JpsWriter
+from restorer.formats.crypto import KdfParams
+archive, state_file = sys.argv[1], sys.argv[2]
+w = JpsWriter(archive, password="pw", kdf=KdfParams(1, 4, 8, 1), part_size=64 * 1024,
+              manifest=False, random_source=random.Random(1).randbytes)
+rng = random.Random(5)
+for i in range(20):
+    w.add_bytes(f"f{i}", rng.randbytes(20000), mtime=i)
+open(state_file, "w").write(json.dumps(w.checkpoint()))
+for i in range(20, 40):
+    w.add_bytes(f"f{i}", rng.randbytes(20000), mtime=i)
+w.add_bytes("big", rng.randbytes(3 * 1024 * 1024), mtime=99)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _later_entries(writer) -> None:
+    rng = random.Random(5)
+    for i in range(20):
+        rng.randbytes(20000)
+    for i in range(20, 40):
+        writer.add_bytes(f"f{i}", rng.randbytes(20000), mtime=i)
+    writer.add_bytes("big", rng.randbytes(3 * 1024 * 1024), mtime=99)
+
+
+def test_resume_after_kill_gives_the_same_bytes_without_the_password(tmp_path):
+    killed = tmp_path / "killed" / "site.jps"
+    killed.parent.mkdir()
+    state_file = tmp_path / "state.json"
+    result = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(killed), str(state_file)],
+                            cwd=ROOT, capture_output=True)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()
+    assert not killed.exists()  # the last part keeps its numbered name until close
+    state = json.loads(state_file.read_text())
+    resumed = JpsWriter(killed, part_size=64 * 1024, manifest=False, state=state,
+                        random_source=random.Random(2).randbytes)
+    _later_entries(resumed)
+    killed_parts = resumed.close()
+
+    # The same entries in one run, with the random source switched at the checkpoint.
+    straight = tmp_path / "straight" / "site.jps"
+    straight.parent.mkdir()
+    writer = JpsWriter(straight, password="pw", kdf=CHEAP, part_size=64 * 1024, manifest=False,
+                       random_source=random.Random(1).randbytes)
+    rng = random.Random(5)
+    for i in range(20):
+        writer.add_bytes(f"f{i}", rng.randbytes(20000), mtime=i)
+    writer.checkpoint()
+    writer.random_source = random.Random(2).randbytes
+    _later_entries(writer)
+    straight_parts = writer.close()
+
+    assert [p.name for p in killed_parts] == [p.name for p in straight_parts]
+    for a, b in zip(killed_parts, straight_parts):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert read_everything(killed, "pw") == 41
