@@ -101,7 +101,9 @@ class JpaReader(ArchiveReader):
 
     def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         stream = self.stream
+        found = 0
         while stream.tell() < stream.size:
+            found += 1
             start = stream.tell()
             raw = stream.read_exact(ENTITY_HEADER.size, "an entity header")
             magic, block_length, path_length = ENTITY_HEADER.unpack(raw)
@@ -164,6 +166,10 @@ class JpaReader(ArchiveReader):
                       else self._inflated(entry, compressed, data_start))
             yield entry, chunks
             stream.seek(data_start + compressed)
+        if found != self.entity_count:
+            raise ArchiveError(
+                f"the archive is damaged: its header counts {self.entity_count} entries but "
+                f"{found} were found (it was cut short or a part is missing or short)")
 
     def _stored(self, entry: Entry, compressed: int, data_start: int) -> Iterator[bytes]:
         if compressed != entry.size:

@@ -1,0 +1,343 @@
+"""Safe extraction of any archive sitepack reads (``sitepack extract``, kickstart, restore).
+
+Safety: every entry is checked before anything is written for it. Refused, with an
+``UnsafeEntryError`` naming the entry: absolute paths, ``..`` or ``.`` components,
+drive letters, backslashes, NUL bytes, device/fifo/socket modes, symlinks whose target
+resolves outside the target directory (resolution follows the symlinks this
+extraction created, so ``a -> .`` then ``b -> a/a/..`` is caught), entries below a
+symlink, and paths that conflict with an earlier entry (the same path twice, a file
+where a directory is needed or the reverse). Existing directories on the way are
+checked once (``lstat``) so that a symlink already in the target cannot redirect writes.
+
+Writing: each file goes to a temporary name beside it (``.NAME.sitepack-tmp``) and is
+renamed when complete, after its mode and mtime were set on the open descriptor, so a
+file with its real name is always complete. On any error the temporary file is
+removed. Directory modes and mtimes are applied at the end, deepest first (a read-only
+directory must not block its contents). setuid/setgid bits are never restored.
+
+Integrity: file data is hashed while written; when the archive carries a manifest
+(``installation/sitepack-manifest.jsonl``, extracted like any other file) every
+extracted entry is compared with it at the end. Files that do not match are deleted and
+the extraction fails naming them.
+
+``server_files_as_bak=True`` (used by the restore) writes ``.htaccess``, ``web.config``,
+``.user.ini`` and ``php.ini`` found at the archive's root as ``<name>.bak``: they could
+break the half-restored site or lock the restore wizard out until the finish step puts
+them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from restorer.errors import ArchiveError, UnsafeEntryError
+from restorer.formats import MANIFEST_PATH, open_archive
+from restorer.formats.base import ArchiveReader, Entry, EntryType
+from restorer.manifest import ManifestReader
+from restorer.progress import Progress
+from restorer.verify import Observed, compare, observe
+
+#: Written as ``<name>.bak`` at the site root during a restore (issue 7, D1).
+SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")
+TEMP_SUFFIX = ".sitepack-tmp"
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+_KEPT_PERMISSIONS = 0o1777   # no setuid/setgid from an archive
+_MAX_LINK_DEPTH = 40
+
+
+@dataclass
+class ExtractReport:
+    entries: int = 0
+    bytes: int = 0
+    manifest_checked: bool = False
+    format: str = ""
+    renamed: list[str] = field(default_factory=list)
+
+
+def check_entry_path(path: str) -> None:
+    """Raises ``UnsafeEntryError`` unless ``path`` is a plain relative path."""
+    if not path:
+        raise UnsafeEntryError("refusing an entry with an empty name: the archive is damaged or malicious")
+    if "\x00" in path:
+        raise UnsafeEntryError(f"refusing entry {path!r}: its name contains a NUL byte")
+    if "\\" in path:
+        raise UnsafeEntryError(f"refusing entry {path!r}: its name contains a backslash")
+    if path.startswith("/"):
+        raise UnsafeEntryError(f"refusing entry {path!r}: it has an absolute path")
+    if _DRIVE_RE.match(path):
+        raise UnsafeEntryError(f"refusing entry {path!r}: it starts with a drive letter")
+    parts = path.split("/")
+    if ".." in parts:
+        raise UnsafeEntryError(f"refusing entry {path!r}: it contains '..' (it would write "
+                               "outside the target folder)")
+    if any(part in ("", ".") for part in parts):
+        raise UnsafeEntryError(f"refusing entry {path!r}: it contains an empty or '.' component")
+
+
+def _check_kind(entry: Entry) -> None:
+    expected = {EntryType.DIR: stat.S_IFDIR, EntryType.FILE: stat.S_IFREG,
+                EntryType.SYMLINK: stat.S_IFLNK}[entry.type]
+    kind = stat.S_IFMT(entry.mode)
+    if kind != expected:
+        what = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+                stat.S_IFIFO: "a fifo", stat.S_IFSOCK: "a socket"}.get(kind, "of an unknown kind")
+        raise UnsafeEntryError(f"refusing entry {entry.path!r}: it is {what} "
+                               f"(mode {entry.mode:o}); only files, directories and symlinks are extracted")
+
+
+class _Tree:
+    """What this extraction has put where, to catch conflicts and escaping symlinks."""
+
+    def __init__(self):
+        self.kinds: dict[str, EntryType] = {}      # explicit entries and implied parent dirs
+        self.links: dict[str, str] = {}
+
+    def claim(self, entry: Entry, out_path: str) -> None:
+        parts = out_path.split("/")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            kind = self.kinds.get(parent)
+            if kind is EntryType.SYMLINK:
+                raise UnsafeEntryError(f"refusing entry {entry.path!r}: {parent!r} is a symlink "
+                                       "in this archive, and nothing is written through a symlink")
+            if kind is EntryType.FILE:
+                raise UnsafeEntryError(f"refusing entry {entry.path!r}: {parent!r} is a file in "
+                                       "this archive, not a directory (conflicting entries)")
+            self.kinds[parent] = EntryType.DIR
+        previous = self.kinds.get(out_path)
+        if previous is not None and not (previous is EntryType.DIR and entry.is_dir):
+            raise UnsafeEntryError(f"refusing entry {entry.path!r}: the archive has this path "
+                                   "more than once (conflicting entries)")
+        if entry.is_symlink:
+            self.check_link(entry, out_path)
+            self.links[out_path] = entry.target
+        self.kinds[out_path] = entry.type
+
+    def check_link(self, entry: Entry, out_path: str) -> None:
+        target = entry.target or ""
+        if not target or "\x00" in target:
+            raise UnsafeEntryError(f"refusing symlink {entry.path!r}: its target is empty or has a NUL byte")
+        if target.startswith("/") or _DRIVE_RE.match(target) or "\\" in target:
+            raise UnsafeEntryError(f"refusing symlink {entry.path!r}: it points to {target!r}, "
+                                   "outside the target folder")
+        if self.resolve(posixpath.dirname(out_path), target, 0) is None:
+            raise UnsafeEntryError(f"refusing symlink {entry.path!r}: it points to {target!r}, "
+                                   "outside the target folder")
+
+    def resolve(self, base: str, target: str, depth: int) -> str | None:
+        """The in-tree path ``target`` (relative to ``base``) reaches, or ``None`` if outside."""
+        if depth > _MAX_LINK_DEPTH:
+            return None
+        current = [p for p in base.split("/") if p]
+        for part in target.split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not current:
+                    return None
+                current.pop()
+                continue
+            current.append(part)
+            here = "/".join(current)
+            if here in self.links:
+                resolved = self.resolve("/".join(current[:-1]), self.links[here], depth + 1)
+                if resolved is None:
+                    return None
+                current = [p for p in resolved.split("/") if p]
+        return "/".join(current)
+
+
+class Extractor:
+    """Extracts one archive's entries into ``dest`` (see the module docstring)."""
+
+    def __init__(self, dest: Path | str, *, progress: Progress | None = None,
+                 server_files_as_bak: bool = False):
+        self.dest = Path(dest)
+        self.progress = progress
+        self.server_files_as_bak = server_files_as_bak
+        self.tree = _Tree()
+        self.report = ExtractReport()
+        self._checked_dirs: set[str] = set()
+        self._dir_meta: list[tuple[str, int, int | None]] = []
+        self._observed: dict[str, Observed] = {}
+        self._written: dict[str, str] = {}
+        self._umask = _current_umask()
+
+    def run(self, reader: ArchiveReader) -> ExtractReport:
+        self.report.format = reader.format
+        try:
+            self.dest.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ArchiveError(f"cannot create the target folder {self.dest}: {exc.strerror}") from None
+        if not self.dest.is_dir():
+            raise ArchiveError(f"{self.dest} is not a folder: give an existing or new folder")
+        if self.progress is not None:
+            self.progress.update(0, total=sum(p.stat().st_size for p in reader.parts))
+        manifest = None
+        for entry, chunks in reader.entries():
+            out_path = self._out_path(entry)
+            if entry.is_dir:
+                self._make_dir(entry, out_path)
+                self._observed[entry.path] = observe(entry, None)
+            elif entry.is_symlink:
+                self._make_symlink(entry, out_path)
+                self._observed[entry.path] = observe(
+                    entry, hashlib.sha256(entry.target.encode("utf-8")).hexdigest())
+            else:
+                if entry.path == MANIFEST_PATH:
+                    manifest = ManifestReader()
+                digest = self._write_file(entry, out_path, chunks, manifest)
+                self._observed[entry.path] = observe(entry, digest)
+                self._written[entry.path] = out_path
+            self.report.entries += 1
+            self.report.bytes += entry.size
+        self._apply_dir_meta()
+        if manifest is not None:
+            self._check_manifest(manifest)
+        return self.report
+
+    # -- per entry ---------------------------------------------------------------------
+    def _out_path(self, entry: Entry) -> str:
+        check_entry_path(entry.path)
+        _check_kind(entry)
+        out_path = entry.path
+        if self.server_files_as_bak and out_path in SERVER_FILES and not entry.is_dir:
+            out_path += ".bak"
+            self.report.renamed.append(entry.path)
+        self.tree.claim(entry, out_path)
+        return out_path
+
+    def _parent_ready(self, out_path: str) -> Path:
+        """Creates the parent directories of ``out_path`` (checked once each)."""
+        parent = posixpath.dirname(out_path)
+        if parent and parent not in self._checked_dirs:
+            self._ensure_dir(parent)
+        return self.dest / out_path
+
+    def _ensure_dir(self, rel: str) -> None:
+        parent = posixpath.dirname(rel)
+        if parent and parent not in self._checked_dirs:
+            self._ensure_dir(parent)
+        full = self.dest / rel
+        try:
+            os.mkdir(full, 0o700 | 0o777 & ~self._umask)
+        except FileExistsError:
+            info = os.lstat(full)
+            if not stat.S_ISDIR(info.st_mode):
+                kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a directory"
+                raise UnsafeEntryError(f"refusing to write into {rel!r}: it already exists in "
+                                       f"the target folder and is {kind}") from None
+        self._checked_dirs.add(rel)
+
+    def _make_dir(self, entry: Entry, out_path: str) -> None:
+        self._ensure_dir(out_path)
+        self._dir_meta.append((out_path, entry.mode, entry.mtime))
+
+    def _make_symlink(self, entry: Entry, out_path: str) -> None:
+        final = self._parent_ready(out_path)
+        temp = final.with_name("." + final.name[:200] + TEMP_SUFFIX)
+        _unlink_quietly(temp)
+        os.symlink(entry.target, temp)
+        try:
+            if entry.mtime is not None:
+                os.utime(temp, (entry.mtime, entry.mtime), follow_symlinks=False)
+            _replace(temp, final, entry.path)
+        except BaseException:
+            _unlink_quietly(temp)
+            raise
+
+    def _write_file(self, entry: Entry, out_path: str, chunks, manifest: ManifestReader | None) -> str:
+        final = self._parent_ready(out_path)
+        temp = final.with_name("." + final.name[:200] + TEMP_SUFFIX)
+        mode = entry.mode & _KEPT_PERMISSIONS
+        digest = hashlib.sha256()
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     mode | 0o600)
+        try:
+            progress = self.progress
+            for chunk in chunks:
+                digest.update(chunk)
+                if manifest is not None:
+                    manifest.feed(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
+                if progress is not None:
+                    progress.update(advance=len(chunk), item=entry.path)
+            if (mode | 0o600) & ~self._umask != mode:
+                os.fchmod(fd, mode)
+            if entry.mtime is not None:
+                os.utime(fd, (entry.mtime, entry.mtime))
+            os.close(fd)
+            fd = -1
+            _replace(temp, final, entry.path)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            _unlink_quietly(temp)
+            raise
+        return digest.hexdigest()
+
+    # -- at the end ---------------------------------------------------------------------
+    def _apply_dir_meta(self) -> None:
+        for out_path, mode, mtime in sorted(self._dir_meta, key=lambda item: -item[0].count("/")):
+            full = self.dest / out_path
+            os.chmod(full, mode & _KEPT_PERMISSIONS)
+            if mtime is not None:
+                os.utime(full, (mtime, mtime))
+
+    def _check_manifest(self, manifest: ManifestReader) -> None:
+        records = manifest.finish()
+        problems = compare(records, self._observed)
+        if not problems:
+            self.report.manifest_checked = True
+            return
+        for path, _ in problems:
+            out_path = self._written.get(path)
+            if out_path is not None:
+                _unlink_quietly(self.dest / out_path)
+        path, problem = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ArchiveError(f"the archive is damaged: {path}: {problem}{more}; the damaged files "
+                           "were removed, copy or download the archive again")
+
+
+def extract(archive: Path | str, dest: Path | str, *, password: str | None = None,
+            progress: Progress | None = None, server_files_as_bak: bool = False) -> ExtractReport:
+    """Extracts the archive (any part of it) into ``dest``; see the module docstring."""
+    with open_archive(archive, password) as reader:
+        return extract_reader(reader, dest, progress=progress,
+                              server_files_as_bak=server_files_as_bak)
+
+
+def extract_reader(reader: ArchiveReader, dest: Path | str, *, progress: Progress | None = None,
+                   server_files_as_bak: bool = False) -> ExtractReport:
+    """Like ``extract`` for an archive already opened."""
+    return Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak).run(reader)
+
+
+def _replace(temp: Path, final: Path, name: str) -> None:
+    try:
+        os.replace(temp, final)
+    except IsADirectoryError:
+        raise UnsafeEntryError(f"cannot extract {name!r}: a directory with that name already "
+                               "exists in the target folder") from None
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

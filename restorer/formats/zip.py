@@ -1,0 +1,305 @@
+"""ZIP: header layouts and the reader (FORMATS.md §4; APPNOTE 6.3).
+
+Reads ZIPs made by sitepack, Info-ZIP ``zip`` and Python's ``zipfile``: deflate and
+store, ZIP64, UTF-8 or CP437 names, Unix modes from the external attributes (symlinks
+as ``S_IFLNK`` entries whose data is the target), exact mtimes from the extended
+timestamp extra (``UT``) when present, else the DOS time (local time, as ``unzip``).
+
+The reader walks the central directory (read sequentially with its own file
+position) and, for each record, reads the data behind its local header, checking size
+and CRC-32. Split archives (``.z01``…``.zip``, the first part starting with
+``PK\\x07\\x08``) address data by (disk, offset); disk N is part N+1.
+"""
+
+from __future__ import annotations
+
+import stat
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from restorer.errors import ArchiveError
+
+from .base import CHUNK_SIZE, ArchiveReader, Entry, EntryType, default_mode, normalize_mode
+from .parts import PartReader, expect_part_count
+
+LOCAL_MAGIC = b"PK\x03\x04"
+CENTRAL_MAGIC = b"PK\x01\x02"
+END_MAGIC = b"PK\x05\x06"
+ZIP64_END_MAGIC = b"PK\x06\x06"
+ZIP64_LOCATOR_MAGIC = b"PK\x06\x07"
+#: First four bytes of the first part of a split archive.
+SPLIT_MAGIC = b"PK\x07\x08"
+
+#: signature, version needed, flags, method, DOS time, DOS date, CRC-32, compressed
+#: size, uncompressed size, name length, extra length.
+LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+#: signature, version made by, version needed, flags, method, DOS time, DOS date,
+#: CRC-32, compressed size, uncompressed size, name length, extra length, comment
+#: length, disk number start, internal attributes, external attributes, local header
+#: offset.
+CENTRAL_HEADER = struct.Struct("<4sHHHHHHIIIHHHHHII")
+#: signature, this disk, disk where the central directory starts, entries on this
+#: disk, entries in total, central directory size, its offset, comment length.
+END_RECORD = struct.Struct("<4sHHHHIIH")
+#: signature, size of the rest (44), version made by, version needed, this disk,
+#: central directory disk, entries on this disk, entries in total, size, offset.
+ZIP64_END_RECORD = struct.Struct("<4sQHHIIQQQQ")
+#: signature, disk of the ZIP64 end record, its offset, total number of disks.
+ZIP64_LOCATOR = struct.Struct("<4sIQI")
+EXTRA_HEADER = struct.Struct("<HH")
+ZIP64_EXTRA_ID = 0x0001
+#: Extended timestamp (``UT``): id, 5, flags (1 = mtime), u32 mtime.
+TIMESTAMP_EXTRA = struct.Struct("<HHBI")
+TIMESTAMP_EXTRA_ID = 0x5455
+
+FLAG_ENCRYPTED = 0x0001
+FLAG_DATA_DESCRIPTOR = 0x0008
+FLAG_UTF8 = 0x0800
+METHOD_STORED = 0
+METHOD_DEFLATED = 8
+SYSTEM_UNIX = 3
+U16_MAX = 0xFFFF
+U32_MAX = 0xFFFFFFFF
+MSDOS_DIRECTORY = 0x10
+
+
+def dos_datetime(mtime: int) -> tuple[int, int]:
+    """(DOS time, DOS date) of a Unix time, in local time, clamped to 1980..2107."""
+    t = time.localtime(mtime)
+    year = min(max(t.tm_year, 1980), 2107)
+    if year != t.tm_year:
+        return (0, (0 << 9) | (1 << 5) | 1) if year == 1980 else ((23 << 11) | (59 << 5) | 29,
+                                                                 (127 << 9) | (12 << 5) | 31)
+    return ((t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2),
+            ((year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday)
+
+
+def unix_time(dos_time: int, dos_date: int) -> int:
+    fields = ((dos_date >> 9) + 1980, max((dos_date >> 5) & 0xF, 1), max(dos_date & 0x1F, 1),
+              dos_time >> 11, (dos_time >> 5) & 0x3F, (dos_time & 0x1F) * 2, 0, 0, -1)
+    try:
+        return int(time.mktime(fields))
+    except (OverflowError, ValueError):
+        return 0
+
+
+def iter_extras(extra: bytes) -> Iterator[tuple[int, bytes]]:
+    offset = 0
+    while offset + EXTRA_HEADER.size <= len(extra):
+        extra_id, length = EXTRA_HEADER.unpack_from(extra, offset)
+        offset += EXTRA_HEADER.size
+        yield extra_id, extra[offset:offset + length]
+        offset += length
+
+
+def detect(head: bytes) -> bool:
+    return head[:4] in (LOCAL_MAGIC, SPLIT_MAGIC, END_MAGIC, b"PK00")
+
+
+class ZipReader(ArchiveReader):
+    format = "zip"
+    has_checksums = True
+
+    def __init__(self, parts: list[Path]):
+        super().__init__(parts)
+        self.stream = PartReader(parts)
+        self.directory = PartReader(parts)
+        try:
+            self._read_end_records()
+        except BaseException:
+            self.close()
+            raise
+
+    def _read_end_records(self) -> None:
+        stream = self.stream
+        tail_length = min(stream.sizes[-1], END_RECORD.size + U16_MAX + ZIP64_LOCATOR.size + ZIP64_END_RECORD.size)
+        stream.seek(stream.size - tail_length)
+        tail = stream.read_exact(tail_length, "the end of the archive")
+        at = tail.rfind(END_MAGIC)
+        while at >= 0 and at + END_RECORD.size + END_RECORD.unpack_from(tail, at)[7] != len(tail):
+            at = tail.rfind(END_MAGIC, 0, at)
+        if at < 0:
+            raise ArchiveError(
+                f"{self.parts[-1].name} has no ZIP end record: it is truncated, damaged or not "
+                "the last part of the archive; copy it again")
+        _, disk, cd_disk, _, count, cd_size, cd_offset, _ = END_RECORD.unpack_from(tail, at)
+        end_position = stream.size - tail_length + at
+        locator_at = at - ZIP64_LOCATOR.size
+        zip64 = locator_at >= 0 and tail[locator_at:locator_at + 4] == ZIP64_LOCATOR_MAGIC
+        if zip64:
+            _, record_disk, record_offset, disks = ZIP64_LOCATOR.unpack_from(tail, locator_at)
+            expect_part_count(self.parts, disks)
+            stream.seek(stream.starts[record_disk] + record_offset)
+            record = stream.read_exact(ZIP64_END_RECORD.size, "the ZIP64 end record")
+            (magic, _, _, _, disk, cd_disk, _, count, cd_size,
+             cd_offset) = ZIP64_END_RECORD.unpack(record)
+            if magic != ZIP64_END_MAGIC:
+                raise ArchiveError(f"{self.parts[-1].name}: the ZIP64 end record is damaged")
+            end_position = locator_at + stream.size - tail_length - ZIP64_END_RECORD.size
+        else:
+            expect_part_count(self.parts, disk + 1)
+        self.count = count
+        self.cd_size = cd_size
+        # A one-part archive may have bytes before it (a self-extractor stub or a prefix):
+        # like zipfile, shift every offset by the distance between where the central
+        # directory is and where the end record says it is.
+        if len(self.parts) == 1:
+            self.shift = max(0, end_position - cd_size - cd_offset)
+        else:
+            self.shift = 0
+        self.cd_start = stream.starts[cd_disk] + cd_offset + self.shift
+        if self.cd_start + cd_size > stream.size or cd_disk >= len(self.parts):
+            raise ArchiveError(f"{self.parts[-1].name}: the ZIP central directory lies outside "
+                               "the archive; it is damaged or parts are missing")
+
+    def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+        directory = self.directory
+        directory.seek(self.cd_start)
+        for _ in range(self.count):
+            start = directory.tell()
+            raw = directory.read_exact(CENTRAL_HEADER.size, "the central directory")
+            (magic, made_by, _, flags, method, dos_time, dos_date, crc, compressed, size,
+             name_length, extra_length, comment_length, disk, _, external,
+             local_offset) = CENTRAL_HEADER.unpack(raw)
+            if magic != CENTRAL_MAGIC:
+                raise ArchiveError(f"the archive is damaged: bad central directory record in "
+                                   f"{directory.where(start)}; copy it again")
+            name_bytes = directory.read_exact(name_length, "the central directory")
+            extra = directory.read_exact(extra_length, "the central directory")
+            directory.read_exact(comment_length, "the central directory")
+            name = _decode_name(name_bytes, flags)
+            mtime = None
+            for extra_id, payload in iter_extras(extra):
+                if extra_id == ZIP64_EXTRA_ID:
+                    size, compressed, local_offset, disk = _apply_zip64(
+                        payload, size, compressed, local_offset, disk)
+                elif extra_id == TIMESTAMP_EXTRA_ID and len(payload) >= 5 and payload[0] & 1:
+                    mtime = int.from_bytes(payload[1:5], "little")
+            if mtime is None:
+                mtime = unix_time(dos_time, dos_date)
+            if flags & FLAG_ENCRYPTED:
+                raise ArchiveError(f"entry {name!r} is encrypted with ZIP encryption, which "
+                                   "sitepack does not read: extract it with unzip")
+            if method not in (METHOD_STORED, METHOD_DEFLATED):
+                raise ArchiveError(f"entry {name!r} uses compression method {method}, which "
+                                   "sitepack does not read (only store and deflate)")
+            entry = _entry(name, made_by >> 8, external, size, mtime)
+            if disk >= len(self.parts):
+                raise ArchiveError(f"entry {name!r} lies on disk {disk + 1}, but the archive "
+                                   f"has only {len(self.parts)} part(s)")
+            data_start = self._data_start(entry.path or name, disk, local_offset)
+            if data_start + compressed > self.stream.size:
+                raise self.stream.truncated(f"the data of {name!r}", data_start)
+            if entry.is_dir:
+                yield entry, iter(())
+                continue
+            chunks = self._data(entry, method, crc, compressed, data_start)
+            if entry.is_symlink:
+                target_bytes = b"".join(chunks)
+                try:
+                    target = target_bytes.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ArchiveError(f"the target of symlink {name!r} is not UTF-8") from None
+                entry = Entry(entry.path, entry.type, len(target_bytes), entry.mode, entry.mtime, target)
+                yield entry, iter((target_bytes,))
+                continue
+            yield entry, chunks
+
+    def _data_start(self, name: str, disk: int, local_offset: int) -> int:
+        stream = self.stream
+        at = stream.starts[disk] + local_offset + self.shift
+        stream.seek(at)
+        raw = stream.read_exact(LOCAL_HEADER.size, f"the local header of {name!r}")
+        fields = LOCAL_HEADER.unpack(raw)
+        if fields[0] != LOCAL_MAGIC:
+            raise ArchiveError(f"the archive is damaged: no local header for {name!r} in "
+                               f"{stream.where(at)}; copy it again")
+        return at + LOCAL_HEADER.size + fields[9] + fields[10]
+
+    def _data(self, entry: Entry, method: int, crc: int, compressed: int,
+              data_start: int) -> Iterator[bytes]:
+        stream = self.stream
+        stream.seek(data_start)
+        what = f"the data of {entry.path!r}"
+        check = 0
+        produced = 0
+        if method == METHOD_STORED:
+            for piece in stream.iter_range(compressed, what, CHUNK_SIZE):
+                check = zlib.crc32(piece, check)
+                produced += len(piece)
+                yield piece
+        else:
+            inflater = zlib.decompressobj(-15)
+            try:
+                for piece in stream.iter_range(compressed, what, 256 * 1024):
+                    while piece and not inflater.eof:
+                        data = inflater.decompress(piece, CHUNK_SIZE)
+                        piece = inflater.unconsumed_tail
+                        produced += len(data)
+                        if produced > entry.size:
+                            break
+                        check = zlib.crc32(data, check)
+                        if data:
+                            yield data
+                    if produced > entry.size:
+                        break
+            except zlib.error as exc:
+                raise ArchiveError(f"the archive is damaged: {what} does not decompress "
+                                   f"({exc})") from None
+            if not inflater.eof:
+                produced = -1
+        if produced != entry.size:
+            raise ArchiveError(f"the archive is damaged: {what} is not {entry.size} bytes long")
+        if check != crc:
+            raise ArchiveError(f"the archive is damaged: {what} fails its CRC-32 check")
+
+    def close(self) -> None:
+        self.stream.close()
+        self.directory.close()
+
+
+def _decode_name(raw: bytes, flags: int) -> str:
+    if flags & FLAG_UTF8:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ArchiveError(f"an entry name is not valid UTF-8 ({raw!r})") from None
+    return raw.decode("cp437")
+
+
+def _apply_zip64(payload: bytes, size: int, compressed: int, offset: int,
+                 disk: int) -> tuple[int, int, int, int]:
+    """Replaces the fields that are all-ones with the values of the ZIP64 extra."""
+    values = iter(struct.unpack_from(f"<{len(payload) // 8}Q", payload))
+    try:
+        if size == U32_MAX:
+            size = next(values)
+        if compressed == U32_MAX:
+            compressed = next(values)
+        if offset == U32_MAX:
+            offset = next(values)
+    except StopIteration:
+        raise ArchiveError("the archive is damaged: a ZIP64 extra field is too short") from None
+    if disk == U16_MAX and len(payload) % 8 == 4:
+        disk = int.from_bytes(payload[-4:], "little")
+    return size, compressed, offset, disk
+
+
+def _entry(name: str, system: int, external: int, size: int, mtime: int) -> Entry:
+    mode = external >> 16 if system == SYSTEM_UNIX else 0
+    if name.endswith("/") or stat.S_ISDIR(mode) or (external & MSDOS_DIRECTORY and not mode):
+        return Entry(name.rstrip("/"), EntryType.DIR, 0,
+                     normalize_mode(EntryType.DIR, mode) if mode else default_mode(EntryType.DIR),
+                     mtime)
+    if stat.S_ISLNK(mode):
+        return Entry(name, EntryType.SYMLINK, size, mode, mtime)
+    return Entry(name, EntryType.FILE, size,
+                 normalize_mode(EntryType.FILE, mode) if mode else default_mode(EntryType.FILE),
+                 mtime)
+
+
+def open_reader(parts: list[Path], password: str | None = None) -> ZipReader:
+    return ZipReader(parts)
