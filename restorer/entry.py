@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
     wiz.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (only 127.0.0.1 unless the backup has an installer password)")
     wiz.add_argument("--port", type=int, default=8780, help="port to listen on (0 = any free port)")
+    wiz.add_argument("--step-seconds", type=float, default=2.0,
+                     help="seconds of work per request of the progress bars (default 2)")
+    wiz.add_argument("--retries", type=int, default=3, help="automatic retries of a failed request")
+    wiz.add_argument("--retry-seconds", type=int, default=10, help="seconds to wait before a retry")
     head = sub.add_parser("restore", help="restore without a browser, with every answer in a JSON file")
     head.add_argument("--answers", required=True, type=Path, help="the answers file (see README)")
     args = parser.parse_args(argv)
@@ -41,7 +45,8 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
     try:
         if args.command == "wizard":
             from .wizard import serve
-            serve(root, host=args.host, port=args.port)
+            serve(root, host=args.host, port=args.port, step_seconds=args.step_seconds,
+                  retry_count=args.retries, retry_seconds=args.retry_seconds)
             return 0
         from .restore import run_headless
         return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True))

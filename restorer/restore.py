@@ -220,7 +220,7 @@ class RestoreSession:
         b = self.bundle
         if b.platform == "joomla":
             from .config.joomla import read_joomla_config
-            conf = read_joomla_config(b.config_path)
+            conf = read_joomla_config(b.config_path).values
             old_root = b.original_root()
             return {
                 "site_name": conf.get("sitename", ""), "mail_from": conf.get("mailfrom", ""),
@@ -346,7 +346,8 @@ class RestoreSession:
     # --- replace data --------------------------------------------------------------
     def replace_plan(self) -> tuple[list[tuple[str, str]], list[str], list[str]]:
         """(pairs, warnings, tables) pre-filled from the old and new URL and path."""
-        from .replace import plan_replacements, tables_for
+        from .replace import tables_for
+        from .replace_plan import plan_replacements
         db = self._site_db()
         setup = self.state.get("setup") or {}
         old_url = (setup.get("old_live_site") or str(self.bundle.extrainfo.get("site_url") or "")).rstrip("/")

@@ -14,6 +14,12 @@ from restorer.wizard import serve
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than 127.0.0.1 only with an installer password.")
 @click.option("--port", default=8780, show_default=True, type=int, help="Port (0 = any free port).")
-def command(site_dir: Path, host: str, port: int) -> None:
+@click.option("--step-seconds", default=2.0, show_default=True, type=float,
+              help="Seconds of work per request of the progress bars.")
+@click.option("--retries", default=3, show_default=True, type=int, help="Automatic retries of a failed request.")
+@click.option("--retry-seconds", default=10, show_default=True, type=int, help="Seconds before a retry.")
+def command(site_dir: Path, host: str, port: int, step_seconds: float, retries: int,
+            retry_seconds: int) -> None:
     """Restore the site extracted into SITE_DIR with the web wizard (prints its URL)."""
-    serve(site_dir, host=host, port=port, announce=lambda line: click.echo(line))
+    serve(site_dir, host=host, port=port, announce=lambda line: click.echo(line),
+          step_seconds=step_seconds, retry_count=retries, retry_seconds=retry_seconds)

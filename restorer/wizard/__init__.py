@@ -22,12 +22,14 @@ from ..restore import RestoreSession
 LOCALHOST = ("127.0.0.1", "localhost", "::1")
 
 
-def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10) -> Flask:
+def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10,
+               step_seconds: float = 2.0) -> Flask:
     app = Flask(__name__, template_folder=str(templates_dir()), static_folder=None)
     # Sessions live as long as this process: a restarted wizard asks for the password again.
     app.secret_key = secrets.token_bytes(32)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
-                      RETRY_COUNT=retry_count, RETRY_SECONDS=retry_seconds)
+                      RETRY_COUNT=retry_count, RETRY_SECONDS=retry_seconds,
+                      STEP_SECONDS=step_seconds)
     app.extensions["restore_session"] = RestoreSession(site_root)
     app.extensions["lock"] = threading.Lock()
 
@@ -57,11 +59,12 @@ def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10
 
 
 def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announce=print,
-          retry_count: int = 3, retry_seconds: int = 10) -> None:
+          retry_count: int = 3, retry_seconds: int = 10, step_seconds: float = 2.0) -> None:
     """Runs the wizard until it is finished or interrupted; prints its URL first."""
     from werkzeug.serving import make_server
 
-    app = create_app(site_root, retry_count=retry_count, retry_seconds=retry_seconds)
+    app = create_app(site_root, retry_count=retry_count, retry_seconds=retry_seconds,
+                     step_seconds=step_seconds)
     session: RestoreSession = app.extensions["restore_session"]
     if host not in LOCALHOST and session.password_check is None:
         raise SitepackError(

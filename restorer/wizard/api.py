@@ -10,8 +10,6 @@ from .pages import restore
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-STEP_SECONDS = 2.0
-
 
 @bp.post("/database/<name>/connect")
 def database_connect(name: str):
@@ -26,7 +24,7 @@ def database_connect(name: str):
 @bp.post("/database/<name>/step")
 def database_step(name: str):
     with current_app.extensions["lock"]:
-        progress = restore().import_step(name, STEP_SECONDS)
+        progress = restore().import_step(name, current_app.config["STEP_SECONDS"])
     return jsonify(progress.to_dict())
 
 
@@ -41,6 +39,6 @@ def replace_step():
         raise SitepackError("no tables selected: tick at least one table or skip this step")
     with current_app.extensions["lock"]:
         progress = restore().replace_step(pairs, tables, dry_run=bool(data.get("dry_run")),
-                                          budget_seconds=STEP_SECONDS)
+                                          budget_seconds=current_app.config["STEP_SECONDS"])
         counts = (restore().state.get("replace") or {}).get("counts", {})
     return jsonify({**progress.to_dict(), "counts": counts})

@@ -104,3 +104,12 @@ def table_hashes(db, prefix: str) -> dict[str, tuple[int, str]]:
             count, total, xor = cur.fetchone()
             result["#__" + table[len(prefix):]] = (int(count), f"{total}:{xor}")
     return result
+
+
+def php_password_verify(password: str, stored: str) -> bool:
+    """PHP's own ``password_verify`` (the text travels base64-encoded: no PHP escaping)."""
+    from harness.php import php_json
+    import base64
+    pw = base64.b64encode(password.encode()).decode()
+    st = base64.b64encode(stored.encode()).decode()
+    return php_json(f"echo json_encode(password_verify(base64_decode('{pw}'), base64_decode('{st}')));")

@@ -1,0 +1,157 @@
+"""The restore wizard in real Chromium on the real MariaDB: gate, checks, database,
+site setup, replace data, finish — and an import killed mid-way that continues."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from playwright.sync_api import expect
+
+from harness.demosite import build_demo_site
+from harness.php import read_joomla_config
+from tests.restore.bundles import file_digests, make_bundle_dir, php_password_verify, table_hashes
+
+NEW_URL = "https://restored.example.net/www"
+ADMIN_PW = "Wiz'ard \"pw\" $1 ü"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_wizard(site_dir, port, *extra):
+    """``python3 -I installation/restore.py wizard``: the bundle's own runtime, no site-packages."""
+    proc = subprocess.Popen(
+        [sys.executable, "-I", str(site_dir / "installation" / "restore.py"), "wizard", "--port", str(port),
+         "--retry-seconds", "1", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = proc.stdout.readline()
+    assert f"http://127.0.0.1:{port}/" in first, first + proc.stdout.read() if proc.poll() is not None else first
+    return proc
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+
+
+def login(page, url, password):
+    page.goto(url)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+
+
+def fill_database(page, target, prefix):
+    page.fill("#host", target.host)
+    page.fill("#port", str(target.port))
+    page.fill("#user", target.user)
+    page.fill("#password", target.password)
+    page.fill("#database", target.database)
+    page.fill("#prefix", prefix)
+
+
+def test_wizard_restores_a_site_with_new_database_prefix_url_and_password(tmp_path, db, db_factory, php, page, screenshot):
+    site = build_demo_site(tmp_path / "origin", db)
+    restored = make_bundle_dir(site, tmp_path / "restored", password="open sesame")
+    target = db_factory()
+    port = _free_port()
+    proc = start_wizard(restored, port)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        login(page, url, "not the password")
+        expect(page.locator(".error")).to_have_text("Wrong installer password.")
+        screenshot("wizard-01-login-refused")
+        login(page, url, "open sesame")
+        expect(page.locator("h2").first).to_have_text("Pre-restore checks")
+        expect(page.frame_locator("iframe.readme").locator("h1")).to_have_text("Demo backup")
+        screenshot("wizard-02-checks")
+        page.click("#next")
+        fill_database(page, target, "wz_")
+        page.click("#import")
+        expect(page.locator("#next")).to_be_visible(timeout=60_000)
+        expect(page.locator("#status")).to_contain_text("100% imported")
+        screenshot("wizard-03-database")
+        page.click("#next")
+        page.fill("#live_site", NEW_URL)
+        page.fill("#su_password", ADMIN_PW)
+        page.fill("#su_password2", ADMIN_PW)
+        screenshot("wizard-04-setup")
+        page.click("#apply")
+        expect(page.locator("h2").first).to_have_text("Replace data")
+        screenshot("wizard-05-replace")
+        page.click("#dry-run")
+        expect(page.locator("#status")).to_contain_text("Dry run done", timeout=60_000)
+        screenshot("wizard-05b-replace-dry-run")
+        page.click("#skip")
+        screenshot("wizard-06-finish")
+        page.click("#finish")
+        expect(page.locator("#site-link")).to_have_attribute("href", NEW_URL)
+        screenshot("wizard-07-done")
+        proc.wait(15)
+    finally:
+        stop(proc)
+    assert not (restored / "installation").exists()
+    origin_files, restored_files = file_digests(site.root), file_digests(restored)
+    origin_files.pop("configuration.php"), restored_files.pop("configuration.php")
+    assert restored_files == origin_files
+    before, after = table_hashes(site.db, site.prefix), table_hashes(target, "wz_")
+    assert after.pop("#__users")[0] == before.pop("#__users")[0]
+    assert after == before
+    conf = read_joomla_config(restored / "configuration.php")
+    assert (conf["db"], conf["dbprefix"], conf["live_site"]) == (target.database, "wz_", NEW_URL)
+    assert conf["log_path"] == str(restored / "administrator" / "logs")
+    assert conf["sitename"] == site.config["sitename"]
+    with target.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT password FROM wz_users WHERE username = %s", (site.super_user["username"],))
+        stored = cur.fetchone()[0]
+    assert php_password_verify(ADMIN_PW, stored) is True
+
+
+def test_wizard_import_killed_mid_way_continues_after_a_restart(tmp_path, db, db_factory, page, screenshot):
+    site = build_demo_site(tmp_path / "origin", db, size="medium")
+    restored = make_bundle_dir(site, tmp_path / "restored", password="pw")
+    target = db_factory()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    proc = start_wizard(restored, port, "--step-seconds", "0.05", "--retries", "0")
+    try:
+        login(page, url, "pw")
+        page.click("#next")
+        fill_database(page, target, "k_")
+        page.click("#import")
+        page.wait_for_function(
+            "() => { const w = parseFloat(document.getElementById('bar').style.width); return w > 20 && w < 80; }",
+            timeout=60_000)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        expect(page.locator("#error")).to_contain_text("Reload the page", timeout=30_000)
+        screenshot("wizard-08-import-interrupted")
+    finally:
+        stop(proc)
+    state = json.loads((restored / "installation" / ".restore-state.json").read_text())
+    assert not state["databases"]["site.sql"]["done"]
+    assert oct((restored / "installation" / ".restore-state.json").stat().st_mode & 0o777) == "0o600"
+    assert target.password not in (restored / "installation" / ".restore-state.json").read_text()
+    proc = start_wizard(restored, port)
+    try:
+        page.reload()
+        page.fill("#password", "pw")
+        page.click("button[type=submit]")
+        page.goto(url + "database/site.sql")
+        expect(page.locator("#resume-note")).to_contain_text("stopped at")
+        expect(page.locator("#database")).to_have_value(target.database)
+        screenshot("wizard-09-resume")
+        page.fill("#password", target.password)
+        page.click("#import")
+        expect(page.locator("#next")).to_be_visible(timeout=120_000)
+    finally:
+        stop(proc)
+    assert table_hashes(target, "k_") == table_hashes(site.db, site.prefix)
