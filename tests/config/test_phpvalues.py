@@ -1,0 +1,138 @@
+"""PHP literals: sitepack's reader must agree with real PHP, and PHP must read back what it writes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.php import php_json, run_php
+from restorer.config.phpvalues import (PhpParseError, UnsupportedValue, parse_value, php_literal, tokenize)
+
+# Expressions as they appear in configuration files; PHP evaluates each and must agree.
+EXPRESSIONS = [
+    r"'plain'", r"'it\'s'", r"'back\\slash'", r"'not an escape: \n \t \x41'", r"'trailing\\'",
+    r"'$dollar {$x}'", "'multi\nline'", r'"double \"quoted\""', r'"tab\there"', r'"nl\nnl\r\n"',
+    r'"\x41\x4a\x4A\x7"', r'"\101\60\0end"', r'"\400"', r'"\u{1F600} \u{e9}"', r'"\$x and \{"',
+    r'"lonely \q backslash \\"', r'"$ alone, { alone, {$ no}"'.replace("{$ no}", "} x"), r'"\e\v\f"',
+    "'Grüße 日本 🚀'", r'"\xc3\xa9"', r'"a$"', r'"$1"',
+    "0", "42", "-7", "+3", "0x1F", "0X1f", "0b101", "017", "0o17", "1_000_000", "0x7FFF_FFFF",
+    "9223372036854775807", "9223372036854775808", "-9223372036854775808", "1.5", ".5", "5.",
+    "1e3", "1.5E-3", "-0.0", "1_0.2_5", "1e308",
+    "true", "TRUE", "False", "null", "NULL", r"\true",
+    "array()", "[]", "array(1, 2, 3)", "[1, 2, 3,]", "array('a' => 1, 'b' => array(2))",
+    "array('0' => 'all')", "array('1' => 'x')", "array(5 => 'a', 'b', '7' => 'c', 'd')",
+    "array('01' => 1, '-5' => 2, '-0' => 3, true => 4, null => 5, 1.9 => 6)",
+    "array(-5 => 'a', 'b')", "[[[]]]", "array('k' => 1, 'k' => 2)",
+    "'a' . 'b'", "'n' . 5 . true . null . false", "('x')", "-(5)", "- -5",
+    "<<<EOT\nheredoc $ \\t \\x41 \"q\"\nEOT", "<<<'EOT'\nnowdoc \\t $x {$y}\nEOT",
+    "<<<\"EOT\"\n  indented\n    more\n  EOT", "<<<EOT\nEOT",
+]
+
+
+def _php_view(value):
+    """What PHP's json_encode shows for a Python value (keys cast, sequential arrays as lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_php_view(v) for v in value]
+    if isinstance(value, dict):
+        cast = {}
+        for key, item in value.items():
+            if isinstance(key, str) and re.fullmatch(r"-?(0|[1-9][0-9]*)", key, re.ASCII) and key != "-0" \
+                    and -2**63 <= int(key) < 2**63:
+                key = int(key)
+            cast[key] = _php_view(item)
+        if list(cast) == list(range(len(cast))):
+            return list(cast.values())
+        return {str(k): v for k, v in cast.items()}
+    return value
+
+
+def _php_eval_all(expressions: list[str]) -> list:
+    body = ",".join(f"'{i}' => ({expr})" for i, expr in enumerate(expressions))
+    result = php_json("$v = array(" + body + ");"
+                      "echo json_encode(array_values($v), JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION"
+                      " | JSON_INVALID_UTF8_SUBSTITUTE);")
+    return result
+
+
+def test_reader_agrees_with_php(php):
+    expected = _php_eval_all(EXPRESSIONS)
+    for expression, php_value in zip(EXPRESSIONS, expected):
+        ours = json.loads(json.dumps(_php_view(parse_value(expression)), ensure_ascii=False))
+        assert ours == php_value, expression
+        assert type(ours) is type(php_value), expression
+
+
+def test_int_overflow_and_float_kinds_match_php(php):
+    assert parse_value("9223372036854775808") == 9.223372036854776e18
+    assert isinstance(parse_value("-9223372036854775808"), float)  # PHP: -(float), not PHP_INT_MIN
+    assert math.isinf(parse_value("INF")) and math.isnan(parse_value("NAN"))
+    assert run_php("var_export(" + php_literal(float("nan")) + ");") == "NAN"
+    assert run_php("var_export(" + php_literal(-float("inf")) + ");") == "-INF"
+    assert run_php("var_export(" + php_literal(-2**63) + ");") == "-9223372036854775807-1"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("FOO", "FOO is a constant or function call"),
+    ("$x", "$x is a variable"),
+    ('"hello $name"', "interpolates a variable"),
+    ('"hello {$a[1]}"', "interpolates an expression"),
+    ("getenv('DB_PASS')", "getenv is a constant or function call"),
+    ("__DIR__ . '/x'", "__DIR__ is a constant"),
+])
+def test_unsupported_expressions_are_named(source, message):
+    with pytest.raises(UnsupportedValue, match="line 1: .*" + message.replace("$", r"\$").replace("{", r"\{")
+                       .replace("[", r"\[")):
+        parse_value(source)
+
+
+@pytest.mark.parametrize("source, message", [
+    ("'never closed", "string is never closed"),
+    ("/* open", "comment is never closed"),
+    ("array(1, 2", "expected ',' or '\\)'"),
+    ("<<<EOT\nno end", "heredoc/nowdoc EOT is never closed"),
+    ("`ls`", "backtick shell commands"),
+    ("089", "invalid octal number 089"),
+])
+def test_invalid_syntax_is_a_clear_error(source, message):
+    with pytest.raises(PhpParseError, match=message):
+        parse_value(source)
+
+
+def test_tokens_cover_every_character():
+    text = "<html>\n<?php # c\n// d\n/* e */ $a = 'x' . \"y\"; ?>\ntail <?= 1 ?>"
+    assert "".join(token.text for token in tokenize(text)) == text
+
+
+# --- the writer, judged by real PHP ---------------------------------------------------
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+_nasty = st.sampled_from(["'", '"', "\\", "$", "{", "}", "{$x}", "$x", "\\'", "\n", "\r\n", "\x00", "\t",
+                          "?>", "<?php", "😀", "é", "\\n", "\\x41", "\u2028", "\x7f", "\x1b", "'\\", "\\\\'"])
+_strings = st.one_of(_text, st.lists(st.one_of(_nasty, _text), max_size=8).map("".join))
+_scalars = st.one_of(_strings, st.integers(min_value=-2**63, max_value=2**63 - 1), st.booleans(), st.none(),
+                     st.floats(allow_nan=False, allow_infinity=False))
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4),
+    st.dictionaries(st.one_of(_strings, st.integers(min_value=-1000, max_value=1000)), inner, max_size=4)),
+    max_leaves=10)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_values, min_size=1, max_size=40))
+def test_php_reads_back_what_we_write(php, values):
+    literals = [php_literal(v) for v in values]
+    program = "<?php\nreturn array(\n" + "".join(f"  {lit},\n" for lit in literals) + ");\n"
+    encoded = base64.b64encode(program.encode("utf-8")).decode()
+    back = php_json(f"$f = tempnam(sys_get_temp_dir(), 'lit'); file_put_contents($f, base64_decode('{encoded}'));"
+                    "$v = require $f; unlink($f);"
+                    "echo json_encode($v, JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION);")
+    assert back == json.loads(json.dumps([_php_view(v) for v in values], ensure_ascii=False))
+    # and our own reader agrees with PHP on what we wrote
+    for literal, value in zip(literals, values):
+        assert json.dumps(_php_view(parse_value(literal))) == json.dumps(_php_view(value))
