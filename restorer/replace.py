@@ -1,0 +1,604 @@
+"""Rewrites old URLs and paths in a database without breaking serialized or JSON data.
+
+Two layers:
+
+``replace_in_value(value, pairs)`` rewrites one value (``str`` or ``bytes``):
+
+- PHP-serialized data is parsed (``restorer.serialized``), every string in it (array
+  keys and object property names included) is rewritten by this same function — so a
+  serialized string inside a serialized value, or JSON inside one, is handled at any
+  depth — and the value is written again with correct byte lengths;
+- data that looks serialized but is not exactly valid is LEFT ALONE and counted
+  (``invalid_serialized``): blind text replacement would change lengths and turn a value
+  PHP may still read into one it cannot;
+- a JSON document is rewritten string token by string token: each string is decoded,
+  rewritten by this function and encoded again in the document's own style (escaped
+  slashes and ``\\uXXXX`` escapes when the document uses them), every other byte stays
+  as it was;
+- anything else is plain text: every pair (including the JSON-escaped and URL-encoded
+  spellings ``restorer.replace_plan`` adds) is replaced in one left-to-right pass,
+  longest old string first, so a replaced text is never replaced again.
+
+``Replacer`` applies that to every text column of chosen tables, in batches by primary
+key (keyset pagination), writing only changed rows; it runs in slices of bounded time and
+its ``state()`` resumes it in a new process. Because a pair's new value never contains
+an old string (``replace_plan.check_pairs`` refuses those), a batch redone after a crash
+changes nothing twice: a resumed run ends with the same database as an unbroken one.
+
+Choices:
+- columns: CHAR, VARCHAR, the TEXT family and JSON, plus VARBINARY and the BLOB family
+  for values that are valid UTF-8 (a BLOB that is not text is never touched and counted
+  as ``skipped_binary``); BINARY(n), generated columns and primary-key columns are
+  never rewritten;
+- values are read and written as raw bytes (``CAST(col AS BINARY)`` / ``_binary''``),
+  so lengths in serialized data are checked against the bytes PHP stored, whatever the
+  column's character set;
+- a table without a primary key is skipped with a warning (rows could not be addressed
+  one by one, nor could a resumed run know where it stopped);
+- a new value longer than its column allows is not written: the value stays as it
+  was, a warning names table, column and row, and ``too_long`` counts it;
+- rows are pre-filtered by the server (``INSTR`` on substrings every spelling of an
+  old string contains, see ``replace_plan.prefilter_groups``), so only candidate rows
+  cross the wire and get parsed.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import decimal
+import json
+import re
+import time
+
+import pymysql
+
+from . import serialized
+from .errors import DatabaseError, SitepackError
+from .replace_plan import check_pairs, old_regex, prefilter_groups
+
+_MAX_NESTING = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NON_ASCII_ESCAPE = re.compile(rb"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|"
+                               rb"[1-9a-fA-F][0-9a-fA-F]{3})")
+_TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "json"}
+_BLOB_TYPES = {"varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
+
+
+@dataclasses.dataclass
+class ValueStats:
+    """What ``replace_in_value`` did (summed over every value it was given)."""
+
+    replacements: int = 0          # old strings replaced
+    serialized_rewritten: int = 0  # serialized values written again with new lengths
+    json_rewritten: int = 0        # JSON documents re-encoded string by string
+    invalid_serialized: int = 0    # looked serialized, was not valid: left alone
+
+    def add(self, other: "ValueStats") -> None:
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+
+class Replacements:
+    """Compiled pairs: one regex, longest old first, plus the cheap pre-filter."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        encoded = [(old.encode("utf-8"), new.encode("utf-8")) for old, new in pairs if old]
+        encoded.sort(key=lambda pair: -len(pair[0]))
+        self.pairs = [(old.decode("utf-8"), new.decode("utf-8")) for old, new in encoded]
+        self._new = dict(encoded)
+        self._regex = re.compile(b"|".join(old_regex(old) for old, _ in encoded)) if encoded else None
+        self.groups = prefilter_groups([old for old, _ in self.pairs])
+
+    def might_match(self, data: bytes) -> bool:
+        """False only when ``data`` cannot hold any old string in any escaping."""
+        for group in self.groups:
+            for needle in group:
+                if needle not in data:
+                    break
+            else:
+                return True
+        return False
+
+    def substitute(self, data: bytes) -> tuple[bytes, int]:
+        if self._regex is None:
+            return data, 0
+        new = self._new
+        return self._regex.subn(lambda match: new[match.group(0)], data)
+
+
+def replace_in_value(value: str | bytes, pairs) -> tuple[str | bytes, ValueStats]:
+    """``value`` with every old string replaced, and what was done.
+
+    ``pairs`` is a list of ``(old, new)`` (as ``plan_replacements`` returns) or a
+    ``Replacements``. The result has the type of ``value``; a ``str`` is handled as its
+    UTF-8 bytes, which is what PHP's serialized lengths count.
+    """
+    replacements = pairs if isinstance(pairs, Replacements) else Replacements(pairs)
+    stats = ValueStats()
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        return _replace(data, replacements, stats, 0).decode("utf-8", "surrogatepass"), stats
+    return _replace(bytes(value), replacements, stats, 0), stats
+
+
+def _replace(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes:
+    if not data or not rep.might_match(data):
+        return data
+    if depth < _MAX_NESTING:
+        if serialized.looks_serialized(data):
+            return _replace_serialized(data, rep, stats, depth)
+        first = data.lstrip()[:1]
+        if first in (b"{", b"[", b'"'):
+            rewritten = _replace_json(data, rep, stats, depth)
+            if rewritten is not None:
+                return rewritten
+    new, count = rep.substitute(data)
+    stats.replacements += count
+    return new
+
+
+def _replace_serialized(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes:
+    try:
+        value = serialized.parse(data)
+    except serialized.InvalidSerialized:
+        stats.invalid_serialized += 1
+        return data
+    if not _walk(value, rep, stats, depth + 1):
+        return data
+    stats.serialized_rewritten += 1
+    return serialized.write(value)
+
+
+def _walk(value, rep: Replacements, stats: ValueStats, depth: int) -> bool:
+    """Rewrites the strings inside a parsed serialized value in place; True if any changed."""
+    kind = type(value)
+    if kind is serialized.PString:
+        new = _replace(value.value, rep, stats, depth)
+        if new == value.value:
+            return False
+        value.value = new
+        return True
+    if kind is serialized.PArray or kind is serialized.PObject:
+        changed = False
+        for index, (key, item) in enumerate(value.items):
+            key_changed = _walk(key, rep, stats, depth)
+            if _walk(item, rep, stats, depth) or key_changed:
+                value.items[index] = (key, item)
+                changed = True
+        return changed
+    if kind is serialized.PCustom:
+        # A Serializable class writes its own payload; it is rewritten only when that
+        # payload is itself one serialized value, else left alone and counted.
+        if not rep.might_match(value.payload):
+            return False
+        if not serialized.looks_serialized(value.payload):
+            stats.invalid_serialized += 1
+            return False
+        new = _replace_serialized(value.payload, rep, stats, depth)
+        if new == value.payload:
+            return False
+        value.payload = new
+        return True
+    return False
+
+
+def _replace_json(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes | None:
+    """``data`` rewritten as a JSON document, or None when it is not valid JSON."""
+    try:
+        json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    escape_slashes = b"\\/" in data or b"/" not in data
+    ensure_ascii = _NON_ASCII_ESCAPE.search(data) is not None or data.isascii()
+    changed = False
+
+    def rewrite(match: re.Match) -> bytes:
+        nonlocal changed
+        token = match.group(0)
+        if not rep.might_match(token):
+            return token
+        try:
+            text = json.loads(token.decode("utf-8")).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape: not text we can rewrite
+            return token
+        new = _replace(text, rep, stats, depth + 1)
+        if new == text:
+            return token
+        changed = True
+        encoded = json.dumps(new.decode("utf-8"), ensure_ascii=ensure_ascii)
+        if escape_slashes:
+            encoded = encoded.replace("/", "\\/")
+        return encoded.encode("utf-8")
+
+    result = _JSON_STRING.sub(rewrite, data)
+    if not changed:
+        return data
+    stats.json_rewritten += 1
+    return result
+
+
+# --- tables ----------------------------------------------------------------------------
+
+WORDPRESS_TABLES = ("options", "posts", "postmeta", "comments", "commentmeta", "users",
+                    "usermeta", "terms", "termmeta", "term_taxonomy", "links")
+JOOMLA_TABLES = ("content", "modules", "menu", "extensions", "categories", "fields_values",
+                 "fields", "template_styles", "tags", "contact_details", "banners",
+                 "newsfeeds", "finder_links")
+
+
+def tables_for(platform: str, prefix: str, conn, *, everything: bool = False) -> list[str]:
+    """The existing tables the replacement should cover, in name order.
+
+    ``platform`` is ``"wordpress"``, ``"joomla"`` or ``"generic"``. By default the
+    platform's content tables (where its URL and paths live); with ``everything`` every
+    table with the prefix (for ``generic``: every table of the database when the prefix
+    is empty). ``conn`` is an open pymysql connection to the site's database.
+    """
+    with conn.cursor() as cur:
+        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES "
+                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'")
+        existing = sorted(_text(row[0]) for row in cur.fetchall())
+    prefixed = [name for name in existing if name.startswith(prefix)]
+    if everything or platform == "generic":
+        return prefixed
+    names = {"wordpress": WORDPRESS_TABLES, "joomla": JOOMLA_TABLES}.get(platform)
+    if names is None:
+        raise SitepackError(f"Unknown platform {platform!r} for the replacement: use "
+                            f"wordpress, joomla or generic.")
+    wanted = {prefix + name for name in names}
+    return [name for name in prefixed if name in wanted]
+
+
+@dataclasses.dataclass
+class TableReport:
+    """Counts for one table (``rows`` is the table's size when its pass started)."""
+
+    table: str
+    rows: int = 0
+    rows_matched: int = 0
+    rows_changed: int = 0
+    values_changed: int = 0
+    replacements: int = 0
+    serialized_rewritten: int = 0
+    json_rewritten: int = 0
+    invalid_serialized: int = 0
+    skipped_binary: int = 0
+    too_long: int = 0
+    skipped: str | None = None
+    done: bool = False
+
+
+@dataclasses.dataclass
+class _Column:
+    name: str
+    blob: bool
+    max_chars: int | None
+    max_bytes: int | None
+
+
+@dataclasses.dataclass
+class _TablePlan:
+    key: list[str]
+    columns: list[_Column]
+    select_sql: str
+    select_after_sql: str
+
+
+class Replacer:
+    """Replaces ``pairs`` in every text column of ``tables``, resumably.
+
+    ``conn_info`` is a ``restorer.db.DbConnectionInfo`` (anything with
+    ``connect(**pymysql_options)``). ``tables=None`` means every table of the database.
+    Drive it with ``run(budget_seconds)`` until it returns True; ``state()`` is a JSON
+    value that ``Replacer.resume(state, conn_info)`` continues from. ``dry_run`` counts
+    what would change without writing.
+    """
+
+    def __init__(self, conn_info, pairs: list[tuple[str, str]], tables: list[str] | None = None,
+                 *, dry_run: bool = False, batch_rows: int = 1000):
+        safe, refused = check_pairs([tuple(pair) for pair in pairs])
+        if refused:
+            raise SitepackError("The replacement pairs are unsafe: " + " ".join(refused))
+        self.conn_info = conn_info
+        self.replacements = Replacements(safe)
+        self.dry_run = dry_run
+        self.batch_rows = max(1, int(batch_rows))
+        self.warnings: list[str] = []
+        self._conn = None
+        self._tables = list(tables) if tables is not None else None
+        self._index = 0
+        self._last_key: list | None = None
+        self._reports: list[TableReport] = []
+        self._plan: _TablePlan | None = None
+
+    # -- state ------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        """Everything needed to continue (no password: it comes with ``conn_info``)."""
+        return {
+            "version": 1,
+            "pairs": [list(pair) for pair in self.replacements.pairs],
+            "tables": self._tables,
+            "dry_run": self.dry_run,
+            "batch_rows": self.batch_rows,
+            "index": self._index,
+            "last_key": None if self._last_key is None else [_encode_key(v) for v in self._last_key],
+            "reports": [dataclasses.asdict(report) for report in self._reports],
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def resume(cls, state: dict, conn_info) -> "Replacer":
+        if not isinstance(state, dict) or state.get("version") != 1:
+            raise SitepackError("The saved replacement state is not one this version wrote: "
+                                "start the replacement again.")
+        replacer = cls(conn_info, [tuple(pair) for pair in state["pairs"]], state["tables"],
+                       dry_run=state["dry_run"], batch_rows=state["batch_rows"])
+        replacer._index = state["index"]
+        replacer._last_key = (None if state["last_key"] is None
+                              else [_decode_key(v) for v in state["last_key"]])
+        replacer._reports = [TableReport(**report) for report in state["reports"]]
+        replacer.warnings = list(state["warnings"])
+        return replacer
+
+    def report(self) -> list[TableReport]:
+        """One report per table started so far, in order."""
+        return list(self._reports)
+
+    @property
+    def done(self) -> bool:
+        return self._tables is not None and self._index >= len(self._tables)
+
+    # -- work -------------------------------------------------------------------------
+
+    def run(self, budget_seconds: float = float("inf")) -> bool:
+        """Works for about ``budget_seconds`` (at least one batch); True when finished."""
+        deadline = time.monotonic() + budget_seconds
+        conn = self._connection()
+        try:
+            if self._tables is None:
+                self._tables = tables_for("generic", "", conn)
+            while not self.done:
+                self._step(conn)
+                if time.monotonic() >= deadline:
+                    break
+        except pymysql.err.MySQLError as exc:
+            self.close()
+            table = self._tables[self._index] if self._tables and not self.done else "?"
+            raise DatabaseError(f"Replacing in table {table!r} failed: {exc.args[-1]}. "
+                                f"Fix the cause and resume; rows already done stay done.") from None
+        return self.done
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except pymysql.err.Error:
+                pass
+            self._conn = None
+
+    def _connection(self):
+        if self._conn is None:
+            self._conn = self.conn_info.connect(binary_prefix=True)
+            self._conn.autocommit(False)
+        return self._conn
+
+    def _step(self, conn) -> None:
+        table = self._tables[self._index]
+        if len(self._reports) <= self._index:
+            self._reports.append(TableReport(table))
+            self._last_key = None
+        report = self._reports[self._index]
+        if self._plan is None:
+            self._plan = self._plan_table(conn, report)
+            if self._plan is None:
+                self._next_table(report)
+                return
+            if self._last_key is None:
+                with conn.cursor() as cur:
+                    cur.execute(f"SELECT COUNT(*) FROM {_q(table)}")
+                    report.rows = cur.fetchone()[0]
+        plan = self._plan
+        with conn.cursor() as cur:
+            if self._last_key is None:
+                cur.execute(plan.select_sql, (self.batch_rows,))
+            else:
+                cur.execute(plan.select_after_sql, (*self._last_key, self.batch_rows))
+            rows = cur.fetchall()
+        width = len(plan.key)
+        changes = []
+        for row in rows:
+            key = list(row[:width])
+            new_values = self._replace_row(table, plan, key, row[width:], report)
+            report.rows_matched += 1
+            if new_values:
+                report.rows_changed += 1
+                report.values_changed += len(new_values)
+                changes.append((key, new_values))
+        if changes and not self.dry_run:
+            self._write(conn, table, plan, changes)
+        conn.commit()
+        if len(rows) < self.batch_rows:
+            self._next_table(report)
+        else:
+            self._last_key = list(rows[-1][:width])
+
+    def _next_table(self, report: TableReport) -> None:
+        report.done = True
+        self._index += 1
+        self._last_key = None
+        self._plan = None
+
+    def _replace_row(self, table: str, plan: _TablePlan, key: list, values, report: TableReport
+                     ) -> dict[str, bytes]:
+        rep = self.replacements
+        new_values: dict[str, bytes] = {}
+        for column, value in zip(plan.columns, values):
+            if not value or not rep.might_match(value):
+                continue
+            if column.blob:
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError:
+                    report.skipped_binary += 1
+                    continue
+            stats = ValueStats()
+            new = _replace(value, rep, stats, 0)
+            report.replacements += stats.replacements
+            report.serialized_rewritten += stats.serialized_rewritten
+            report.json_rewritten += stats.json_rewritten
+            report.invalid_serialized += stats.invalid_serialized
+            if new == value:
+                continue
+            if _too_long(column, new):
+                report.too_long += 1
+                self.warnings.append(
+                    f"{table}.{column.name} (row {_key_text(plan.key, key)}): the replaced value "
+                    f"is longer than the column allows, so this value was left unchanged; "
+                    f"widen the column and run the replacement again.")
+                continue
+            new_values[column.name] = new
+        return new_values
+
+    def _write(self, conn, table: str, plan: _TablePlan, changes) -> None:
+        limit = _statement_limit(conn)
+        with conn.cursor() as cur:
+            if len(plan.key) > 1:
+                for key, values in changes:
+                    sets = ", ".join(f"{_q(name)} = {conn.escape(value)}"
+                                     for name, value in values.items())
+                    where = " AND ".join(f"{_q(name)} = {conn.escape(part)}"
+                                         for name, part in zip(plan.key, key))
+                    cur.execute(f"UPDATE {_q(table)} SET {sets} WHERE {where}")
+                return
+            chunk, size = [], 0
+            for change in changes:
+                change_size = sum(len(v) * 2 + 64 for v in change[1].values())
+                if chunk and size + change_size > limit:
+                    cur.execute(_case_update(conn, table, plan.key[0], chunk))
+                    chunk, size = [], 0
+                chunk.append(change)
+                size += change_size
+            cur.execute(_case_update(conn, table, plan.key[0], chunk))
+
+    def _plan_table(self, conn, report: TableReport) -> _TablePlan | None:
+        table = report.table
+        with conn.cursor() as cur:
+            cur.execute("SELECT TABLE_TYPE FROM information_schema.TABLES "
+                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", (table,))
+            found = cur.fetchone()
+            if found is None or _text(found[0]) != "BASE TABLE":
+                return self._skip(report, f"Table {table!r} is not a table of this database; "
+                                          f"it was skipped.")
+            cur.execute("SELECT COLUMN_NAME FROM information_schema.STATISTICS "
+                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+                        "AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX", (table,))
+            key = [_text(row[0]) for row in cur.fetchall()]
+            cur.execute("SELECT COLUMN_NAME, DATA_TYPE, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
+                        "CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS "
+                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
+                        "ORDER BY ORDINAL_POSITION", (table,))
+            columns = []
+            for name, data_type, extra, max_chars, max_bytes in cur.fetchall():
+                name, data_type, extra = _text(name), _text(data_type).lower(), _text(extra).upper()
+                if name in key or "GENERATED" in extra or "VIRTUAL" in extra or "PERSISTENT" in extra:
+                    continue
+                if data_type in _TEXT_TYPES or data_type in _BLOB_TYPES:
+                    is_char = data_type in ("char", "varchar")
+                    columns.append(_Column(name, data_type in _BLOB_TYPES,
+                                           int(max_chars) if is_char and max_chars else None,
+                                           int(max_bytes) if not is_char and max_bytes else None))
+        if not columns:
+            return self._skip(report, None)
+        if not key:
+            return self._skip(report, f"Table {table!r} has no primary key, so its rows cannot be "
+                                      f"rewritten one by one: it was skipped. Add a primary key "
+                                      f"and run the replacement again if it holds URLs.")
+        return _select_sql(table, key, columns, self.replacements.groups)
+
+    def _skip(self, report: TableReport, warning: str | None) -> None:
+        report.skipped = warning or "no text columns"
+        if warning:
+            self.warnings.append(warning)
+        return None
+
+
+def _select_sql(table: str, key: list[str], columns: list[_Column], groups) -> _TablePlan:
+    cast = [f"CAST({_q(column.name)} AS BINARY)" for column in columns]
+    conditions = []
+    for expression in cast:
+        for group in groups:
+            needles = " AND ".join(f"INSTR({expression}, {_binary_literal(n)}) > 0" for n in group)
+            conditions.append(f"({needles})")
+    where = " OR ".join(conditions) if conditions else "FALSE"
+    keys = ", ".join(_q(name) for name in key)
+    head = f"SELECT {keys}, {', '.join(cast)} FROM {_q(table)} WHERE "
+    tail = f" ORDER BY {keys} LIMIT %s"
+    placeholders = ", ".join(["%s"] * len(key))
+    after = f"({keys}) > ({placeholders})" if len(key) > 1 else f"{keys} > %s"
+    return _TablePlan(key, columns, head + f"({where})" + tail,
+                      head + f"{after} AND ({where})" + tail)
+
+
+def _case_update(conn, table: str, key: str, chunk) -> str:
+    names = []
+    for _, values in chunk:
+        for name in values:
+            if name not in names:
+                names.append(name)
+    sets = []
+    for name in names:
+        whens = " ".join(f"WHEN {conn.escape(k[0])} THEN {conn.escape(values[name])}"
+                         for k, values in chunk if name in values)
+        sets.append(f"{_q(name)} = CASE {_q(key)} {whens} ELSE {_q(name)} END")
+    keys = ", ".join(conn.escape(k[0]) for k, _ in chunk)
+    return f"UPDATE {_q(table)} SET {', '.join(sets)} WHERE {_q(key)} IN ({keys})"
+
+
+def _statement_limit(conn) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@max_allowed_packet")
+        packet = int(cur.fetchone()[0])
+    return max(64 * 1024, min(8 * 1024 * 1024, packet // 2))
+
+
+def _too_long(column: _Column, value: bytes) -> bool:
+    if column.max_chars is not None:
+        return len(value.decode("utf-8", "replace")) > column.max_chars
+    return column.max_bytes is not None and len(value) > column.max_bytes
+
+
+def _binary_literal(data: bytes) -> str:
+    return "X'" + data.hex() + "'"
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def _key_text(names: list[str], key: list) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in zip(names, key))
+
+
+def _encode_key(value):
+    if value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return {"b64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, (decimal.Decimal, float, datetime.date, datetime.datetime,
+                          datetime.time, datetime.timedelta)):
+        return {"text": str(value)}
+    raise SitepackError(f"Primary key values of type {type(value).__name__} cannot be saved "
+                        f"for resuming the replacement.")
+
+
+def _decode_key(value):
+    if isinstance(value, dict):
+        return base64.b64decode(value["b64"]) if "b64" in value else value["text"]
+    return value
