@@ -833,3 +833,80 @@ def build_demo_site(root: Path, db: DbParams, *, size: str = "small", prefix: st
         functions=[f"{prefix}article_url"], row_counts=row_counts, super_user=dict(SUPER_USER),
         platform_version=".".join(map(str, JOOMLA_VERSION)),
     )
+
+
+# --- a WordPress configuration (for WordPress-platform tests) ------------------------------
+
+WP_CONFIG_TEMPLATE = """<?php
+/**
+ * The base configuration for WordPress
+ *
+ * @package WordPress
+ */
+
+// ** Database settings - You can get this info from your web host ** //
+/** The name of the database for WordPress */
+define( 'DB_NAME', @DB_NAME@ );
+
+/** Database username */
+define( 'DB_USER', @DB_USER@ );
+
+/** Database password */
+define( 'DB_PASSWORD', @DB_PASSWORD@ );
+
+/** Database hostname */
+define( 'DB_HOST', @DB_HOST@ );
+
+/** Database charset to use in creating database tables. */
+define( 'DB_CHARSET', 'utf8mb4' );
+
+/** The database collate type. Don't change this if in doubt. */
+define( 'DB_COLLATE', '' );
+
+/**#@+
+ * Authentication unique keys and salts.
+ */
+define( 'AUTH_KEY',         'put your unique phrase here' );
+define( 'SECURE_AUTH_KEY',  'put your unique phrase here' );
+define( 'LOGGED_IN_KEY',    'put your unique phrase here' );
+define( 'NONCE_KEY',        'put your unique phrase here' );
+define( 'AUTH_SALT',        'put your unique phrase here' );
+define( 'SECURE_AUTH_SALT', 'put your unique phrase here' );
+define( 'LOGGED_IN_SALT',   'put your unique phrase here' );
+define( 'NONCE_SALT',       'put your unique phrase here' );
+
+/**#@-*/
+
+/**
+ * WordPress database table prefix.
+ */
+$table_prefix = @PREFIX@;
+
+define( 'WP_DEBUG', false );
+
+define( 'WP_HOME', @HOME@ );
+define( 'WP_SITEURL', @HOME@ );
+
+/* Add any custom values between this line and the "stop editing" line. */
+
+
+
+/* That's all, stop editing! Happy publishing. */
+
+/** Absolute path to the WordPress directory. */
+if ( ! defined( 'ABSPATH' ) ) {
+	define( 'ABSPATH', __DIR__ . '/' );
+}
+
+/** Sets up WordPress vars and included files. */
+require_once ABSPATH . 'wp-settings.php';
+"""
+
+
+def wordpress_config_text(db: DbParams, *, prefix: str = "wp_", home: str = "https://blog.example.com") -> str:
+    """WordPress' sample ``wp-config.php`` filled in (host as WordPress writes it: ``host:port``)."""
+    text = WP_CONFIG_TEMPLATE
+    for marker, value in (("@DB_NAME@", db.database), ("@DB_USER@", db.user), ("@DB_PASSWORD@", db.password),
+                          ("@DB_HOST@", f"{db.host}:{db.port}"), ("@PREFIX@", prefix), ("@HOME@", home)):
+        text = text.replace(marker, php_single_quoted(value))
+    return text
