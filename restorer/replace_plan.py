@@ -162,18 +162,21 @@ def _url_variants(old_url: str, new_url: str, warnings: list[str]) -> list[tuple
         warnings.append(f"The URL {old_url if not old_rest else new_url!r} has no host name, "
                         f"so the URL is not replaced: give full URLs like https://www.example.com.")
         return []
+    if _feeds_itself(old_rest, new_rest):
+        warnings.append(
+            f"The URL is not replaced: the new URL {new_url!r} contains the old one "
+            f"({old_rest!r}), so a second or resumed run would replace it again and corrupt "
+            f"the data (…/new/new/…). Move in two runs through a temporary URL that contains "
+            f"neither.")
+        return []
     old_hosts = [old_rest]
     toggled = _www_toggled(old_rest)
     if toggled and toggled != new_rest:
-        old_hosts.append(toggled)
-    clash = next((host for host in old_hosts
-                  if old_pattern(f"//{host}".encode()).search(f"//{new_rest}".encode())), None)
-    if clash is not None:
-        warnings.append(
-            f"The URL is not replaced: the new URL {new_url!r} contains the old one ({clash!r}), "
-            f"so a second or resumed run would replace it again and corrupt the data "
-            f"(…/new/new/…). Move in two runs through a temporary URL that contains neither.")
-        return []
+        if _feeds_itself(toggled, new_rest):
+            warnings.append(f"{toggled!r} is not replaced: the new URL {new_url!r} contains it, "
+                            f"so a second run would replace it again.")
+        else:
+            old_hosts.append(toggled)
     schemes = ["https", "http"] if old_scheme in ("", "http", "https") else [old_scheme]
     if old_scheme in ("http", "https"):
         schemes.sort(key=lambda s: s != old_scheme)
@@ -184,6 +187,12 @@ def _url_variants(old_url: str, new_url: str, warnings: list[str]) -> list[tuple
             pairs.append((f"{scheme}://{host_part}", target))
         pairs.append((f"//{host_part}", f"//{new_rest}"))
     return pairs
+
+
+def _feeds_itself(old_rest: str, new_rest: str) -> bool:
+    """Whether the new host+path contains the old one (and is not just the same)."""
+    return old_rest != new_rest and old_pattern(f"//{old_rest}".encode()).search(
+        f"//{new_rest}".encode()) is not None
 
 
 def _split_url(url: str) -> tuple[str, str]:
