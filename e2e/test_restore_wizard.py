@@ -116,12 +116,15 @@ def test_wizard_restores_a_site_with_new_database_prefix_url_and_password(tmp_pa
 
 
 def test_wizard_import_killed_mid_way_continues_after_a_restart(tmp_path, db, db_factory, page, screenshot):
-    site = build_demo_site(tmp_path / "origin", db, size="medium")
-    restored = make_bundle_dir(site, tmp_path / "restored", password="pw")
+    site = build_demo_site(tmp_path / "origin", db)
+    with site.db.connect() as conn, conn.cursor() as cur:  # enough statements to stop mid-way
+        cur.execute(f"CREATE TABLE {site.prefix}bulk (id INT PRIMARY KEY, payload VARCHAR(200)) ENGINE=InnoDB")
+        cur.execute(f"INSERT INTO {site.prefix}bulk SELECT seq, REPEAT(SHA2(seq, 256), 3) FROM seq_1_to_15000")
+    restored = make_bundle_dir(site, tmp_path / "restored", password="pw", packet_size=4096, split_size=1 << 20)
     target = db_factory()
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
-    proc = start_wizard(restored, port, "--step-seconds", "0.05", "--retries", "0")
+    proc = start_wizard(restored, port, "--step-seconds", "0.01", "--retries", "0")
     try:
         login(page, url, "pw")
         page.click("#next")

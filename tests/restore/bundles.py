@@ -32,14 +32,14 @@ def copy_site(src: Path, dest: Path) -> None:
 
 
 def make_bundle_dir(site, dest: Path, *, password: str | None = None, akeeba: bool = False,
-                    split_size: int = 40_000, readme: str = "<h1>Demo backup</h1><p>Made for a test</p>") -> Path:
+                    split_size: int = 40_000, packet_size: int = 1 << 20, readme: str = "<h1>Demo backup</h1><p>Made for a test</p>") -> Path:
     """The folder a full backup of ``site`` (a harness DemoSite) extracts to."""
     copy_site(site.root, dest)
     installation = dest / "installation"
     sql = installation / "sql"
     sql.mkdir(parents=True)
     dumper = Dumper(conn_info(site.db), sql, DumpOptions(prefix=site.prefix, exclude_data=[],
-                                                       split_size=split_size))
+                                                       split_size=split_size, packet_size=packet_size))
     while not dumper.run(30):
         pass
     entry = dumper.databases_json_entry()
