@@ -131,9 +131,13 @@ class _Tree:
                                    "outside the target folder")
 
     def resolve(self, base: str, target: str, depth: int) -> str | None:
-        """The in-tree path ``target`` (relative to ``base``) reaches, or ``None`` if outside."""
+        """The in-tree path ``target`` (relative to ``base``) reaches, or ``None`` if outside.
+
+        A symlink loop never resolves (the system answers ELOOP), so it cannot lead
+        outside: it counts as inside.
+        """
         if depth > _MAX_LINK_DEPTH:
-            return None
+            return base
         current = [p for p in base.split("/") if p]
         for part in target.split("/"):
             if part in ("", "."):
@@ -178,7 +182,7 @@ class Extractor:
         if not self.dest.is_dir():
             raise ArchiveError(f"{self.dest} is not a folder: give an existing or new folder")
         if self.progress is not None:
-            self.progress.update(0, total=sum(p.stat().st_size for p in reader.parts))
+            self.progress.update(0, total=reader.total_size)
         manifest = None
         for entry, chunks in reader.entries():
             out_path = self._out_path(entry)

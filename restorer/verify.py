@@ -119,7 +119,7 @@ def verify(archive: Path | str, *, password: str | None = None,
         report.parts = len(reader.parts)
         report.format_checksums = reader.has_checksums
         if progress is not None:
-            progress.update(0, total=sum(p.stat().st_size for p in reader.parts))
+            progress.update(0, total=reader.total_size)
         try:
             for entry, chunks in reader.entries():
                 is_manifest = entry.path == MANIFEST_PATH and entry.is_file

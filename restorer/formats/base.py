@@ -111,6 +111,8 @@ class ArchiveReader(ABC):
 
     format: str
     has_checksums: bool
+    #: Uncompressed bytes of all entries when the headers tell (for progress), else None.
+    total_size: int | None = None
 
     def __init__(self, parts: list[Path]):
         self.parts = parts

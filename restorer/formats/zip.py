@@ -151,9 +151,26 @@ class ZipReader(ArchiveReader):
         else:
             self.shift = 0
         self.cd_start = stream.starts[cd_disk] + cd_offset + self.shift
+        self.total_size = self._sum_sizes()
         if self.cd_start + cd_size > stream.size or cd_disk >= len(self.parts):
             raise ArchiveError(f"{self.parts[-1].name}: the ZIP central directory lies outside "
                                "the archive; it is damaged or parts are missing")
+
+    def _sum_sizes(self) -> int | None:
+        """Uncompressed total from the central directory (ZIP64 sizes ignored: a guess)."""
+        self.directory.seek(self.cd_start)
+        if self.cd_size > 16 * 1024 * 1024:
+            return None
+        data = self.directory.read(self.cd_size)
+        total = 0
+        offset = 0
+        for _ in range(self.count):
+            if offset + CENTRAL_HEADER.size > len(data):
+                return None
+            fields = CENTRAL_HEADER.unpack_from(data, offset)
+            total += fields[9]
+            offset += CENTRAL_HEADER.size + fields[10] + fields[11] + fields[12]
+        return total
 
     def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         directory = self.directory

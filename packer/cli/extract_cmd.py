@@ -1,0 +1,28 @@
+"""``sitepack extract``: extract an archive safely into a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from restorer.extract import extract
+from restorer.progress import human_size
+
+from .common import progress, resolve_secret, secret_options
+
+
+@click.command("extract")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@secret_options("password", "archive password")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def command(archive: Path, dest: Path, password_env: str | None, password_file: Path | None,
+            quiet: bool) -> None:
+    """Extract ARCHIVE (any part of it) into DEST; refuses entries that would escape DEST."""
+    password = resolve_secret("archive password", password_env, password_file, required=False)
+    with progress("Extracting", quiet=quiet) as bar:
+        report = extract(archive, dest, password=password, progress=bar)
+    checked = ("every file matched the archive's manifest" if report.manifest_checked
+               else "the archive has no sitepack manifest, so files were not checked against checksums")
+    click.echo(f"Extracted {report.entries} entries ({human_size(report.bytes)}) into {dest}; {checked}")

@@ -1,0 +1,36 @@
+"""``sitepack verify``: check every byte of an archive against its manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from restorer.progress import human_size
+from restorer.verify import verify
+
+from .common import ExitCode, progress, resolve_secret, secret_options
+
+
+@click.command("verify")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@secret_options("password", "archive password")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+def command(archive: Path, password_env: str | None, password_file: Path | None,
+            quiet: bool) -> None:
+    """Verify ARCHIVE (any part of it): exit 0 when intact, 1 when damaged."""
+    password = resolve_secret("archive password", password_env, password_file, required=False)
+    with progress("Verifying", quiet=quiet) as bar:
+        report = verify(archive, password=password, progress=bar)
+    for problem in report.problems:
+        click.echo(f"DAMAGED: {problem}")
+    if report.problem_count > len(report.problems):
+        click.echo(f"... and {report.problem_count - len(report.problems)} more problems")
+    summary = (f"{report.entries} entries, {human_size(report.bytes)}, {report.format}, "
+               f"{report.parts} part(s)")
+    if not report.ok:
+        click.echo(f"FAILED: {report.archive.name} is damaged ({report.problem_count} "
+                   f"problem(s); {summary} read)")
+        raise SystemExit(ExitCode.FAILED)
+    click.echo(f"OK: {report.archive.name}: {summary}")
+    click.echo(f"Checked: {report.what_was_checked()}.")
