@@ -44,25 +44,27 @@ def finish_restore(bundle: Bundle, htaccess: str, site_url: str | None, *,
                    kickstart: str | None = None) -> FinishResult:
     root = bundle.site_root
     restored, removed, notes = [], [], []
-    for rel in renamed_files(bundle):
+    if htaccess == "default" and not (root / "htaccess.txt").is_file():
+        raise SitepackError(f"{root / 'htaccess.txt'} is missing, so there is no default .htaccess to use: "
+                            f"choose 'keep' or 'remove'")
+    renamed = renamed_files(bundle)
+    for rel in renamed:
         original = root / rel
         backup = original.with_name(original.name + ".bak")
-        if not backup.exists():
-            continue
-        if rel == ".htaccess" and htaccess == "remove":
-            backup.unlink()
-            removed.append(".htaccess")
-            continue
-        if rel == ".htaccess" and htaccess == "default":
-            continue  # handled below; the archive's copy stays as .htaccess.bak for reference
-        os.replace(backup, original)
-        restored.append(rel)
-    if htaccess == "default":
-        default = root / "htaccess.txt"
-        if not default.is_file():
-            raise SitepackError(f"{default} is missing, so there is no default .htaccess to use: "
-                                f"choose 'keep' or 'remove'")
-        shutil.copyfile(default, root / ".htaccess")
+        if rel == ".htaccess" and htaccess != "keep":
+            continue  # decided below
+        if backup.exists():
+            os.replace(backup, original)
+            restored.append(rel)
+    # The archive's .htaccess is .htaccess.bak when extraction renamed it, else .htaccess.
+    archived = root / (".htaccess.bak" if ".htaccess" in renamed else ".htaccess")
+    if htaccess == "remove" and archived.exists():
+        archived.unlink()
+        removed.append(".htaccess")
+    elif htaccess == "default":
+        if archived.name == ".htaccess" and archived.exists():
+            os.replace(archived, root / ".htaccess.bak")
+        shutil.copyfile(root / "htaccess.txt", root / ".htaccess")
         notes.append("the default .htaccess (from htaccess.txt) is in place; the archive's copy is .htaccess.bak")
     remove_installation(bundle)
     removed.append("installation/")
