@@ -23,7 +23,7 @@ from restorer.formats.crypto import (SCRYPT_DEFAULT, KdfParams, derive_master_ke
 
 from .base import ArchiveWriter, register
 from .compress import deflate_raw
-from .jps2 import chunk_size_for, deflate_fast, split_chunks
+from .jps2 import RandomSourceMixin, chunk_size_for, deflate_fast, split_chunks
 
 
 def pack_chunk(data: bytes, deflate: Callable[[bytes], bytes] = deflate_raw) -> bytes:
@@ -41,7 +41,7 @@ def pack_chunk_fast(data: bytes) -> bytes:
 
 
 @register
-class JpsWriter(ArchiveWriter):
+class JpsWriter(RandomSourceMixin, ArchiveWriter):
     format = "jps"
     suffix = ".jps"
 
@@ -63,7 +63,7 @@ class JpsWriter(ArchiveWriter):
         self._chunk = chunk_size_for(self.part_size)
 
     def _start(self) -> None:
-        salt, archive_id = self.random_source(32), self.random_source(16)
+        salt, archive_id = self._random(32), self._random(16)
         key, verifier = split_master_key(derive_master_key(self._password, self._kdf, salt))
         self._password = None  # only the derived key is kept (and checkpointed)
         header = layout.build_header(self._kdf, salt, archive_id, verifier,
@@ -77,7 +77,7 @@ class JpsWriter(ArchiveWriter):
 
     def _seal(self, signature: bytes, plaintext: bytes) -> None:
         record = layout.seal_record(self._aead, self._digest, signature, self._index,
-                                    self.out.total, self.random_source(layout.NONCE_SIZE),
+                                    self.out.total, self._random(layout.NONCE_SIZE),
                                     plaintext)
         self.out.write(record)
         self._index += 1
@@ -113,7 +113,7 @@ class JpsWriter(ArchiveWriter):
                               self.out.index, self.out.total + layout.END_RECORD_SIZE)
         self.out.write(layout.seal_record(
             self._aead, self._digest, layout.END_SIGNATURE, layout.END_POSITION,
-            layout.END_POSITION, self.random_source(layout.NONCE_SIZE), end))
+            layout.END_POSITION, self._random(layout.NONCE_SIZE), end))
 
     def _format_state(self) -> dict:
         return {"key": base64.b64encode(self._key).decode("ascii"),

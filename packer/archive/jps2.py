@@ -38,6 +38,41 @@ def deflate_fast(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
+class BufferedRandom:
+    """Random bytes from ``source`` drawn 4 KiB at a time: one system call per few
+    hundred IVs or nonces instead of one each (measurable with 10 000s of small files)."""
+
+    def __init__(self, source: Callable[[int], bytes]):
+        self.source = source
+        self._buffer = b""
+        self._used = 0
+
+    def __call__(self, n: int) -> bytes:
+        if self._used + n > len(self._buffer):
+            self._buffer = self.source(max(4096, n))
+            self._used = 0
+        out = self._buffer[self._used:self._used + n]
+        self._used += n
+        return out
+
+
+class RandomSourceMixin:
+    """``random_source`` (default ``os.urandom``; tests inject a seeded one), buffered.
+
+    Assigning a new source starts a fresh buffer, so a writer resumed with source B and
+    an uninterrupted one switched to B at the same checkpoint draw the same bytes."""
+
+    _random: BufferedRandom
+
+    @property
+    def random_source(self) -> Callable[[int], bytes]:
+        return self._random.source
+
+    @random_source.setter
+    def random_source(self, source: Callable[[int], bytes]) -> None:
+        self._random = BufferedRandom(source)
+
+
 def split_chunks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
     """``chunks`` re-cut into pieces of at most ``size`` bytes."""
     for chunk in chunks:
@@ -55,7 +90,7 @@ def chunk_size_for(part_size: int | None) -> int:
 
 
 @register
-class Jps2Writer(ArchiveWriter):
+class Jps2Writer(RandomSourceMixin, ArchiveWriter):
     format = "jps2"
     suffix = ".jps"
 
@@ -72,7 +107,7 @@ class Jps2Writer(ArchiveWriter):
         self._chunk = chunk_size_for(self.part_size)
 
     def _start(self) -> None:
-        salt = self.random_source(64)
+        salt = self._random(64)
         self._key = pbkdf2_key(self._password.encode("utf-8"), salt, layout.PBKDF2_ITERATIONS)
         self._password = None  # only the derived key is kept (and checkpointed)
         self.out.write(layout.standard_header(salt, spanned=self.part_size is not None))
@@ -100,13 +135,13 @@ class Jps2Writer(ArchiveWriter):
         path = entry.path + "/" if entry.type is EntryType.DIR else entry.path
         plain = layout.entity_plaintext(path.encode("utf-8"), int(entry.type), entry.size,
                                         entry.mode, max(0, min(entry.mtime, U32_MAX)))
-        block = layout.encrypt_block(self._key, self.random_source(16), plain)
+        block = layout.encrypt_block(self._key, self._random(16), plain)
         record = layout.ENTITY_HEAD.pack(layout.ENTITY_SIGNATURE, len(block), len(plain)) + block
         self.out.ensure_room(len(record))
         self.out.write(record)
 
     def _write_block(self, plain: bytes) -> None:
-        block = layout.encrypt_block(self._key, self.random_source(16), plain)
+        block = layout.encrypt_block(self._key, self._random(16), plain)
         self.out.ensure_room(layout.DATA_HEAD.size)
         self.out.write(layout.DATA_HEAD.pack(len(block), len(plain)))
         self.out.write(block)
