@@ -87,12 +87,15 @@ class MariaDBServer:
                 capture_output=True, text=True)
             if result.returncode != 0:
                 raise RuntimeError(f"mariadb-install-db failed:\n{result.stdout}\n{result.stderr}")
+        # A private tmpdir: the server's internal temporary tables must not share /tmp
+        # with other test sessions that may clean it.
+        (base / "tmp").mkdir(exist_ok=True)
         port = _free_port()
         log = open(base / "mariadbd.log", "ab")
         process = subprocess.Popen(
             ["mariadbd", "--no-defaults", "--user=root", f"--datadir={datadir}",
              f"--socket={base / 'mysqld.sock'}", f"--pid-file={base / 'mysqld.pid'}",
-             f"--port={port}", "--bind-address=127.0.0.1",
+             f"--port={port}", "--bind-address=127.0.0.1", f"--tmpdir={base / 'tmp'}",
              "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
              "--max-allowed-packet=64M", "--innodb-buffer-pool-size=256M",
              "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", *extra_args],
