@@ -370,54 +370,57 @@ class Dumper:
         table = quote_ident(item["name"])
         batch = facts["batch"]
         key = facts["key"]
+        self.progress.table = item["abstract"]
+        self.progress.rows_total = max(int(item.get("rows") or 0), self._rows_read)
         if key:
             where = f" WHERE {_after(key, self._key_values)}" if self._key_values else ""
             order = ",".join(quote_ident(k) for k in key)
-            sql = (f"SELECT {facts['row']},{','.join(facts['key_literals'])} FROM {table}"
-                   f"{where} ORDER BY {order} LIMIT {batch}")
+            count, last = self._write_rows(
+                item, f"SELECT {facts['row']},{','.join(facts['key_literals'])} FROM {table}"
+                      f"{where} ORDER BY {order} LIMIT {batch}")
+            if last is not None:
+                self._key_values = [v.decode("utf-8") for v in last[1:]]
         else:
-            sql = f"SELECT {facts['row']} FROM {table} LIMIT {self._rows_read},{batch}"
-        self.progress.table = item["abstract"]
-        self.progress.rows_total = max(int(item.get("rows") or 0), self._rows_read)
-        count = 0
-        last = None
-        head = facts["head"]
-        packet = self._packet
-        writer = self._writer
-        with self._conn.cursor(pymysql.cursors.SSCursor) as cur:
-            cur.execute(sql)
-            while True:
-                rows = cur.fetchmany(500)
-                if not rows:
-                    break
-                for row in rows:
-                    values = row[0]
-                    if values is None:
-                        raise DatabaseError(
-                            f"A row of the table {item['name']} is larger than the server's "
-                            f"max_allowed_packet once written as SQL: raise max_allowed_packet "
-                            f"on the server at {self.conn_info.where} (at least twice the "
-                            f"largest row) and start the backup again.")
-                    size = self._stmt_size
-                    if size and size + len(values) + 3 > packet:
-                        writer.write(_END)
-                        size = 0
-                    if size:
-                        writer.write(b"," + values)
-                        size += 1 + len(values)
-                    else:
-                        writer.start_statement(head + values)
-                        size = len(head) + len(values)
-                    self._stmt_size = size
-                last = rows[-1]
-                count += len(rows)
+            count, _ = self._write_rows(item, f"SELECT {facts['row']} FROM {table} "
+                                              f"LIMIT {self._rows_read},{batch}")
         self._rows_read += count
         self.progress.rows_done = self._rows_read
-        if key and last is not None:
-            self._key_values = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in last[1:]]
         if count < batch:
             if self._stmt_size:
-                writer.write(_END)
+                self._writer.write(_END)
                 self._stmt_size = 0
             return True
         return False
+
+    def _write_rows(self, item: dict, sql: str) -> tuple[int, tuple | None]:
+        """Streams the rows of ``sql`` (first column: the row as SQL); (count, last row)."""
+        count = 0
+        row = None
+        with self._conn.cursor(pymysql.cursors.SSCursor) as cur:
+            cur.execute(sql)
+            for row in cur.fetchall_unbuffered():
+                if row[0] is None:
+                    self._too_big(item)
+                self._emit_row(row[0])
+                count += 1
+        return count, row
+
+    def _too_big(self, item: dict):
+        raise DatabaseError(
+            f"A row of the table {item['name']} is larger than the server's max_allowed_packet "
+            f"once written as SQL: raise max_allowed_packet on the server at "
+            f"{self.conn_info.where} (at least twice the largest row) and start the backup again.")
+
+    def _emit_row(self, values: bytes) -> None:
+        """Appends one row, closing the INSERT first when it would outgrow the packet."""
+        size = self._stmt_size
+        if size and size + len(values) + 3 > self._packet:
+            self._writer.write(_END)
+            size = 0
+        if size:
+            self._writer.write(b"," + values)
+            size += 1 + len(values)
+        else:
+            self._writer.start_statement(self._table["head"] + values)
+            size = len(self._table["head"]) + len(values)
+        self._stmt_size = size
