@@ -233,7 +233,7 @@ def test_wordpress_database_is_migrated_and_php_agrees(php, db):
     assert verdict["accepted"] == 20
 
     latin = after["wp_latin"][0]["val"]
-    assert latin == b'a:2:{s:1:"u";s:19:"https://new-site.org";s:1:"e";s:3:"\xe9t\xe9";}'
+    assert latin == b'a:2:{s:1:"u";s:20:"https://new-site.org";s:1:"e";s:3:"\xe9t\xe9";}'
 
 
 def test_resumed_run_ends_with_the_same_database_as_an_unbroken_one(php, db_factory):
