@@ -22,9 +22,11 @@ from jps_trees import add_tree, make_tree, read_back, read_everything
 from packer.archive import open_writer
 from packer.archive.jps import JpsWriter
 from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
+from restorer.extract import extract
 from restorer.formats import NEEDS_PASSWORD, open_archive
 from restorer.formats import jps as layout
 from restorer.formats.crypto import KDF_ARGON2ID, KDF_SCRYPT, KdfParams
+from restorer.verify import verify
 
 CHEAP = KdfParams(KDF_SCRYPT, 4, 8, 1)  # n = 16: fast, for tests only
 PASSWORD = "pässwörd with spaces"
@@ -254,3 +256,45 @@ def test_resume_after_kill_gives_the_same_bytes_without_the_password(tmp_path):
     for a, b in zip(killed_parts, straight_parts):
         assert a.read_bytes() == b.read_bytes(), a.name
     assert read_everything(killed, "pw") == 41
+
+
+def test_wrong_password_extracts_nothing_and_good_password_extracts_all(tmp_path):
+    make_tree(tmp_path / "site")
+    archive = tmp_path / "site.jps"
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP)
+    expected = add_tree(writer, tmp_path / "site")
+    writer.close()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(WrongPasswordError) as info:
+        extract(archive, dest, password="guess")
+    assert str(info.value) == ("wrong password for site.jps: the password check in its "
+                               "header does not match")
+    assert list(dest.iterdir()) == []
+    extract(archive, dest, password=PASSWORD)
+    for path, (kind, mode, mtime, data) in expected.items():
+        target = dest / path
+        if kind == "FILE":
+            assert target.read_bytes() == data and target.stat().st_mode == mode
+        elif kind == "SYMLINK":
+            assert os.readlink(target).encode() == data
+        else:
+            assert target.is_dir()
+    assert verify(archive, password=PASSWORD).ok
+
+
+def test_damaged_record_leaves_no_complete_looking_file(tmp_path):
+    archive = tmp_path / "site.jps"
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, manifest=False)
+    writer.add_bytes("first.txt", b"first" * 100, mtime=1)
+    writer.add_bytes("big.bin", random.Random(4).randbytes(3 * 1024 * 1024), mtime=2)
+    writer.close()
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0x10  # inside the second chunk of big.bin
+    archive.write_bytes(data)
+    dest = tmp_path / "dest"
+    with pytest.raises(ArchiveError, match=r"site\.jps at offset \d+: a data record of big\.bin "
+                                           r"\(record \d+\) fails authentication"):
+        extract(archive, dest, password=PASSWORD)
+    assert not (dest / "big.bin").exists()
+    assert not verify(archive, password=PASSWORD).ok

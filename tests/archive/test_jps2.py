@@ -21,9 +21,11 @@ from jps_trees import add_tree, make_tree, read_back, read_everything
 from packer.archive import open_writer
 from packer.archive.jps2 import Jps2Writer
 from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
+from restorer.extract import extract
 from restorer.formats import jps2 as layout
 from restorer.formats import open_archive
 from restorer.formats.crypto import pbkdf2_key
+from restorer.verify import verify
 
 PASSWORD = "kickstart ✓ pass"
 
@@ -218,3 +220,20 @@ def test_resume_keeps_the_key_without_the_password(tmp_path):
     resumed.close()
     assert read_back(archive, PASSWORD) == {"one": ("FILE", 0o100644, 1, b"1" * 5000),
                                             "two": ("FILE", 0o100644, 2, b"2" * 5000)}
+
+
+def test_wrong_password_extracts_nothing(tmp_path):
+    make_tree(tmp_path / "site")
+    archive = tmp_path / "site.jps"
+    writer = Jps2Writer(archive, password=PASSWORD)
+    expected = add_tree(writer, tmp_path / "site")
+    writer.close()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(WrongPasswordError, match=r"^wrong password for site\.jps: "):
+        extract(archive, dest, password="kickstart")
+    assert list(dest.iterdir()) == []
+    extract(archive, dest, password=PASSWORD)
+    assert (dest / "index.php").read_bytes() == expected["index.php"][3]
+    report = verify(archive, password=PASSWORD)
+    assert report.ok
