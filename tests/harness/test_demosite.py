@@ -14,9 +14,12 @@ from harness.demosite import BASE_MTIME, build_demo_site
 from harness.php import read_joomla_config, run_php
 
 
-@pytest.fixture
-def site(tmp_path, db, php):
-    return build_demo_site(tmp_path / "site", db)
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, mariadb, php):
+    """One demo build shared by this module's tests (they only read it, except the trigger check)."""
+    db = mariadb.create_database()
+    yield build_demo_site(tmp_path_factory.mktemp("demo") / "site", db)
+    mariadb.drop_database(db.database)
 
 
 def _tree_digest(root: Path) -> dict[str, tuple]:
