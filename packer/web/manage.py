@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 
 from packer import logs, records
+from packer.engine import delete_backup
 from restorer.errors import SitepackError
 
 blueprint = Blueprint("manage", __name__, url_prefix="/manage")
@@ -69,7 +70,7 @@ def delete_files(backup_id: int):
 
 @blueprint.post("/<int:backup_id>/delete")
 def delete(backup_id: int):
-    return _act(backup_id, records.delete,
+    return _act(backup_id, delete_backup,
                 f"Backup #{backup_id} was deleted (record, archive files and log).")
 
 

@@ -104,7 +104,8 @@ class WebServer:
         return self
 
     def shutdown(self) -> None:
-        self._server.shutdown()
+        """Stops the thread started by ``start_in_thread`` (if any) and closes the socket."""
         if self._thread is not None:
+            self._server.shutdown()
             self._thread.join()
         self._server.server_close()

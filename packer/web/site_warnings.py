@@ -10,10 +10,9 @@ import dataclasses
 import os
 from pathlib import Path
 
+from packer.engine import default_output_dir
 from packer.profiles import ENCRYPTED_FORMATS, Profile
 from restorer.errors import SitepackError
-
-DEFAULT_OUTPUT_DIR = "sitepack-backups"
 
 _CONFIG_EXPLANATION = (
     "The restore needs a readable and valid configuration file at the site's root. If the "
@@ -42,8 +41,8 @@ def output_dir_for(profile: Profile, site_root: Path) -> tuple[Path, bool]:
     """The profile's output directory and whether it is the default one inside the site."""
     if profile.output_dir:
         path = Path(profile.output_dir).expanduser()
-        return (path if path.is_absolute() else site_root / path), False
-    return site_root / DEFAULT_OUTPUT_DIR, True
+        return (path if path.is_absolute() else Path.cwd() / path), False
+    return default_output_dir(site_root), True
 
 
 def _writable(folder: Path) -> bool:

@@ -1,0 +1,18 @@
+"""Logging in to the backup web UI from a Flask test client."""
+
+from __future__ import annotations
+
+import re
+
+PASSWORD = "correct horse battery"
+
+
+def page_csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def log_in(client, password: str = PASSWORD):
+    token = page_csrf(client.get("/login").text)
+    return client.post("/login", data={"csrf_token": token, "password": password})
