@@ -9,35 +9,9 @@ import pytest
 
 from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
-from tests.restore.bundles import file_digests, php_password_verify, table_hashes
+from tests.restore.bundles import backup, compare_with_origin, php_password_verify
 
 NEW_URL = "https://moved.example.net"
-
-
-def backup(site, out_dir, fmt, *extra, env=None):
-    result = subprocess.run(
-        ["sitepack", "backup", str(site.root), "--type", "full", "--format", fmt, "--output-dir", str(out_dir),
-         "--description", "round trip", "--quiet", *extra],
-        capture_output=True, text=True, env=env)
-    assert result.returncode in (0, 2), result.stdout + result.stderr
-    archives = sorted(p for p in out_dir.iterdir() if p.suffix in (".jpa", ".jps", ".zip"))
-    assert len(archives) == 1, list(out_dir.iterdir())
-    return archives[0]
-
-
-def compare_with_origin(site, restored, target, prefix):
-    """Files byte-identical except configuration.php; rows identical (prefix swapped)."""
-    skip = tuple(site.skipped_dirs)
-    origin_files = file_digests(site.root, skip=skip)
-    restored_files = file_digests(restored, skip=skip)
-    origin_files.pop("configuration.php"), restored_files.pop("configuration.php")
-    assert restored_files == origin_files
-    before, after = table_hashes(site.db, site.prefix), table_hashes(target, prefix)
-    assert after.keys() == before.keys()
-    assert after.pop("#__session")[0] == 0  # backups keep the structure, not the sessions
-    before.pop("#__session")
-    assert after.pop("#__users")[0] == before.pop("#__users")[0]
-    assert after == before
 
 
 @pytest.mark.parametrize("fmt", ["zip", "jpa"])

@@ -115,7 +115,9 @@ def read_bundle(site_root: Path) -> Bundle:
     extrainfo = _read_json(extrainfo_path, "the backup information") if extrainfo_path.is_file() else {}
     readme_path = installation / "README.html"
     readme = readme_path.read_text(encoding="utf-8", errors="replace") if readme_path.is_file() else None
-    made_by = "sitepack" if ((installation / MANIFEST).is_file() or (installation / "restorer").is_dir()) else "akeeba"
+    # Akeeba's installer is PHP; ours carries a manifest. (The kickstart may have copied our
+    # restorer into Akeeba's folder, so the restorer's presence proves nothing.)
+    made_by = "sitepack" if (installation / MANIFEST).is_file() or not any(installation.glob("*.php")) else "akeeba"
     return Bundle(site_root=site_root, installation=installation, databases=databases,
                   extrainfo=extrainfo if isinstance(extrainfo, dict) else {},
                   readme_html=readme, made_by=made_by, platform=detect_platform(site_root))

@@ -345,26 +345,26 @@ class RestoreSession:
 
     # --- replace data --------------------------------------------------------------
     def replace_plan(self) -> tuple[list[tuple[str, str]], list[str], list[str]]:
-        """(pairs, warnings, tables) pre-filled from the old and new URL and path."""
+        """(rows, warnings, tables) pre-filled from the old and new URL and path.
+
+        Rows are what the user reads and edits (old URL → new URL, old path → new path);
+        ``expand_rows`` turns them into every spelling the database may hold.
+        """
         from .replace import tables_for
-        from .replace_plan import plan_replacements
         db = self._site_db()
         setup = self.state.get("setup") or {}
         old_url = (setup.get("old_live_site") or str(self.bundle.extrainfo.get("site_url") or "")).rstrip("/")
         new_url = (setup.get("live_site") or "").rstrip("/")
         old_root = (self.bundle.original_root() or "").rstrip("/")
         new_root = str(self.bundle.site_root)
-        if old_url == new_url:
-            old_url = new_url = ""
-        if old_root == new_root:
-            old_root = new_root = ""
-        pairs, warnings = plan_replacements(old_url, new_url, old_root, new_root)
+        rows = [(o, n) for o, n in ((old_url, new_url), (old_root, new_root)) if o and n and o != n]
+        _, warnings = expand_rows(rows)
         conn = db.conn_info().connect()
         try:
             tables = list(tables_for(self.bundle.platform, db.prefix, conn))
         finally:
             conn.close()
-        return [tuple(p) for p in pairs], list(warnings), tables
+        return rows, warnings, tables
 
     def replace_step(self, pairs: list[tuple[str, str]], tables: list[str], *, dry_run: bool,
                      budget_seconds: float) -> StepProgress:
@@ -376,7 +376,11 @@ class RestoreSession:
             if saved and saved.get("key") == key and saved.get("replacer"):
                 self._replacer = Replacer.resume(saved["replacer"], db.conn_info())
             else:
-                self._replacer = Replacer(db.conn_info(), [tuple(p) for p in pairs], list(tables), dry_run=dry_run)
+                literal, _ = expand_rows([tuple(p) for p in pairs])
+                if not literal:
+                    raise SitepackError("none of the replacement rows is usable (see the warnings): "
+                                        "correct them or skip this step")
+                self._replacer = Replacer(db.conn_info(), literal, list(tables), dry_run=dry_run)
             self.state["replace"] = {"key": key, "replacer": None, "done": False}
         done = self._replacer.run(budget_seconds)
         self.state["replace"]["replacer"] = self._replacer.state()
@@ -394,6 +398,31 @@ class RestoreSession:
         setup = self.state.get("setup") or {}
         return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
                               setup.get("live_site") or None, kickstart=self.state.get("kickstart"))
+
+
+def expand_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Replacement rows as the user wrote them → every literal spelling, plus warnings.
+
+    A URL row (``scheme://``) gets the URL variants (http/https, www, scheme-relative),
+    a path row (``/…``) the path rules, anything else its JSON-escaped and URL-encoded
+    forms; unsafe pairs are dropped with a warning (``replace_plan``).
+    """
+    from .replace_plan import check_pairs, expand_pair, plan_replacements
+    pairs: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for old, new in rows:
+        old, new = old.strip(), new.strip()
+        if not old or old == new:
+            continue
+        if "://" in old and "://" in new:
+            found, notes = plan_replacements(old, new)
+        elif old.startswith("/") and new.startswith("/"):
+            found, notes = plan_replacements("", "", old, new)
+        else:
+            found, notes = check_pairs(expand_pair(old, new))
+        pairs += [p for p in found if p not in pairs]
+        warnings += notes
+    return pairs, warnings
 
 
 def _same_target(a: dict, b: dict) -> bool:
@@ -460,7 +489,8 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
     failed = session.blocking_failures()
     if failed:
         raise SitepackError("pre-restore check failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed))
-    report(f"restoring {bundle.platform} site from a {bundle.made_by} backup into {bundle.site_root}")
+    origin = "an Akeeba Backup" if bundle.made_by == "akeeba" else "a sitepack"
+    report(f"restoring {bundle.platform} site from {origin} backup into {bundle.site_root}")
     extra = answers.get("databases") or {}
     for name in bundle.databases:
         if name == akeeba.SITE_DUMP:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from packer.bundle_runtime import runtime_files
@@ -32,7 +33,8 @@ def copy_site(src: Path, dest: Path) -> None:
 
 
 def make_bundle_dir(site, dest: Path, *, password: str | None = None, akeeba: bool = False,
-                    split_size: int = 40_000, packet_size: int = 1 << 20, readme: str = "<h1>Demo backup</h1><p>Made for a test</p>") -> Path:
+                    split_size: int = 40_000, packet_size: int = 1 << 20, rename_server_files: bool = True,
+                    readme: str = "<h1>Demo backup</h1><p>Made for a test</p>") -> Path:
     """The folder a full backup of ``site`` (a harness DemoSite) extracts to."""
     copy_site(site.root, dest)
     installation = dest / "installation"
@@ -63,11 +65,36 @@ def make_bundle_dir(site, dest: Path, *, password: str | None = None, akeeba: bo
             shutil.copyfile(source, target)
         if password:
             (installation / "password.json").write_text(password_file_text(password))
-    # What extraction does with server files: written as *.bak until the restore finishes.
-    for path in list(dest.rglob(".htaccess")) + list(dest.rglob("web.config")):
-        if installation not in path.parents:
-            os.replace(path, path.with_name(path.name + ".bak"))
+    if rename_server_files:  # what extraction for a restore does, until the finish step
+        renamed = []
+        for name in (".htaccess", "web.config", ".user.ini", "php.ini"):
+            if (dest / name).exists():
+                os.replace(dest / name, dest / f"{name}.bak")
+                renamed.append(name)
+        (installation / "renamed-files.json").write_text(json.dumps(renamed))
     return dest
+
+
+def pack_without_manifest(folder: Path, archive: Path, fmt: str, *, password: str | None = None,
+                          part_size: int | None = None) -> Path:
+    """``folder`` as an archive the way Akeeba Backup writes it: no sitepack manifest."""
+    from packer.archive import open_writer
+    writer = open_writer(fmt, archive, part_size=part_size, password=password, manifest=False)
+    try:
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder).as_posix()
+            info = path.lstat()
+            if path.is_symlink():
+                writer.add_symlink(rel, os.readlink(path), info.st_mode, int(info.st_mtime))
+            elif path.is_dir():
+                writer.add_dir(rel, info.st_mode, int(info.st_mtime))
+            else:
+                writer.add_file(rel, str(path), mode=info.st_mode, mtime=int(info.st_mtime), size=info.st_size)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    return archive
 
 
 def file_digests(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
@@ -113,3 +140,30 @@ def php_password_verify(password: str, stored: str) -> bool:
     pw = base64.b64encode(password.encode()).decode()
     st = base64.b64encode(stored.encode()).decode()
     return php_json(f"echo json_encode(password_verify(base64_decode('{pw}'), base64_decode('{st}')));")
+
+
+def backup(site, out_dir, fmt, *extra, env=None):
+    result = subprocess.run(
+        ["sitepack", "backup", str(site.root), "--type", "full", "--format", fmt, "--output-dir", str(out_dir),
+         "--description", "round trip", "--quiet", *extra],
+        capture_output=True, text=True, env=env)
+    assert result.returncode in (0, 2), result.stdout + result.stderr
+    archives = sorted(p for p in out_dir.iterdir() if p.suffix in (".jpa", ".jps", ".zip"))
+    assert len(archives) == 1, list(out_dir.iterdir())
+    return archives[0]
+
+
+def compare_with_origin(site, restored, target, prefix):
+    """Files byte-identical except configuration.php; rows identical (prefix swapped)."""
+    skip = tuple(site.skipped_dirs)
+    origin_files = file_digests(site.root, skip=skip)
+    restored_files = file_digests(restored, skip=skip)
+    origin_files.pop("configuration.php"), restored_files.pop("configuration.php")
+    assert restored_files == origin_files
+    before, after = table_hashes(site.db, site.prefix), table_hashes(target, prefix)
+    assert after.keys() == before.keys()
+    # sitepack's backups keep the session table's structure, not its rows (like Akeeba's)
+    sessions_after, sessions_before = after.pop("#__session"), before.pop("#__session")
+    assert sessions_after[0] == 0 or sessions_after == sessions_before
+    assert after.pop("#__users")[0] == before.pop("#__users")[0]
+    assert after == before

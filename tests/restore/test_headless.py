@@ -92,7 +92,7 @@ def test_headless_restore_of_an_akeeba_bundle_never_runs_its_php(tmp_path, db, d
     result = _restore(restored, _answers(target, prefix="ak2_", installer_env="T_INSTPW"), tmp_path,
                       {"db": target.password, "more": {"T_INSTPW": "ak pass"}})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "from a akeeba backup" in result.stdout
+    assert "from an Akeeba Backup backup" in result.stdout
     assert not (restored / "RAN-PHP").exists()
     _check_round_trip(site, restored, target, "ak2_", "n3w Pässword!")
 
