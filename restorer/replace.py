@@ -90,10 +90,15 @@ class Replacements:
         self._new = dict(encoded)
         self._regex = re.compile(b"|".join(old_regex(old) for old, _ in encoded)) if encoded else None
         self.groups = prefilter_groups([old for old, _ in self.pairs])
+        self._single = [group[0] for group in self.groups if len(group) == 1]
+        self._multi = [sorted(group, key=len, reverse=True) for group in self.groups if len(group) > 1]
 
     def might_match(self, data: bytes) -> bool:
         """False only when ``data`` cannot hold any old string in any escaping."""
-        for group in self.groups:
+        for needle in self._single:
+            if needle in data:
+                return True
+        for group in self._multi:
             for needle in group:
                 if needle not in data:
                     break
@@ -126,6 +131,11 @@ def replace_in_value(value: str | bytes, pairs) -> tuple[str | bytes, ValueStats
 def _replace(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes:
     if not data or not rep.might_match(data):
         return data
+    return _rewrite(data, rep, stats, depth)
+
+
+def _rewrite(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes:
+    """``_replace`` for data already known to pass ``might_match``."""
     if depth < _MAX_NESTING:
         if serialized.looks_serialized(data):
             return _replace_serialized(data, rep, stats, depth)
@@ -445,7 +455,7 @@ class Replacer:
                     report.skipped_binary += 1
                     continue
             stats = ValueStats()
-            new = _replace(value, rep, stats, 0)
+            new = _rewrite(value, rep, stats, 0)
             report.replacements += stats.replacements
             report.serialized_rewritten += stats.serialized_rewritten
             report.json_rewritten += stats.json_rewritten
