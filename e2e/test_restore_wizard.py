@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 
 from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
-from tests.restore.bundles import (backup, compare_with_origin, make_bundle_dir, php_password_verify,
+from tests.restore.bundles import (backup, compare_with_origin, make_bundle_dir, pack_without_manifest,
+                                   php_password_verify,
                                    table_hashes)
 
 NEW_URL = "https://restored.example.net/www"
@@ -161,3 +162,50 @@ def test_wizard_import_killed_mid_way_continues_after_a_restart(tmp_path, db, db
     finally:
         stop(proc)
     assert table_hashes(target, "k_") == table_hashes(site.db, site.prefix)
+
+
+def test_wizard_restores_an_akeeba_jps2_archive_behind_its_password_php(tmp_path, db, db_factory, php, page, screenshot):
+    site = build_demo_site(tmp_path / "origin", db)
+    source = make_bundle_dir(site, tmp_path / "akeeba-site", password="angie pw", akeeba=True,
+                             rename_server_files=False, readme="<p>Akeeba Backup README</p>")
+    archive = pack_without_manifest(source, tmp_path / "site.jps", "jps2", password="jps2 key", part_size=300 * 1024)
+    restored = tmp_path / "restored"
+    env = dict(os.environ, JPS2_PW="jps2 key")
+    result = subprocess.run(["sitepack", "extract", str(archive), str(restored), "--password-env", "JPS2_PW"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    target = db_factory()
+    port = _free_port()
+    proc = subprocess.Popen(["sitepack", "wizard", str(restored), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}/"
+        login(page, url, "wrong")
+        expect(page.locator(".error")).to_have_text("Wrong installer password.")
+        login(page, url, "angie pw")
+        expect(page.locator("table").nth(1)).to_contain_text("Akeeba Backup (its PHP installer is not run)")
+        screenshot("wizard-10-akeeba-checks")
+        page.click("#next")
+        fill_database(page, target, "ak_")
+        page.click("#import")
+        expect(page.locator("#next")).to_be_visible(timeout=60_000)
+        page.click("#next")
+        page.fill("#live_site", NEW_URL)
+        page.fill("#su_password", ADMIN_PW)
+        page.fill("#su_password2", ADMIN_PW)
+        page.click("#apply")
+        page.click("#skip")
+        page.select_option("#htaccess", "keep")
+        page.click("#finish")
+        expect(page.locator("#site-link")).to_have_attribute("href", NEW_URL)
+        proc.wait(15)
+    finally:
+        stop(proc)
+    assert not (restored / "installation").exists() and not (restored / "RAN-PHP").exists()
+    compare_with_origin(site, restored, target, "ak_")
+    conf = read_joomla_config(restored / "configuration.php")
+    assert (conf["db"], conf["dbprefix"], conf["live_site"]) == (target.database, "ak_", NEW_URL)
+    with target.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT password FROM ak_users WHERE username = %s", (site.super_user["username"],))
+        assert php_password_verify(ADMIN_PW, cur.fetchone()[0]) is True
