@@ -3,12 +3,10 @@ site setup, replace data, finish — and an import killed mid-way that continues
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 
 from playwright.sync_api import expect
 

@@ -18,26 +18,21 @@ from .akeeba import Bundle, remove_installation
 from .errors import SitepackError
 from .restore import FinishResult
 
-SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")
 RENAMED_LIST = "renamed-files.json"
 KICKSTART_NAME = "kickstart.pyz"
 
 
 def renamed_files(bundle: Bundle) -> list[str]:
-    """Site-relative paths (original names) that extraction wrote as ``*.bak``."""
+    """Site-relative paths (original names) that extraction wrote as ``*.bak``.
+
+    The extraction for a restore (kickstart) lists them in ``installation/renamed-files.json``.
+    Without that list nothing was renamed: a ``.htaccess.bak`` of the site's own is never
+    mistaken for one of ours.
+    """
     listed = bundle.installation / RENAMED_LIST
-    if listed.is_file():
-        return [str(p) for p in json.loads(listed.read_text(encoding="utf-8"))]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(bundle.site_root):
-        here = Path(dirpath)
-        if here == bundle.installation:
-            dirnames[:] = []
-            continue
-        for name in SERVER_FILES:
-            if f"{name}.bak" in filenames and name not in filenames:
-                found.append((here / name).relative_to(bundle.site_root).as_posix())
-    return sorted(found)
+    if not listed.is_file():
+        return []
+    return [str(p) for p in json.loads(listed.read_text(encoding="utf-8"))]
 
 
 def finish_restore(bundle: Bundle, htaccess: str, site_url: str | None, *,

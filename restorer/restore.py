@@ -16,7 +16,6 @@ import platform as pyplatform
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable

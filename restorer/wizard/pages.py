@@ -129,12 +129,13 @@ def finish():
         return render("wizard/finish.html", "finish", setup=setup_state, htaccess_modes=HTACCESS_MODES,
                       databases={n: session.import_status(n) for n in session.bundle.databases},
                       replace_state=session.state.get("replace") or {})
-    # installation/ (this wizard's own templates) is about to be deleted: render first.
+    # installation/ (perhaps holding this wizard's own templates) is about to be deleted:
+    # load the last page's templates into Jinja's cache first.
+    for name in ("wizard/done.html", "wizard/base.html", "wizard/style.css"):
+        current_app.jinja_env.get_template(name)
     with current_app.extensions["lock"]:
-        page_for = lambda result: render("wizard/done.html", "done", result=result)  # noqa: E731
-        current_app.jinja_env.get_template("wizard/done.html")
         result = session.finish(request.form.get("htaccess") or setup_state.get("htaccess"))
-        html = page_for(result)
+        html = render("wizard/done.html", "done", result=result)
     shutdown = current_app.extensions.get("shutdown")
     if shutdown:
         shutdown()
