@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from harness.demosite import joomla_config_text, joomla_config_values
 from harness.mariadb import DbParams
-from harness.php import read_joomla_config as php_read
+from harness.php import php_json, read_joomla_config as php_read
 from restorer.config.joomla import (new_secret, parse_joomla_config, read_joomla_config,
                                     rewrite_joomla_config, write_config_atomically)
 from restorer.errors import ConfigError
@@ -205,3 +206,18 @@ def test_write_atomically_reports_an_unwritable_place(tmp_path):
 def test_new_secret_is_random_alphanumeric():
     first, second = new_secret(), new_secret()
     assert first != second and len(first) >= 16 and first.isalnum() and first.isascii()
+
+
+def test_bom_close_tag_and_comments_inside_values(tmp_path, php):
+    text = ("\ufeff<?php\nclass JConfig {\n\tpublic $host = /* old: db1 */ 'db2'; // moved\n"
+            "\tpublic $list = array(\n\t\t'a', # first\n\t\t'b',\n\t);\n}\n?>\n")
+    config = parse_joomla_config(text)
+    assert config.values == {"host": "db2", "list": ["a", "b"]}
+    rewritten = rewrite_joomla_config(text, {"host": "db3", "list": ["c"]})
+    assert rewritten == ("\ufeff<?php\nclass JConfig {\n\tpublic $host = /* old: db1 */ 'db3'; // moved\n"
+                         "\tpublic $list = array('c');\n}\n?>\n")
+    path = tmp_path / "configuration.php"
+    path.write_text(rewritten, encoding="utf-8")
+    # PHP prints the BOM and the text after ?>; catch that output so only the values remain.
+    assert php_json(f"ob_start(); require {json.dumps(str(path))}; ob_end_clean();"
+                    "echo json_encode(get_object_vars(new JConfig()));") == {"host": "db3", "list": ["c"]}
