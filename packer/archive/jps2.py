@@ -3,7 +3,8 @@
 Layouts live in ``restorer/formats/jps2.py``. Per entry: a ``JPF`` record (never across
 a part boundary), then data blocks of at most 1 MiB each deflated on its own; every
 block is AES-128-CBC with a fresh random IV. Data block headers (8 bytes) never cross a
-part boundary; a block body may cross one, so chunks stay below half the part size.
+part boundary; a block body may cross one, so chunks stay below half the part size (a
+symlink's block never crosses one).
 Small files deflate like JPA's (zlib level 6, on the thread pool), large files' chunks
 with ISA-L's fast deflate.
 Sizes are u32: a file of 4 GiB or more cannot go into JPS 2.0 (use ``jps``).
@@ -121,7 +122,9 @@ class Jps2Writer(RandomSourceMixin, ArchiveWriter):
     def _write_prepared(self, entry: Entry, pieces: list[bytes]) -> None:
         self._write_entity(entry)
         for piece in pieces:
-            self._write_block(piece)
+            # Akeeba's reader mishandles a link target block that crosses a part
+            # boundary (it checks the wrong length after switching parts): keep it whole.
+            self._write_block(piece, whole=entry.is_symlink)
 
     def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None:
         self._write_entity(entry)
@@ -140,9 +143,9 @@ class Jps2Writer(RandomSourceMixin, ArchiveWriter):
         self.out.ensure_room(len(record))
         self.out.write(record)
 
-    def _write_block(self, plain: bytes) -> None:
+    def _write_block(self, plain: bytes, whole: bool = False) -> None:
         block = layout.encrypt_block(self._key, self._random(16), plain)
-        self.out.ensure_room(layout.DATA_HEAD.size)
+        self.out.ensure_room(layout.DATA_HEAD.size + (len(block) if whole else 0))
         self.out.write(layout.DATA_HEAD.pack(len(block), len(plain)))
         self.out.write(block)
         self._deflated += len(plain)

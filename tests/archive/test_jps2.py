@@ -142,6 +142,12 @@ def _records(parts: list[Path]):
         offset += 8 + length
 
 
+def _is_link_record(data: bytes, decrypter: layout.BlockDecrypter, start: int) -> bool:
+    _, length, plain_length = layout.ENTITY_HEAD.unpack_from(data, start)
+    plain, _ = decrypter.decrypt(data[start + 7:start + 7 + length], plain_length, "test")
+    return plain[2 + int.from_bytes(plain[:2], "little")] == layout.TYPE_LINK
+
+
 def test_spanned_archive_keeps_akeebas_boundary_rules(tmp_path):
     archive = tmp_path / "site.jps"
     rng = random.Random(9)
@@ -149,6 +155,7 @@ def test_spanned_archive_keeps_akeebas_boundary_rules(tmp_path):
     for i in range(60):  # many entity records, so that some meet a boundary
         writer.add_bytes(f"dir/file-{i:03d}-{'x' * (i % 17)}.bin", rng.randbytes(rng.randrange(0, 9000)),
                          mtime=i)
+        writer.add_symlink(f"dir/link-{i:03d}", "t" * rng.randrange(1, 3000), mtime=i)
     writer.add_bytes("big.bin", rng.randbytes(700 * 1024), mtime=1)
     parts = writer.close()
     boundaries = []
@@ -159,15 +166,20 @@ def test_spanned_archive_keeps_akeebas_boundary_rules(tmp_path):
         boundaries.append(total)
     assert len(parts) > 10
     crossings = 0
+    previous = None
+    data = b"".join(p.read_bytes() for p in parts)
+    decrypter = layout.BlockDecrypter(layout.KeySetup((2, 0), 0, 128000, data[20:84]), PASSWORD)
     for kind, start, end in _records(parts):
         crossed = sum(1 for b in boundaries if start < b < end)
-        if kind == "data body":
+        if kind == "data body" and previous != "link":
             assert crossed <= 1
             crossings += crossed
-        else:
+        else:  # headers, entity records, end record, link target blocks
             assert crossed == 0, (kind, start, end)
+        if kind == "entity":
+            previous = "link" if _is_link_record(data, decrypter, start) else "other"
     assert crossings > 0  # the rule was exercised: bodies do cross, once at most
-    assert read_everything(archive, PASSWORD) == 62
+    assert read_everything(archive, PASSWORD) == 122
 
 
 def test_wrong_password_is_answered_on_open(tmp_path):
