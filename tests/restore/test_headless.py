@@ -111,3 +111,42 @@ def test_headless_restore_replaces_the_old_url(tmp_path, db, db_factory, php):
         cur.execute("SELECT COUNT(*) FROM new_content WHERE introtext LIKE %s OR `fulltext` LIKE %s",
                     (f"%{NEW_URL}/%", f"%{NEW_URL}/%"))
         assert cur.fetchone()[0] > 0
+
+
+def test_every_database_of_the_bundle_is_restored(tmp_path, db, db_factory, php):
+    from packer.dump.mysql import DumpOptions, Dumper
+    from tests.restore.bundles import conn_info
+
+    site = build_demo_site(tmp_path / "origin", db)
+    restored = make_bundle_dir(site, tmp_path / "restored")
+    extra = db_factory()
+    with extra.connect() as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE shop_orders (id INT PRIMARY KEY, note TEXT)")
+        cur.executemany("INSERT INTO shop_orders VALUES (%s, %s)", [(i, f"order #__{i} ✓") for i in range(50)])
+    sql = restored / "installation" / "sql"
+    dumper = Dumper(conn_info(extra), sql, DumpOptions(prefix="shop_", basename="shop"))
+    while not dumper.run(30):
+        pass
+    listing = json.loads((sql / "databases.json").read_text())
+    listing["shop.sql"] = dumper.databases_json_entry()
+    (sql / "databases.json").write_text(json.dumps(listing))
+    target, shop_target = db_factory(), db_factory()
+    answers = _answers(target)
+    answers["databases"] = {"shop.sql": {"host": shop_target.host, "port": shop_target.port,
+                                         "user": shop_target.user, "password_env": "T_SHOPPW",
+                                         "database": shop_target.database, "prefix": "s2_"}}
+    result = _restore(restored, answers, tmp_path, {"db": target.password,
+                                                    "more": {"T_SHOPPW": shop_target.password}})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "database shop.sql: 100.0%" in result.stdout
+    assert table_hashes(shop_target, "s2_") == {"#__orders": table_hashes(extra, "shop_")["#__orders"]}
+
+
+def test_missing_answers_for_a_database_are_named(tmp_path, db, db_factory):
+    site = build_demo_site(tmp_path / "origin", db)
+    restored = make_bundle_dir(site, tmp_path / "restored")
+    answers = _answers(db_factory())
+    del answers["db"]
+    result = _restore(restored, answers, tmp_path, {"db": "x"})
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: the backup holds database dump site.sql: give its settings in answers.db"
