@@ -405,7 +405,8 @@ class BackupJob:
         state = self.state
         if self._writer is not None:
             state["writer"] = self._writer.checkpoint()
-            for path in [*self._writer.out.paths, *self._writer.sidecars()]:
+            final = self._writer.path
+            for path in [*self._writer.out.paths, *final.parent.glob(f"{final.name}.*-tmp")]:
                 if path.exists():
                     os.chmod(path, 0o600)
         if self._scanner is not None:
@@ -740,8 +741,8 @@ class BackupJob:
         if self._log is None:
             self._log = BackupLog(log_path_for(self.id), state["profile"]["log_level"])
         self._log.error(f"backup failed: {message}")
-        if not isinstance(exc, SitepackError):
-            self._log.debug("".join(traceback.format_exception(exc)))
+        if not isinstance(exc, (SitepackError, OSError)):
+            self._log.error("".join(traceback.format_exception(exc)))
         self._discard_archive()
         for holder in (self._scanner, self._entries):
             if holder is not None:
@@ -817,22 +818,26 @@ class BackupJob:
 
 # -- helpers ---------------------------------------------------------------------------
 def _detect(root: Path, backup_type: str, warnings: list[str]):
-    """The site's configuration, or None for a files-only backup of an unknown site."""
+    """The site's configuration, or None for a files-only backup of an unreadable one."""
     from .site import detect_site
     try:
         site = detect_site(root)
     except ConfigError as exc:
         if backup_type != "files":
-            raise SitepackError(f"{exc} A {'full' if backup_type == 'full' else 'database'} "
-                                f"backup needs the site's configuration (use --type files to "
-                                f"back up the files alone).") from None
+            raise
         warnings.append(f"the site's configuration could not be read ({exc}); backing up the "
                         f"files only")
         return None
     if backup_type != "files" and site.db is None:
-        raise SitepackError(f"no database settings were found for the site at {root}: a "
-                            f"{backup_type} backup needs them (use --type files to back up "
-                            f"the files alone)")
+        what = "full" if backup_type == "full" else "database-only"
+        if site.platform == "generic":
+            raise SitepackError(
+                f"no site configuration was found in {root} (neither Joomla's configuration.php "
+                f"nor WordPress's wp-config.php): a {what} backup needs the database settings; "
+                f"give the site's root folder, or make a files-only backup (--type files)")
+        raise SitepackError(
+            f"{site.config_path} gives no complete database settings: a {what} backup needs "
+            f"them; fix the configuration or make a files-only backup (--type files)")
     warnings.extend(site.warnings)
     return site
 

@@ -1,0 +1,52 @@
+"""Helpers for backup tests: what an archive should hold, verification and extraction."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from restorer.extract import extract
+from restorer.verify import verify
+
+# Akeeba's default filters: these folders are kept, their contents are not.
+SKIPPED_CONTENTS = ("cache", "tmp", "administrator/cache", "administrator/logs")
+
+
+def tree(root: Path, *, skip_contents=(), skip=()) -> dict[str, tuple]:
+    """rel path -> ("d",) | ("f", bytes, mode) | ("l", target) under ``root``."""
+    out: dict[str, tuple] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        if rel_dir in skip_contents:
+            dirnames[:] = []
+            continue
+        for name in sorted(dirnames + filenames):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if rel in skip or rel.split("/")[0] in skip:
+                if name in dirnames:
+                    dirnames.remove(name)
+                continue
+            full = Path(dirpath) / name
+            st = full.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("l", os.readlink(full))
+                if name in dirnames:
+                    dirnames.remove(name)
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("d",)
+            elif name != "error_log":
+                out[rel] = ("f", full.read_bytes(), stat.S_IMODE(st.st_mode))
+    return out
+
+
+def site_expected(root: Path, *, output="sitepack-backups") -> dict[str, tuple]:
+    return tree(root, skip_contents=SKIPPED_CONTENTS, skip=(output,))
+
+
+def check_and_extract(archive: str | Path, dest: Path, password: str | None = None) -> Path:
+    report = verify(archive, password=password)
+    assert report.ok, report.problems
+    extract(archive, dest, password=password)
+    return dest

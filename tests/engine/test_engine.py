@@ -1,0 +1,286 @@
+"""Backups of the demo site through the engine API, checked by verification and extraction."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from packer import records
+from packer.engine import BackupJob, run_to_completion
+from packer.home import jobs_dir
+from restorer.errors import SitepackError
+
+from engine_helpers import check_and_extract, site_expected, tree
+
+PASSWORDS = {"jps": "Zażółć gęślą jaźń '\"$", "jps2": "akeeba-compatible key"}
+
+
+def _run(site_root, **kwargs):
+    job = BackupJob.start(site_root, **kwargs)
+    report = run_to_completion(job)
+    assert not report.failed, report.error
+    return job, report
+
+
+def _sql(dest: Path) -> bytes:
+    sql_dir = dest / "installation" / "sql"
+    parts = sorted(sql_dir.glob("site.s[0-9]*"))
+    return b"".join(p.read_bytes() for p in [sql_dir / "site.sql", *parts])
+
+
+# Every format split and unsplit, between this test and the files-only one.
+@pytest.mark.parametrize("fmt, part_size", [
+    ("jpa", None), ("jpa", 256 * 1024), ("zip", 256 * 1024), ("jps", None), ("jps2", 256 * 1024)])
+def test_full_backup(demo, tmp_path, fmt, part_size):
+    password = PASSWORDS.get(fmt)
+    job, report = _run(demo.root, fmt=fmt, part_size=part_size, archive_password=password,
+                       output_dir=tmp_path / "backups",
+                       installer_password="Inst'aller pw", description="Nightly [SITE] <b>",
+                       comment="Before the upgrade & more")
+    assert report.finished and report.progress == 100.0
+    assert [d["status"] for d in report.domains] == ["done"] * 4
+    parts = [Path(p) for p in report.parts]
+    assert parts[-1] == Path(report.archive)
+    assert (len(parts) > 1) == (part_size is not None)
+    for part in parts:
+        assert stat.S_IMODE(part.stat().st_mode) == 0o600
+    assert report.size == sum(p.stat().st_size for p in parts)
+    assert sorted(p.name for p in Path(report.archive).parent.iterdir()) == sorted(
+        p.name for p in parts)
+
+    dest = check_and_extract(report.archive, tmp_path / "out", password)
+    # the site's files, byte for byte, minus Akeeba's default filters and the output dir
+    got = tree(dest, skip=("installation",))
+    assert got == site_expected(demo.root)
+    for folder in ("cache", "tmp", "administrator/cache", "administrator/logs"):
+        assert (dest / folder).is_dir() and not any((dest / folder).iterdir())
+    for rel, target in demo.symlinks.items():
+        assert os.readlink(dest / rel) == target
+
+    inst = dest / "installation"
+    sql = _sql(dest)
+    for table in demo.tables:
+        abstract = table.replace(demo.prefix, "#__", 1)
+        assert f"CREATE TABLE `{abstract}`".encode() in sql
+    assert b"CREATE TABLE `legacy_stats`" not in sql  # not prefixed: not the site's
+    assert sql.count(b"INSERT INTO `#__content`") >= 1
+    databases = json.loads((inst / "sql" / "databases.json").read_text())
+    entry = databases["site.sql"]
+    assert entry["dbpass"] == "" and entry["prefix"] == demo.prefix
+    assert entry["parts"] == len(list((inst / "sql").glob("site.*")))
+    info = json.loads((inst / "extrainfo.json").read_text())
+    assert info["root"] == str(demo.root) and info["backup_id"] == job.id
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", info["backup_date"])
+    readme = (inst / "README.html").read_text()
+    assert "Nightly " in readme and "&lt;b&gt;" in readme and "Before the upgrade &amp; more" in readme
+    assert (inst / "restore.py").is_file() and (inst / "restorer" / "restore.py").is_file()
+    assert "Inst'aller pw" not in (inst / "password.json").read_text()
+    assert (inst / "sitepack-manifest.jsonl").is_file()
+
+    rec = records.get(job.id)
+    assert (rec.status, rec.type, rec.format, rec.size) == ("ok", "full", fmt, report.size)
+    assert rec.parts == [p.name for p in parts]
+    assert rec.description.startswith("Nightly ") and "[SITE]" not in rec.description
+    assert not (jobs_dir() / str(job.id)).exists()
+    log = Path(rec.log_path).read_text()
+    assert "backup complete" in log
+    for secret in (demo.db.password, password or "\0", "Inst'aller pw"):
+        assert secret not in log
+
+
+@pytest.mark.parametrize("fmt, part_size", [("zip", None), ("jps", 128 * 1024), ("jps2", None)])
+def test_files_only_backup_has_no_installer(demo, tmp_path, fmt, part_size):
+    password = PASSWORDS.get(fmt)
+    _, report = _run(demo.root, backup_type="files", fmt=fmt, part_size=part_size,
+                     archive_password=password, output_dir=tmp_path / "backups")
+    assert [d["key"] for d in report.domains] == ["init", "files", "finalise"]
+    assert (len(report.parts) > 1) == (part_size is not None)
+    dest = check_and_extract(report.archive, tmp_path / "out", password)
+    assert sorted(p.name for p in (dest / "installation").iterdir()) == ["sitepack-manifest.jsonl"]
+    assert tree(dest, skip=("installation",)) == site_expected(demo.root)
+
+
+def test_database_only_backup_layout(demo, tmp_path):
+    _, report = _run(demo.root, backup_type="db", fmt="zip", output_dir=tmp_path / "backups")
+    assert [d["key"] for d in report.domains] == ["init", "db", "finalise"]
+    dest = check_and_extract(report.archive, tmp_path / "out")
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
+        "installation", "installation/extrainfo.json", "installation/sitepack-manifest.jsonl",
+        "installation/sql", "installation/sql/databases.json", "installation/sql/site.sql"]
+    assert b"CREATE TABLE `#__users`" in _sql(dest)
+
+
+def _small_site(root: Path) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "a.jpg").write_bytes(bytes(range(256)) * 40)
+    (root / "index.php").write_text("<?php echo 'hi';\n")
+    return root
+
+
+def test_default_output_dir_is_protected_and_warned_about(tmp_path):
+    site = _small_site(tmp_path / "site")
+    job = BackupJob.start(site, backup_type="files")
+    assert job.warnings()[0].startswith(
+        f"Default output directory is in use: {site / 'sitepack-backups'} is a well-known "
+        f"place inside the site.")
+    out = site / "sitepack-backups"
+    assert "Require all denied" in (out / ".htaccess").read_text()
+    assert '<deny users="*" />' in (out / "web.config").read_text()
+    report = run_to_completion(job)
+    assert report.warnings_total == 1 and not report.failed
+    dest = check_and_extract(report.archive, tmp_path / "out")
+    assert tree(dest, skip=("installation",)) == tree(site, skip=("sitepack-backups",))
+
+
+def test_custom_output_dir_inside_the_site_is_left_out(tmp_path):
+    site = _small_site(tmp_path / "site")
+    out = site / "images" / "backups"
+    _, report = _run(site, backup_type="files", output_dir=out, name_template="fixed-[DATE]")
+    assert Path(report.archive).parent == out
+    assert re.fullmatch(r"fixed-\d{8}\.jpa", Path(report.archive).name)
+    assert (out / ".htaccess").is_file()
+    dest = check_and_extract(report.archive, tmp_path / "out")
+    assert not (dest / "images" / "backups").exists()
+    assert tree(dest, skip=("installation",)) == tree(site, skip=("images",)) | {
+        "images": ("d",), "images/a.jpg": tree(site)["images/a.jpg"]}
+
+
+def test_profile_filters(demo, tmp_path):
+    from packer import profiles
+    profiles.save({"filters": {"exclude_dirs": ["images"], "exclude_files": ["robots.txt"],
+                               "exclude_regex": [r"\.css$"], "skip_dir_contents": ["media"]}},
+                  name="narrow")
+    _, report = _run(demo.root, backup_type="files", profile="narrow",
+                     output_dir=tmp_path / "backups")
+    dest = check_and_extract(report.archive, tmp_path / "out")
+    got = tree(dest, skip=("installation",))
+    assert "images" not in got and "robots.txt" not in got
+    assert not any(p.endswith(".css") for p in got)
+    assert got["media"] == ("d",) and not any(p.startswith("media/") for p in got)
+    assert "index.php" in got
+
+
+def test_missing_configuration_refuses_full_backup_without_a_record(tmp_path):
+    import shutil
+    site = tmp_path / "joomla"
+    (site / "administrator").mkdir(parents=True)
+    (site / "administrator" / "index.php").write_text("<?php")
+    (site / "libraries" / "src").mkdir(parents=True)
+    with pytest.raises(SitepackError, match=r"configuration.php is missing or unreadable: a full "
+                                            r"backup needs the site's configuration"):
+        BackupJob.start(site)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    with pytest.raises(SitepackError, match=r"no site configuration was found in .*bare \(neither "
+                                            r"Joomla's configuration.php nor WordPress's "
+                                            r"wp-config.php\): a full backup needs"):
+        BackupJob.start(bare)
+    assert records.list_records() == []
+    # files only still works, with a warning said up front
+    job = BackupJob.start(site, backup_type="files", output_dir=tmp_path / "o")
+    assert job.warnings()[0].startswith("the site's configuration could not be read (")
+    assert not run_to_completion(job).failed
+    shutil.rmtree(tmp_path / "o")
+
+
+def test_include_trick_is_warned_before_the_backup(demo, tmp_path):
+    import shutil
+    site = tmp_path / "site"
+    shutil.copytree(demo.root, site, symlinks=True)
+    config = site / "configuration.php"
+    text = config.read_text()
+    start = text.index("public $password")
+    end = text.index("\n", start)
+    text = text[:start] + text[end + 1:]
+    config.write_text(text.replace("<?php", "<?php\nrequire_once '/srv/private/secret.php';", 1))
+    job = BackupJob.start(site, backup_type="files", output_dir=tmp_path / "o")
+    includes = [w for w in job.warnings() if "includes /srv/private/secret.php" in w]
+    assert includes and "the restore wizard will have blanks" in includes[0]
+    report = run_to_completion(job)
+    assert report.warnings_total == len(job.warnings()) >= 1
+    rec = records.get(job.id)
+    assert rec.warnings == report.warnings_total and includes[0] in rec.warning_messages
+
+
+def test_encrypted_format_needs_a_password(demo):
+    with pytest.raises(SitepackError, match=r"the jps format encrypts the archive and needs an "
+                                            r"archive password"):
+        BackupJob.start(demo.root, fmt="jps")
+
+
+def test_existing_archive_name_is_refused(tmp_path):
+    site = _small_site(tmp_path / "site")
+    _run(site, backup_type="files", output_dir=tmp_path / "o", name_template="same")
+    with pytest.raises(SitepackError, match=r"same\.jpa already exists: choose another name"):
+        BackupJob.start(site, backup_type="files", output_dir=tmp_path / "o",
+                        name_template="same")
+
+
+def test_full_disk_fails_cleanly(tmp_path):
+    site = _small_site(tmp_path / "site")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess_run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)])
+    try:
+        (site / "images" / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+        job = BackupJob.start(site, backup_type="files", output_dir=mount)
+        report = run_to_completion(job)
+        assert report.failed and report.finished
+        assert report.error.startswith("the disk is full")
+        assert "choose an output directory on another disk (--output-dir)" in report.error
+        assert list(mount.iterdir()) == []  # no partial archive left
+        rec = records.get(job.id)
+        assert rec.status == "failed" and rec.error == report.error
+        assert "ERROR   | backup failed: the disk is full" in Path(rec.log_path).read_text()
+        assert not (jobs_dir() / str(job.id)).exists()
+    finally:
+        subprocess_run(["umount", str(mount)])
+
+
+def test_unwritable_output_dir_is_refused_up_front(tmp_path):
+    site = _small_site(tmp_path / "site")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(SitepackError, match=r"cannot create the output directory .*a-file/out"):
+        BackupJob.start(site, backup_type="files", output_dir=blocker / "out")
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    subprocess_run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(readonly)])
+    try:
+        with pytest.raises(SitepackError, match=r"the output directory .*ro is not writable "
+                                                r"\(Read-only file system\): fix its permissions"):
+            BackupJob.start(site, backup_type="files", output_dir=readonly)
+    finally:
+        subprocess_run(["umount", str(readonly)])
+    assert records.list_records() == []
+
+
+def test_step_report_and_load_in_another_job_object(demo, tmp_path):
+    from packer import profiles
+    profiles.save({"min_exec": 0, "max_exec": 0.1}, name="tiny")
+    job = BackupJob.start(demo.root, profile="tiny", output_dir=tmp_path / "o")
+    seen = []
+    while True:
+        report = BackupJob.load(job.id).step()  # as the web UI: one load per request
+        seen.append(report.current_domain)
+        if report.finished:
+            break
+    assert not report.failed, report.error
+    assert seen.count("db") > 1 and seen.count("files") > 1
+    assert set(report.to_dict()) == {
+        "backup_id", "domains", "current_domain", "last_item", "minor", "progress",
+        "new_warnings", "warnings_total", "finished", "failed", "error", "archive", "parts",
+        "size", "duration"}
+    again = BackupJob.load(job.id).report()
+    assert again.finished and again.archive == report.archive and again.parts == report.parts
+    check_and_extract(report.archive, tmp_path / "out")
+
+
+def subprocess_run(cmd):
+    import subprocess
+    subprocess.run(cmd, check=True)
