@@ -12,6 +12,7 @@ from pathlib import Path
 
 from packer.engine import default_output_dir
 from packer.profiles import ENCRYPTED_FORMATS, Profile
+from packer.site import detect_site
 from restorer.errors import SitepackError
 
 _CONFIG_EXPLANATION = (
@@ -57,8 +58,6 @@ def _writable(folder: Path) -> bool:
 
 def collect(site_root: Path, profile: Profile) -> list[PanelWarning]:
     """Everything worth knowing before backing up ``site_root`` with ``profile``."""
-    from packer.site import detect_site
-
     found: list[PanelWarning] = []
     try:
         site = detect_site(site_root)
