@@ -86,6 +86,10 @@ KDF_ARGON2ID = 2
 KDF_NAMES = {KDF_SCRYPT: "scrypt", KDF_ARGON2ID: "Argon2id"}
 
 
+MAX_KDF_MEMORY = 1024 ** 3
+"""Readers refuse KDF costs above 1 GiB of memory (a crafted header could ask for more)."""
+
+
 @dataclass(frozen=True)
 class KdfParams:
     """A password KDF and its three cost numbers, as stored in a JPS 3.0 key header.
@@ -102,15 +106,20 @@ class KdfParams:
     def check(self) -> None:
         """Refuses parameters no writer of ours makes (a damaged header could otherwise
         ask for terabytes of memory)."""
-        if self.kdf == KDF_SCRYPT:
-            ok = 1 <= self.a <= 22 and 1 <= self.b <= 32 and 1 <= self.c <= 16
-        elif self.kdf == KDF_ARGON2ID:
-            ok = 1 <= self.a <= 64 and 8 * self.c <= self.b <= 4 * 1024 * 1024 and 1 <= self.c <= 64
+        if self.kdf == KDF_SCRYPT:  # memory: 128 * r * n bytes
+            ok = (1 <= self.a <= 22 and 1 <= self.b <= 32 and 1 <= self.c <= 16
+                  and 128 * self.b << self.a <= MAX_KDF_MEMORY)
+        elif self.kdf == KDF_ARGON2ID:  # memory: b KiB
+            ok = (1 <= self.a <= 64 and 1 <= self.c <= 64
+                  and 8 * self.c <= self.b <= MAX_KDF_MEMORY // 1024)
         else:
-            raise ArchiveError(f"unknown key derivation function id {self.kdf}")
+            raise ArchiveError(f"unknown key derivation function id {self.kdf}: the archive "
+                               "was made by a newer or another tool, or is damaged")
         if not ok:
             raise ArchiveError(
-                f"implausible {KDF_NAMES[self.kdf]} parameters ({self.a}, {self.b}, {self.c})")
+                f"refusing {KDF_NAMES[self.kdf]} costs ({self.a}, {self.b}, {self.c}) beyond "
+                "what sitepack writes or allows (1 GiB of memory): the archive was not made "
+                "by sitepack or is damaged")
 
 
 SCRYPT_DEFAULT = KdfParams(KDF_SCRYPT, 16, 8, 1)

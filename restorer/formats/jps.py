@@ -118,6 +118,10 @@ def derive_keys(header: Header, password: str) -> tuple[bytes, bytes]:
 
 def open_key(header: Header, password: str, where: str) -> bytes:
     """The record key, or ``WrongPasswordError`` when the verifier disagrees."""
+    try:
+        header.kdf.check()
+    except ArchiveError as exc:
+        raise ArchiveError(f"{where}: {exc}") from None
     key, verifier = derive_keys(header, password)
     if not verifier_matches(header.verifier, verifier):
         raise WrongPasswordError(

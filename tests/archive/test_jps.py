@@ -298,3 +298,18 @@ def test_damaged_record_leaves_no_complete_looking_file(tmp_path):
         extract(archive, dest, password=PASSWORD)
     assert not (dest / "big.bin").exists()
     assert not verify(archive, password=PASSWORD).ok
+
+
+@pytest.mark.parametrize("kdf, message", [
+    (KdfParams(KDF_SCRYPT, 22, 32, 1), r"refusing scrypt costs \(22, 32, 1\) beyond what sitepack"),
+    (KdfParams(KDF_ARGON2ID, 3, 8 * 1024 * 1024, 4), r"refusing Argon2id costs"),
+    (KdfParams(9, 1, 1, 1), r"unknown key derivation function id 9"),
+])
+def test_crafted_header_cannot_demand_huge_kdf_costs(tmp_path, kdf, message):
+    archive = tmp_path / "site.jps"
+    small_archive(archive)
+    data = archive.read_bytes()
+    header = layout.build_header(kdf, data[27:59], data[59:75], data[75:107], spanned=False)
+    archive.write_bytes(header.raw + data[layout.HEADER_SIZE:])
+    with pytest.raises(ArchiveError, match=r"^site\.jps: " + message):
+        open_archive(archive, PASSWORD)
