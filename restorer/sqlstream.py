@@ -99,12 +99,12 @@ def _clean(raw: bytes) -> bytes:
 _SANDBOX = re.compile(rb"^/\*M?!999999\\?- enable the sandbox mode \*/\s*$")
 _DELIMITER = re.compile(rb"^\s*DELIMITER\s+(\S+)\s*$", re.I)
 # Quote state across a line: find literals, identifiers and block comments.
-_OPENING = re.compile(rb"['\"`]|/\*")
-_QUOTED = re.compile(rb"""'(?:[^'\\]++|\\.|'')*+'|"(?:[^"\\]++|\\.|"")*+"|`(?:[^`]++|``)*+`|/\*.*?\*/""", re.S)
+_OPENING = re.compile(rb"['\"`#]|/\*|--[ \t]")
+_QUOTED = re.compile(rb"""'(?:[^'\\]++|\\.|'')*+'|"(?:[^"\\]++|\\.|"")*+"|`(?:[^`]++|``)*+`|/\*.*?\*/|(?:--[ \t]|\#)[^\n]*+\n""", re.S)
 
 
 def _open_quote(text: bytes) -> bool:
-    """True when ``text`` ends inside a quoted literal or a block comment."""
+    """True when ``text`` ends inside a quoted literal, a block comment or a line comment."""
     pos = 0
     while True:
         opening = _OPENING.search(text, pos)

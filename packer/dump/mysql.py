@@ -42,6 +42,7 @@ MARKER = "\n/**ABDB**/"
 _START = b"/**ABDB**/"
 _END = b";\n"
 STATE_FORMAT = 1
+_BATCH_BYTES = 512 << 10
 
 # Akeeba keeps the structure but not the contents of these (plus MEMORY tables):
 # sessions, and the Smart Search index (rebuilt by the site). The taxonomy root and
@@ -372,8 +373,8 @@ class Dumper:
                            "key_literals": [key_literal(by_name[k]) for k in key],
                            "head": _START + head.encode()}
             avg = max(int(item.get("avg_row") or 0), 1)
-            # a batch (one string from the server) stays around 512 KiB
-            self._table["batch"] = max(1, min(self.options.batch_rows, (256 << 10) // avg))
+            # a batch (one string from the server) stays around _BATCH_BYTES
+            self._table["batch"] = max(1, min(self.options.batch_rows, _BATCH_BYTES // (2 * avg)))
         return self._table
 
     def _dump_batch(self, item: dict) -> bool:
@@ -429,6 +430,9 @@ class Dumper:
         else:
             self._emit_group(chunk)
             count = rows
+            # Size the next batch from what this one really weighed (the server's
+            # average row length is only an estimate): memory stays flat.
+            facts["batch"] = max(1, min(self.options.batch_rows, _BATCH_BYTES * rows // len(chunk)))
         if count == batch:
             self._key_values = upto
         return count
