@@ -23,7 +23,7 @@ def _site(root, password=None):
 
 def _csrf(client, path="/login"):
     page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return re.search(r'name="csrf[-_]token" (?:value|content)="([^"]+)"', page).group(1)
 
 
 def test_wrong_passwords_are_refused_then_throttled(tmp_path):
@@ -67,3 +67,48 @@ def test_without_a_password_it_refuses_other_addresses_and_opens_on_localhost(tm
         serve(site, host="0.0.0.0", port=0)
     client = create_app(site).test_client()
     assert "Pre-restore checks" in client.get("/checks").get_data(as_text=True)
+
+
+def _sql_site(root, statements):
+    site = _site(root)
+    sql = "".join(f"/**ABDB**/{s};\n" for s in statements)
+    (site / "installation" / "sql" / "site.sql").write_text(sql)
+    (site / "installation" / "sql" / "databases.json").write_text(json.dumps({"site.sql": {
+        "sqlfile": "site.sql", "marker": "\n/**ABDB**/", "prefix": "jos_", "parts": 1, "tables": ["#__t"],
+        "dbname": "old"}}))
+    return site
+
+
+def _db_form(db, **over):
+    return {"host": db.host, "port": db.port, "user": db.user, "password": db.password,
+            "database": db.database, "prefix": "n_", "existing": "drop", **over}
+
+
+def test_database_errors_are_clear_and_never_show_the_password(tmp_path, db):
+    site = _sql_site(tmp_path, ["CREATE TABLE `#__t` (id INT PRIMARY KEY, v TEXT)",
+                                "INSERT INTO `#__t` VALUES (1, 'a #__ stays')",
+                                "INSERT INTO `#__t` VALUES (2, 'b'",
+                                "INSERT INTO `#__t` VALUES (3, 'c')"])
+    client = create_app(site).test_client()
+    token = _csrf(client, "/checks")
+    headers = {"X-CSRF-Token": token}
+    reply = client.post("/api/database/site.sql/connect", headers=headers,
+                        json=_db_form(db, password="Wr0ng-Pass!"))
+    assert reply.status_code == 400
+    assert "refused the login" in reply.get_json()["error"] and "Wr0ng-Pass!" not in reply.get_data(as_text=True)
+    assert client.post("/api/database/site.sql/connect", headers=headers, json=_db_form(db)).status_code == 200
+    offset = (site / "installation" / "sql" / "site.sql").read_bytes().index(b"INSERT INTO `#__t` VALUES (2")
+    while True:
+        reply = client.post("/api/database/site.sql/step", headers=headers, json={})
+        if reply.status_code != 200:
+            break
+        assert not reply.get_json()["done"]
+    error = reply.get_json()["error"]
+    assert reply.status_code == 400
+    assert f"at byte {offset - len('/**ABDB**/')}" in error or f"at byte {offset}" in error
+    assert "of site.sql" in error and db.password not in error
+    state = (site / "installation" / ".restore-state.json").read_text()
+    assert db.password not in state
+    with db.connect() as conn, conn.cursor() as cur:  # the new prefix was used
+        cur.execute("SHOW TABLES LIKE 'n\\_t'")
+        assert cur.fetchall() == (("n_t",),)
