@@ -271,6 +271,12 @@ def test_backup_now_progress_manage(page, screenshot, demo, ui_factory, tmp_path
         ["sitepack", "verify", "--quiet", "--password-env", "ARCHIVE_KEY", str(downloads / record.archive_name)],
         capture_output=True, text=True, env=dict(os.environ, ARCHIVE_KEY=ARCHIVE_KEY))
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    listing = subprocess.run(
+        ["sitepack", "ls", "--password-env", "ARCHIVE_KEY", str(downloads / record.archive_name)],
+        capture_output=True, text=True, env=dict(os.environ, ARCHIVE_KEY=ARCHIVE_KEY))
+    assert listing.returncode == 0, listing.stderr
+    assert "installation/password.json" in listing.stdout  # the installer password's hash
+    assert UNREADABLE not in listing.stdout
 
     # The log viewer shows the log, escaped.
     row.get_by_role("link", name="Log").click()

@@ -27,7 +27,7 @@
     el("minor").textContent = report.minor || "\u00a0";
     var percent = Math.max(0, Math.min(100, Math.round(report.progress || 0)));
     el("bar-fill").style.width = percent + "%";
-    el("bar-fill").textContent = percent + "%";
+    el("percent").textContent = percent + "%";
     el("bar").setAttribute("aria-valuenow", String(percent));
   }
 
