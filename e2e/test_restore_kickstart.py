@@ -7,8 +7,10 @@ the kickstart copies sitepack's restorer into installation/ and restores them he
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.request
 
 from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
@@ -17,6 +19,12 @@ from tests.restore.bundles import (backup, compare_with_origin, make_bundle_dir,
 
 NEW_URL = "https://kick.example.org"
 ISOLATED = [sys.executable, "-I", "-S"]  # no site-packages at all: only what the pyz carries
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def build_kickstart(folder):
@@ -45,8 +53,18 @@ def test_kickstart_extracts_a_jpa_and_the_bundle_restores_itself_without_site_pa
     pyz = build_kickstart(upload)
     for part in (tmp_path / "out").iterdir():
         shutil.copy(part, upload / part.name)
-    result = subprocess.run([*ISOLATED, str(pyz), "--no-wizard"], capture_output=True, text=True, cwd=upload)
-    assert result.returncode == 0, result.stdout + result.stderr
+    port = _free_port()
+    wizard = subprocess.Popen([*ISOLATED, str(pyz), "--wizard", "--port", str(port)], cwd=upload,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wizard.stdout.readline().startswith("extracting ")
+        line = wizard.stdout.readline()
+        assert f"restore wizard for {upload} at http://127.0.0.1:{port}/" in line, line + wizard.stdout.read()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/checks") as reply:
+            assert "Pre-restore checks" in reply.read().decode()
+    finally:
+        wizard.terminate()
+        wizard.wait(10)
     assert (upload / "installation" / "restore.py").is_file()
     renamed = json.loads((upload / "installation" / "renamed-files.json").read_text())
     assert ".htaccess" in renamed and (upload / ".htaccess.bak").is_file() and not (upload / ".htaccess").exists()
