@@ -32,7 +32,7 @@ from restorer.formats import NEEDS_PASSWORD
 from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
 from restorer.formats.crypto import (KdfParams, derive_master_key, split_master_key,
                                      verifier_matches)
-from restorer.formats.jps2 import TrackedChunks
+from restorer.formats.jps2 import LazyWhere, TrackedChunks
 from restorer.formats.parts import PartReader, expect_part_count
 
 SIGNATURE = b"JPS"
@@ -153,8 +153,10 @@ class JpsReader(ArchiveReader):
 
     def __init__(self, parts: list[Path], password: str):
         super().__init__(parts)
+        from cryptography.exceptions import InvalidTag
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        self._invalid_tag = InvalidTag
         self._stream = PartReader(parts)
         try:
             self.header = parse_header(self._stream.read(HEADER_SIZE), self.name)
@@ -184,12 +186,10 @@ class JpsReader(ArchiveReader):
             raise ArchiveError(f"{stream.where(start)}: {what} has an implausible length "
                                f"({length}): the archive is damaged")
         sealed = stream.read_exact(length, what)
-        from cryptography.exceptions import InvalidTag
-
         try:
             plain = self._aead.decrypt(
                 nonce, sealed, record_aad(self.header.digest, signature, self._index, start))
-        except InvalidTag:
+        except self._invalid_tag:
             raise ArchiveError(
                 f"{stream.where(start)}: {what} (record {self._index}) fails authentication: "
                 "the archive is damaged or was altered") from None
@@ -225,7 +225,7 @@ class JpsReader(ArchiveReader):
                 self._skip_data()
 
     def _parse_entity(self, plain: bytes, start: int) -> Entry:
-        where = self._stream.where(start)
+        where = LazyWhere(self._stream, start)
         if len(plain) < ENTITY.size:
             raise ArchiveError(f"{where}: entry record too short: the archive is damaged")
         entry_type, size, mode, mtime, path_length = ENTITY.unpack_from(plain)
@@ -244,7 +244,7 @@ class JpsReader(ArchiveReader):
         """The entry bytes of the next data record."""
         start = self._stream.tell()
         _, plain = self._record((DATA_SIGNATURE,), f"a data record of {path}")
-        where = self._stream.where(start)
+        where = LazyWhere(self._stream, start)
         if not plain:
             raise ArchiveError(f"{where}: empty data record of {path}: the archive is damaged")
         method, payload = plain[0], plain[1:]
@@ -298,14 +298,12 @@ class JpsReader(ArchiveReader):
         stream.seek(start)
         signature, length, nonce = RECORD_HEAD.unpack(stream.read_exact(RECORD_HEAD.size, "the end record"))
         sealed = stream.read_exact(length if length == END.size + TAG_SIZE else 0, "the end record")
-        from cryptography.exceptions import InvalidTag
-
         try:
             if signature != END_SIGNATURE or not sealed:
-                raise InvalidTag
+                raise self._invalid_tag
             plain = self._aead.decrypt(nonce, sealed, record_aad(
                 self.header.digest, END_SIGNATURE, END_POSITION, END_POSITION))
-        except InvalidTag:
+        except self._invalid_tag:
             raise stream.truncated("the end record, which is missing or damaged", start) from None
         records, entries, total, stored, parts, length = END.unpack(plain)
         expect_part_count(self.parts, parts)

@@ -249,6 +249,17 @@ def decode_chunk(compression: int, plain: bytes, where: str, limit: int | None =
     return plain
 
 
+class LazyWhere:
+    """``stream.where(offset)`` ("site.j02 at offset 1234"), worked out only when an
+    error message formats it: computing it for every record costs measurable time."""
+
+    def __init__(self, stream: PartReader, offset: int):
+        self._stream, self._offset = stream, offset
+
+    def __str__(self) -> str:
+        return self._stream.where(self._offset)
+
+
 class TrackedChunks:
     """An entry's chunk iterator that knows whether it was read to the end, so a reader
     can skip what a consumer (``ls``, say) left unread."""
@@ -359,7 +370,7 @@ class Jps2Reader(ArchiveReader):
         _, block_length, plain_length = ENTITY_HEAD.unpack(
             signature + stream.read_exact(ENTITY_HEAD.size - 3, "an entity record"))
         block = stream.read_exact(block_length, "an entity record")
-        where = stream.where(start)
+        where = LazyWhere(stream, start)
         plain, plausible = self._decrypter.decrypt(block, plain_length, where)
         return parse_entity(plain, plausible, self.name if first else where, first=first), where
 
@@ -395,7 +406,7 @@ class Jps2Reader(ArchiveReader):
         start = stream.tell()
         block_length, plain_length = DATA_HEAD.unpack(
             stream.read_exact(DATA_HEAD.size, f"a data block of {what}"))
-        where = stream.where(start)
+        where = LazyWhere(stream, start)
         if block_length > MAX_BLOCK or plain_length > block_length:
             raise ArchiveError(f"{where}: data block of {what} has implausible lengths "
                                f"({block_length}, {plain_length}): the archive is damaged")
