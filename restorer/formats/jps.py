@@ -314,12 +314,11 @@ class JpsReader(ArchiveReader):
         return records, entries, total, stored
 
     def _check_end(self, start: int, count: int, total: int) -> None:
-        if start != self._stream.size - END_RECORD_SIZE:
-            raise ArchiveError(f"{self._stream.where(start)}: the end record comes too early: "
-                               "the archive is damaged")
+        """The records end where the end record starts: their counts must be its own."""
         if self.end != (self._index, count, total, self._stored):
             raise ArchiveError(f"{self._stream.where(start)}: the end record does not match "
                                "the records read: the archive is damaged")
+
 
 def detect(head: bytes) -> bool:
     return head[:3] == SIGNATURE and len(head) > 3 and head[3] == VERSION[0]
