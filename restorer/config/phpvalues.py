@@ -224,6 +224,9 @@ def decode_double_quoted(body: str, *, quote: str | None = '"', where: str = "")
             elif quote is not None and nxt == quote:
                 out += nxt.encode()
                 index += 2
+            elif nxt == "{":
+                out += b"\\{"   # not an escape, but it stops "{$" from starting interpolation
+                index += 2
             elif match := re.compile(r"[0-7]{1,3}").match(body, index + 1):
                 out.append(int(match.group(), 8) & 0xFF)
                 index = match.end()

@@ -136,3 +136,29 @@ def test_php_reads_back_what_we_write(php, values):
     # and our own reader agrees with PHP on what we wrote
     for literal, value in zip(literals, values):
         assert json.dumps(_php_view(parse_value(literal))) == json.dumps(_php_view(value))
+
+
+_ESCAPE_FRAGMENTS = ["\\n", "\\t", "\\r", "\\v", "\\e", "\\f", "\\x41", "\\x4", "\\xg", "\\101", "\\1", "\\400",
+                     "\\8", "\\u{41}", "\\u{1F600}", "\\\\", '\\"', "\\$", "\\q", "\\{", "\\'", "$ ", "$", "}",
+                     "a", "F", "0", "7", "é", "😀", " ", "'"]
+
+
+def _ours_or_none(expression: str):
+    try:
+        return parse_value(expression).encode("utf-8", errors="surrogateescape").hex()
+    except PhpParseError:
+        return None
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_ESCAPE_FRAGMENTS), max_size=12).map("".join), min_size=1, max_size=40))
+def test_double_quoted_escapes_read_as_php_does(php, bodies):
+    """Same bytes as PHP, and a refusal exactly where PHP would interpolate (warning) or fail to parse."""
+    expressions = [f'"{body}"' for body in bodies] + [f"<<<EOT\n{body}\nEOT" for body in bodies]
+    encoded = base64.b64encode(json.dumps(expressions).encode()).decode()
+    php_values = php_json(
+        "set_error_handler(function ($no, $message) { throw new ErrorException($message); });"
+        f"$out = array(); foreach (json_decode(base64_decode('{encoded}')) as $e) {{"
+        " try { $out[] = bin2hex(eval('return ' . $e . \"\\n;\")); } catch (Throwable $t) { $out[] = null; } }"
+        "echo json_encode($out);")
+    assert [_ours_or_none(e) for e in expressions] == php_values
