@@ -313,3 +313,31 @@ def test_crafted_header_cannot_demand_huge_kdf_costs(tmp_path, kdf, message):
     archive.write_bytes(header.raw + data[layout.HEADER_SIZE:])
     with pytest.raises(ArchiveError, match=r"^site\.jps: " + message):
         open_archive(archive, PASSWORD)
+
+
+NO_CRYPTOGRAPHY = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "cryptography" or name.startswith("cryptography."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Block())
+from restorer.formats import format_modules, open_archive
+print(sorted(m.__name__.rsplit(".", 1)[1] for m in format_modules()))
+try:
+    open_archive(sys.argv[1], "pw")
+except ModuleNotFoundError as exc:
+    print("needs", exc.name)
+"""
+
+
+def test_without_cryptography_plain_formats_still_load(tmp_path):
+    """The kickstart runs on hosts that may lack ``cryptography``: every format module
+    must import there, and only opening an encrypted archive asks for it (the kickstart
+    turns that ``ModuleNotFoundError`` into install instructions)."""
+    archive = tmp_path / "site.jps"
+    small_archive(archive)
+    result = subprocess.run([sys.executable, "-c", NO_CRYPTOGRAPHY, str(archive)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["['jpa', 'jps', 'jps2', 'zip']", "needs cryptography"]
