@@ -59,8 +59,13 @@ from .errors import DatabaseError, SitepackError
 from .replace_plan import check_pairs, old_regex, prefilter_groups
 
 _MAX_NESTING = 32
+_BATCH_BYTES = 32 * 1024 * 1024
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_NON_ASCII_ESCAPE = re.compile(rb"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|"
+# An escape sequence only counts when the backslash is not itself escaped (``\\\\/`` is
+# an escaped backslash followed by a plain slash): an even run of backslashes before it.
+_UNESCAPED = rb"(?<!\\)(?:\\\\)*"
+_ESCAPED_SLASH = re.compile(_UNESCAPED + rb"\\/")
+_NON_ASCII_ESCAPE = re.compile(_UNESCAPED + rb"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|"
                                rb"[1-9a-fA-F][0-9a-fA-F]{3})")
 _TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "json"}
 _BLOB_TYPES = {"varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
@@ -200,7 +205,7 @@ def _replace_json(data: bytes, rep: Replacements, stats: ValueStats, depth: int)
         json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    escape_slashes = b"\\/" in data or b"/" not in data
+    escape_slashes = _ESCAPED_SLASH.search(data) is not None or b"/" not in data
     ensure_ascii = _NON_ASCII_ESCAPE.search(data) is not None or data.isascii()
     changed = False
 
@@ -315,6 +320,7 @@ class Replacer:
         self.replacements = Replacements(safe)
         self.dry_run = dry_run
         self.batch_rows = max(1, int(batch_rows))
+        self._batch_limit = self.batch_rows
         self.warnings: list[str] = []
         self._conn = None
         self._tables = list(tables) if tables is not None else None
@@ -356,6 +362,13 @@ class Replacer:
     def report(self) -> list[TableReport]:
         """One report per table started so far, in order."""
         return list(self._reports)
+
+    @property
+    def current_table(self) -> str | None:
+        """The table being worked on (for progress lines), None before start and at the end."""
+        if self._tables is None or self.done:
+            return None
+        return self._tables[self._index]
 
     @property
     def done(self) -> bool:
@@ -411,12 +424,14 @@ class Replacer:
                     cur.execute(f"SELECT COUNT(*) FROM {_q(table)}")
                     report.rows = cur.fetchone()[0]
         plan = self._plan
+        limit = self._batch_limit
         with conn.cursor() as cur:
             if self._last_key is None:
-                cur.execute(plan.select_sql, (self.batch_rows,))
+                cur.execute(plan.select_sql, (limit,))
             else:
-                cur.execute(plan.select_after_sql, (*self._last_key, self.batch_rows))
+                cur.execute(plan.select_after_sql, (*self._last_key, limit))
             rows = cur.fetchall()
+        self._adapt_batch(rows)
         width = len(plan.key)
         changes = []
         for row in rows:
@@ -430,10 +445,18 @@ class Replacer:
         if changes and not self.dry_run:
             self._write(conn, table, plan, changes)
         conn.commit()
-        if len(rows) < self.batch_rows:
+        if len(rows) < limit:
             self._next_table(report)
         else:
             self._last_key = list(rows[-1][:width])
+
+    def _adapt_batch(self, rows) -> None:
+        """Keeps a batch's values under ``_BATCH_BYTES`` so memory stays flat with big rows."""
+        size = sum(len(value) for row in rows for value in row if isinstance(value, bytes))
+        if size > _BATCH_BYTES and self._batch_limit > 1:
+            self._batch_limit //= 2
+        elif size < _BATCH_BYTES // 4 and self._batch_limit < self.batch_rows:
+            self._batch_limit = min(self.batch_rows, self._batch_limit * 2)
 
     def _next_table(self, report: TableReport) -> None:
         report.done = True

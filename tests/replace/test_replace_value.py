@@ -11,6 +11,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.php import run_php
 from restorer.replace import Replacements, replace_in_value
@@ -128,3 +130,67 @@ def test_other_scheme_and_www_spellings_become_the_new_url():
 def test_json_that_is_not_json_is_replaced_as_text():
     text = '{not json "https:\\/\\/www.old-site.com\\/blog\\/x"'
     assert replace_in_value(text, PAIRS)[0] == '{not json "https:\\/\\/new-site.org\\/x"'
+
+
+# --- property: for any PHP structure, replacing in what PHP built with the old URL gives
+# exactly what PHP builds with the new one (serialized and JSON nested at random).
+
+_PROPERTY_PHP = r"""
+function build($n, $u, $p) {
+  switch ($n[0]) {
+    case 't': return strtr($n[1], ['{U}' => $u, '{P}' => $p]);
+    case 'i': return $n[1];
+    case 'd': return $n[1];
+    case 'b': return $n[1];
+    case 'n': return null;
+    case 'a': $a = []; foreach ($n[1] as [$k, $v]) { $a[is_int($k) ? $k : strtr($k, ['{U}' => $u])] = build($v, $u, $p); } return $a;
+    case 'o': $o = new stdClass; foreach ($n[1] as [$k, $v]) { $o->{"p$k"} = build($v, $u, $p); } return $o;
+    case 'ser': return serialize(build($n[1], $u, $p));
+    case 'json': return json_encode(build($n[1], $u, $p), $n[2]);
+  }
+}
+$out = [];
+foreach (json_decode(stream_get_contents(STDIN), true) as $tree) {
+  $out[] = [base64_encode(serialize(build($tree, OLD_U, OLD_P))), base64_encode(serialize(build($tree, NEW_U, NEW_P)))];
+}
+echo json_encode($out);
+"""
+
+_around = st.sampled_from(["", " ", "x ", "é ", "<a href=\"", "'", "(", "ü\n"])
+_after = st.sampled_from(["", "/", "/page/", "/img/ñ.png", "?q=1", " ", "\"", ".", ")", "#top"])
+_marked = st.one_of(
+    st.tuples(_around, st.sampled_from(["{U}", "{P}"]), _after).map(lambda t: "".join(t)),
+    st.text(max_size=12),
+)
+_prop_leaf = st.one_of(
+    _marked.map(lambda s: ["t", s]),
+    st.integers(-10 ** 6, 10 ** 6).map(lambda i: ["i", i]),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: ["d", f]),
+    st.booleans().map(lambda b: ["b", b]),
+    st.just(["n"]),
+)
+
+
+def _prop_nodes(children):
+    key = st.one_of(st.integers(0, 50), st.sampled_from(["k", "{U}/key", "é", "url"]))
+    pairs = st.lists(st.tuples(key, children), max_size=4)
+    return st.one_of(
+        pairs.map(lambda kv: ["a", [list(p) for p in kv]]),
+        st.lists(children, max_size=3).map(lambda vs: ["o", [[i, v] for i, v in enumerate(vs)]]),
+        children.map(lambda c: ["ser", c]),
+        st.tuples(children, st.sampled_from([0, 64, 256, 64 | 256, 128])).map(
+            lambda t: ["json", t[0], t[1]]),
+    )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.data_too_large])
+@given(st.lists(st.recursive(_prop_leaf, _prop_nodes, max_leaves=20), min_size=1, max_size=30))
+def test_any_php_structure_is_replaced_as_php_would_build_it(php, trees):
+    code = (_PROPERTY_PHP.replace("OLD_U", json.dumps(OLD_URL)).replace("OLD_P", json.dumps(OLD_PATH))
+            .replace("NEW_U", json.dumps(NEW_URL)).replace("NEW_P", json.dumps(NEW_PATH)))
+    built = json.loads(run_php(code, stdin=json.dumps(trees).encode()))
+    rep = Replacements(PAIRS)
+    for old_b64, new_b64 in built:
+        old, new = base64.b64decode(old_b64), base64.b64decode(new_b64)
+        assert replace_in_value(old, rep)[0] == new

@@ -312,3 +312,18 @@ def test_tables_for_platforms(db):
             "wp_posts"]
         with pytest.raises(SitepackError, match="Unknown platform 'drupal'"):
             tables_for("drupal", "", conn)
+
+
+def test_big_rows_shrink_the_batch_and_give_the_same_result(php, db_factory, monkeypatch):
+    import restorer.replace
+    normal, small = db_factory(), db_factory()
+    fill(normal)
+    fill(small)
+    tables = ["wp_options", "wp_posts", "wp_postmeta"]
+    run_to_end(Replacer(info(normal), PAIRS, tables, batch_rows=50))
+    monkeypatch.setattr(restorer.replace, "_BATCH_BYTES", 600)  # a few rows' worth
+    shrinking = Replacer(info(small), PAIRS, tables, batch_rows=50)
+    shrinking.run(budget_seconds=0)
+    assert shrinking._batch_limit < 50
+    run_to_end(shrinking)
+    assert snapshot(small) == snapshot(normal)
