@@ -162,3 +162,32 @@ def test_double_quoted_escapes_read_as_php_does(php, bodies):
         " try { $out[] = bin2hex(eval('return ' . $e . \"\\n;\")); } catch (Throwable $t) { $out[] = null; } }"
         "echo json_encode($out);")
     assert [_ours_or_none(e) for e in expressions] == php_values
+
+
+_NUMBER_FRAGMENTS = ["0", "1", "7", "8", "9", "00", "_", ".", "e", "E", "e+", "e-", "x", "X", "b", "o", "O",
+                     "a", "f", "F", "9223372036854775807", "9223372036854775808", "0x7fffffffffffffff", "1"]
+
+
+def _ours_as_json(expression: str):
+    try:
+        value = parse_value(expression)
+    except PhpParseError:
+        return None
+    if isinstance(value, float) and math.isinf(value):
+        return "INF" if value > 0 else "-INF"     # as PHP's (string) cast shows it
+    return json.loads(json.dumps(value))
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "-", "+"]),
+                          st.lists(st.sampled_from(_NUMBER_FRAGMENTS), min_size=1, max_size=6).map("".join))
+                .map("".join), min_size=1, max_size=60))
+def test_numbers_read_as_php_does(php, expressions):
+    encoded = base64.b64encode(json.dumps(expressions).encode()).decode()
+    php_values = php_json(
+        "set_error_handler(function ($no, $message) { throw new ErrorException($message); });"
+        f"$out = array(); foreach (json_decode(base64_decode('{encoded}')) as $e) {{"
+        " try { $v = eval('return ' . $e . ';'); $out[] = is_float($v) && is_infinite($v) ? (string) $v : $v; }"
+        " catch (Throwable $t) { $out[] = null; } }"
+        "echo json_encode($out, JSON_PRESERVE_ZERO_FRACTION);")
+    assert [_ours_as_json(e) for e in expressions] == php_values
