@@ -14,9 +14,41 @@ import sys
 import time
 from pathlib import Path
 
-from .demosite import build_demo_site
+from .demosite import DemoSite, build_demo_site
 from .mariadb import MariaDBServer
 from .php import read_joomla_config
+
+
+def start_demo(out: Path, size: str = "small") -> tuple[MariaDBServer, DemoSite]:
+    """A fresh ``out`` folder with a running MariaDB and the demo site built against it.
+
+    The caller stops the server (``server.stop()``) when done.
+    """
+    shutil.rmtree(out, ignore_errors=True)
+    server = MariaDBServer.start(out / "mariadb")
+    try:
+        db = server.create_database("demo_site")
+        return server, build_demo_site(out / "site", db, size=size)
+    except BaseException:
+        server.stop()
+        raise
+
+
+def describe(site: DemoSite) -> list[str]:
+    """What the demo site holds, one line each."""
+    lines = [
+        f"  files:     {site.root}  ({site.file_count} files, {site.total_bytes / 1e6:.1f} MB, "
+        f"{len(site.symlinks)} symlink, {len(site.empty_dirs)} empty folder)",
+        f"  database:  {site.db.database} on {site.db.host}:{site.db.port} as {site.db.user}, prefix {site.prefix}",
+    ]
+    lines += [f"    {table:<28} {count:>9} rows" for table, count in site.row_counts.items()]
+    lines += [
+        f"    views {', '.join(site.views)}; triggers {', '.join(site.triggers)}; "
+        f"procedures {', '.join(site.procedures)}; functions {', '.join(site.functions)}",
+        f"  site:      {site.config['sitename']}  ({site.live_site}, Joomla {site.platform_version})",
+        f"  super user: {site.super_user['username']} <{site.super_user['email']}>",
+    ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,27 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("demo-out"))
     args = parser.parse_args(argv)
 
-    out = args.out.absolute()
-    shutil.rmtree(out, ignore_errors=True)
     started = time.monotonic()
-    server = MariaDBServer.start(out / "mariadb")
+    server, site = start_demo(args.out.absolute(), args.size)
     try:
-        db = server.create_database("demo_site")
-        site = build_demo_site(out / "site", db, size=args.size)
-        php_view = read_joomla_config(site.root / "configuration.php")
-        same = php_view == site.config
-        elapsed = time.monotonic() - started
-        print(f"Demo site ({args.size}) built in {elapsed:.1f} s")
-        print(f"  files:     {site.root}  ({site.file_count} files, {site.total_bytes / 1e6:.1f} MB, "
-              f"{len(site.symlinks)} symlink, {len(site.empty_dirs)} empty folder)")
-        print(f"  database:  {site.db.database} on {site.db.host}:{site.db.port} as {site.db.user}, "
-              f"prefix {site.prefix}")
-        for table, count in site.row_counts.items():
-            print(f"    {table:<28} {count:>9} rows")
-        print(f"    views {', '.join(site.views)}; triggers {', '.join(site.triggers)}; "
-              f"procedures {', '.join(site.procedures)}; functions {', '.join(site.functions)}")
-        print(f"  site:      {site.config['sitename']}  ({site.live_site}, Joomla {site.platform_version})")
-        print(f"  super user: {site.super_user['username']} <{site.super_user['email']}>")
+        same = read_joomla_config(site.root / "configuration.php") == site.config
+        print(f"Demo site ({args.size}) built in {time.monotonic() - started:.1f} s")
+        print("\n".join(describe(site)))
         print(f"  PHP reads configuration.php back: {'same values' if same else 'DIFFERENT values'}")
         return 0 if same else 1
     finally:
