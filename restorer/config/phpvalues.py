@@ -67,7 +67,7 @@ _NUMBER = re.compile(
     rf"|{_DIGITS}(?:[eE][+-]?{_DIGITS})?")
 _OPEN_TAG = re.compile(r"<\?php(?=[ \t\r\n]|$)|<\?=", re.IGNORECASE)
 _OPERATORS = sorted("""=== !== <=> **= ... <<= >>= ??= ?-> => -> :: == != <> <= >= && || ?? ++ --
-    += -= *= /= .= %= &= |= ^= << >> ** ; , . = ( ) [ ] { } + - * / % ! ? : < > & | ^ ~ @""".split(),
+    += -= *= /= .= %= &= |= ^= << >> ** ; , . = ( ) [ ] { } + - * / % ! ? : < > & | ^ ~ @ $""".split(),
                     key=len, reverse=True)
 _HEREDOC_START = re.compile(r"<<<[ \t]*(?:(" + _LABEL + r")|\"(" + _LABEL + r")\"|'(" + _LABEL + r")')\r?\n")
 
@@ -108,7 +108,8 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("close_tag", text[pos:end], start, end))
             in_php = False
         elif text.startswith("#[", pos):
-            tokens.append(Token("comment", text[pos:_attribute_end(text, pos)], start, _attribute_end(text, pos)))
+            end = _attribute_end(text, pos)   # a PHP 8 attribute: no value, skipped like a comment
+            tokens.append(Token("comment", text[pos:end], start, end))
         elif char == "#" or text.startswith("//", pos):
             end = pos
             while end < n and text[end] not in "\r\n" and not text.startswith("?>", end):
