@@ -11,6 +11,8 @@
   var lastResponse = Date.now();
   var failures = 0;
 
+  function Final(message) { this.message = message; }
+
   function el(id) { return document.getElementById(id); }
 
   function render(report) {
@@ -82,9 +84,15 @@
       headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json", "Accept": "application/json" },
       body: JSON.stringify({ known_warnings: shownWarnings })
     }).then(function (response) {
+      if (response.status === 403 || response.status === 404) {
+        // Logged out, or the backup cannot be resumed: waiting would not change that.
+        return response.json().then(function (body) { throw new Final(body.error); },
+                                    function () { throw new Final("HTTP " + response.status); });
+      }
       if (!response.ok) { throw new Error("HTTP " + response.status + (response.statusText ? " " + response.statusText : "")); }
       return response.json();
     }).then(answered, function (error) {
+      if (error instanceof Final) { leave(data.failedUrl + "?why=" + encodeURIComponent(error.message)); return; }
       retryLater(error && error.message ? error.message : "no answer from the server");
     });
   }
