@@ -35,8 +35,14 @@ def pack_chunk(data: bytes, deflate: Callable[[bytes], bytes] = deflate_raw) -> 
     return bytes((layout.METHOD_STORED,)) + data
 
 
+PROBE = 64 * 1024
+
+
 def pack_chunk_fast(data: bytes) -> bytes:
-    """``pack_chunk`` with ISA-L's fast deflate, for the chunks of large files."""
+    """``pack_chunk`` with ISA-L's fast deflate, for the chunks of large files; a chunk
+    whose first 64 KiB do not shrink by 3 % (media, archives) is stored untried."""
+    if len(data) > 2 * PROBE and len(deflate_fast(data[:PROBE])) > PROBE * 0.97:
+        return bytes((layout.METHOD_STORED,)) + data
     return pack_chunk(data, deflate_fast)
 
 
