@@ -221,3 +221,31 @@ def test_bom_close_tag_and_comments_inside_values(tmp_path, php):
     # PHP prints the BOM and the text after ?>; catch that output so only the values remain.
     assert php_json(f"ob_start(); require {json.dumps(str(path))}; ob_end_clean();"
                     "echo json_encode(get_object_vars(new JConfig()));") == {"host": "db3", "list": ["c"]}
+
+
+_gap = st.lists(st.sampled_from([" ", "\n", "\t", "\r\n", "/* c */", "// c\n", "# c\n", "/** doc\n */"]),
+                min_size=1, max_size=3).map("".join)
+_modifier = st.sampled_from(["public", "var", "public static", "private", "protected", "public mixed",
+                             "readonly public mixed"])
+_plain_values = st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6), st.booleans(), st.none(),
+                          st.lists(st.integers(0, 9), max_size=3))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(_modifier, _plain_values, _gap, _gap, st.booleans()), min_size=1, max_size=25))
+def test_reader_sees_what_php_sees_in_any_layout(tmp_path, php, declarations):
+    """Random layouts of JConfig (comments anywhere, var/static/private/typed, grouped declarations)."""
+    from restorer.config.phpvalues import php_literal
+    parts = ["<?php", "\nclass JConfig", declarations[0][2], "{"]
+    for index, (modifier, value, gap1, gap2, grouped) in enumerate(declarations):
+        if "readonly" in modifier:
+            continue   # readonly properties need a constructor; PHP refuses defaults on them
+        parts += [gap1, modifier, " ", f"$p{index}", gap2, "=", gap1, php_literal(value)]
+        if grouped and "static" not in modifier:
+            parts += [",", gap2, f"$q{index}", " = ", php_literal(value)]
+        parts += [gap2, ";"]
+    parts += ["\n}\n"]
+    text = "".join(parts)
+    php_sees = _php_view(tmp_path, text) or {}   # PHP's JSON shows an empty object as []
+    assert json.loads(json.dumps(parse_joomla_config(text).values)) == php_sees
