@@ -252,7 +252,8 @@ def test_backup_now_progress_manage(page, screenshot, demo, ui_factory, tmp_path
     assert record.status == "ok" and record.origin == "web" and len(record.parts) >= 2
     expect(page.locator("#archive-name")).to_have_text(record.archive_name)
     assert record.archive_name.endswith(".jps")
-    expect(page.locator("#archive-parts")).to_have_text(", ".join(record.parts))
+    expect(page.locator("#archive-parts")).to_have_text(
+        f"{len(record.parts)} files (.j01 … .jps), all needed to extract")
     expect(page.locator("#archive-size")).to_have_text(human_size(record.size))
     expect(page.locator("#archive-duration")).to_have_text(re.compile(r"\d"))
     expect(page.locator("#warnings li", has_text=UNREADABLE)).to_have_count(1)

@@ -67,6 +67,7 @@ def start():
                               origin="web")
     except SitepackError as exc:
         return _form_page(name, values=values, error=str(exc), status=400)
+    web_state().jobs[job.id] = job
     return redirect(url_for("backup.progress", backup_id=job.id))
 
 
@@ -114,13 +115,18 @@ def step(backup_id: int):
         known = max(0, int(body.get("known_warnings", 0)))
     except (TypeError, ValueError):
         known = 0
-    with web_state().backup_lock(backup_id):
+    state = web_state()
+    with state.backup_lock(backup_id):
+        job = state.jobs.pop(backup_id, None)
         try:
-            job = BackupJob.load(backup_id)
+            if job is None:
+                job = BackupJob.load(backup_id)
         except SitepackError as exc:
             return jsonify(error=str(exc)), 404
         report = job.step()
         warnings = job.warnings()
+        if not report.finished:
+            state.jobs[backup_id] = job
     answer = report.to_dict()
     answer["warnings_since"] = warnings[known:]
     return jsonify(answer)

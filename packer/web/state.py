@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from packer.engine import BackupJob
+
 from .login import LoginPassword, OneTimeToken, Throttle
 
 
@@ -19,6 +21,9 @@ class WebState:
     throttle: Throttle = dataclasses.field(default_factory=Throttle)
     # Ids of the sessions logged in on this server: logging out revokes the cookie for good.
     sessions: set[str] = dataclasses.field(default_factory=set)
+    # Running backups stepped by this server, kept open between requests (archive writer,
+    # database connection) instead of being reloaded from their saved state every step.
+    jobs: dict[int, BackupJob] = dataclasses.field(default_factory=dict)
     _locks: dict[int, threading.Lock] = dataclasses.field(default_factory=dict)
     _locks_guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
