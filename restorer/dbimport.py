@@ -165,11 +165,13 @@ class Importer:
 
     def _run(self, started: float, budget: float | None) -> bool:
         self._open()
+        if self._resumed_now and self._adopt_saved_position():
+            # Killed after preparing but before the caller saved that: never prepare
+            # twice (a second "backup" would rename the freshly imported tables).
+            self._prepared = True
         if not self._prepared:
             self._prepare()
             self._prepared = True
-        elif self._resumed_now:
-            self._adopt_saved_position()
         conn = self._conn
         reader = MarkerStatementReader(self.paths, self._part, self._offset)
         first = self._resumed_now
@@ -264,13 +266,20 @@ class Importer:
                         f"VALUES (%s, %s, %s, %s)",
                         (self.sqlfile, self._part, self._offset, self._statements))
 
-    def _adopt_saved_position(self) -> None:
+    def _adopt_saved_position(self) -> bool:
+        """Takes the position committed in the database; False when there is none."""
         with self._conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                        "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", (PROGRESS_TABLE,))
+            if cur.fetchone()[0] == 0:
+                return False
             cur.execute(f"SELECT part, `offset`, statements FROM {PROGRESS_TABLE} "
                         f"WHERE sqlfile = %s", (self.sqlfile,))
             row = cur.fetchone()
-        if row is not None:
-            self._part, self._offset, self._statements = int(row[0]), int(row[1]), int(row[2])
+        if row is None:
+            return False
+        self._part, self._offset, self._statements = int(row[0]), int(row[1]), int(row[2])
+        return True
 
     def _prepare(self) -> None:
         """Deals with existing tables as chosen, then creates the bookkeeping table."""

@@ -373,8 +373,9 @@ class Dumper:
                            "key_literals": [key_literal(by_name[k]) for k in key],
                            "head": _START + head.encode()}
             avg = max(int(item.get("avg_row") or 0), 1)
-            # a batch (one string from the server) stays around _BATCH_BYTES
-            self._table["batch"] = max(1, min(self.options.batch_rows, _BATCH_BYTES // (2 * avg)))
+            # A batch (one string from the server) stays around _BATCH_BYTES. The first
+            # is small: the server's average row length may be missing or stale.
+            self._table["batch"] = max(1, min(self.options.batch_rows, 200, _BATCH_BYTES // (2 * avg)))
         return self._table
 
     def _dump_batch(self, item: dict) -> bool:
