@@ -100,3 +100,22 @@ def test_server_gone_away_reconnects_and_finishes_without_duplicates(db, db_fact
         source = table_hashes(a, "jos_")
         source["#__session"] = table_hashes(b, "n_")["#__session"]
         assert table_hashes(b, "n_") == source
+
+
+def test_resume_from_a_state_saved_before_preparing_does_not_back_up_twice(db, db_factory, tmp_path):
+    sql = write_dump(tmp_path / "sql", b"DROP TABLE IF EXISTS `#__t`", b"CREATE TABLE `#__t` (id INT PRIMARY KEY)",
+                     b"INSERT INTO `#__t` VALUES (1)", b"CREATE TABLE `#__u` (id INT)", b"INSERT INTO `#__u` VALUES (2)")
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE p_t (old TEXT)")
+        cur.execute("INSERT INTO p_t VALUES ('the old site')")
+    importer = Importer(info_for(db), sql, ENTRY, new_prefix="p_", existing="backup")
+    early_state = importer.state()          # what the caller had saved before the kill
+    assert importer.run(budget_seconds=0) is False
+    importer._close()                        # the process is killed here
+    resumed = Importer.resume(early_state, info_for(db))
+    assert resumed.run() is True
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT old FROM bak_t")
+        assert cur.fetchall() == (("the old site",),)
+        cur.execute("SELECT (SELECT id FROM p_t), (SELECT id FROM p_u)")
+        assert cur.fetchone() == (1, 2)
