@@ -9,7 +9,7 @@ from restorer.config.phpvalues import PhpParseError, TokenStream, parse_expressi
 from restorer.db import DbConnectionInfo
 from restorer.errors import ConfigError
 
-from .model import UNKNOWN_HOST, Site, host_from_url, split_db_host
+from .model import UNKNOWN_HOST, Site, connection_info, host_from_url
 
 CONFIG_NAME = "configuration.php"
 # Version files: Joomla 3.8+ and 4/5 first, then Joomla 3.0-3.7.
@@ -84,10 +84,8 @@ def detect_joomla(root: Path, db_override: DbConnectionInfo | None) -> Site:
                           "or make a files-only backup (--type files)") from None
     values = config.effective_values
     db = db_override
-    if db is None and all(isinstance(values.get(k), str) for k in ("host", "user", "password", "db")):
-        host, port, socket = split_db_host(values["host"])
-        db = DbConnectionInfo(host=host, port=port, user=values["user"], password=values["password"],
-                              database=values["db"], socket=socket)
+    if db is None:
+        db = connection_info(values.get("host"), values.get("user"), values.get("password"), values.get("db"))
     dbtype = values.get("dbtype")
     warnings = list(config.problems)
     if isinstance(dbtype, str) and dbtype.lower() not in ("mysqli", "mysql", "pdomysql", ""):

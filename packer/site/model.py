@@ -10,6 +10,10 @@ from restorer.db import DbConnectionInfo
 
 UNKNOWN_HOST = "unknown_host"
 DEFAULT_PORT = 3306
+# Where PHP's mysqli looks when the host is "localhost" (php.ini mysqli.default_socket on
+# Debian/Ubuntu, then other common builds): "localhost" means this Unix socket, not TCP.
+DEFAULT_SOCKETS = ("/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/var/lib/mysql/mysql.sock",
+                   "/tmp/mysql.sock")
 
 
 @dataclasses.dataclass
@@ -58,6 +62,21 @@ def split_db_host(host: str | None, default_port: int = DEFAULT_PORT) -> tuple[s
     if value.startswith("/"):
         return "localhost", default_port, value
     return value, default_port, None
+
+
+def connection_info(host_setting, user, password, database) -> DbConnectionInfo | None:
+    """Database settings as PHP's mysqli would use them, or None if one of them is not given."""
+    texts = [value if isinstance(value, str) else str(value) if isinstance(value, int) and
+             not isinstance(value, bool) else None for value in (host_setting, user, password, database)]
+    if None in texts:
+        return None
+    host_text, user, password, database = texts
+    host, port, socket = split_db_host(host_text)
+    explicit_port = ":" in host_text.removeprefix("p:").rsplit("]", 1)[-1]
+    if socket is None and host == "localhost" and not explicit_port:
+        socket = next((path for path in DEFAULT_SOCKETS if Path(path).exists()), None)
+    return DbConnectionInfo(host=host, port=port, user=user, password=password, database=database,
+                            socket=socket)
 
 
 def host_from_url(url: str | None) -> str | None:

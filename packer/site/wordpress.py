@@ -10,7 +10,7 @@ from restorer.config.wordpress import TABLE_PREFIX, read_wp_config
 from restorer.db import DbConnectionInfo
 from restorer.errors import ConfigError, SitepackError
 
-from .model import UNKNOWN_HOST, Site, host_from_url, split_db_host
+from .model import UNKNOWN_HOST, Site, connection_info, host_from_url
 
 CONFIG_NAME = "wp-config.php"
 VERSION_FILE = "wp-includes/version.php"
@@ -81,10 +81,9 @@ def detect_wordpress(root: Path, db_override: DbConnectionInfo | None) -> Site:
         warnings.insert(0, f"{CONFIG_NAME} is outside the site root ({path}): the archive will not contain "
                            "it, and the restore wizard will have blanks for every value in it")
     db = db_override
-    if db is None and all(isinstance(values.get(k), str) for k in ("DB_HOST", "DB_USER", "DB_PASSWORD", "DB_NAME")):
-        host, port, socket = split_db_host(values["DB_HOST"])
-        db = DbConnectionInfo(host=host, port=port, user=values["DB_USER"], password=values["DB_PASSWORD"],
-                              database=values["DB_NAME"], socket=socket)
+    if db is None:
+        db = connection_info(values.get("DB_HOST"), values.get("DB_USER"), values.get("DB_PASSWORD"),
+                             values.get("DB_NAME"))
     prefix = values.get(TABLE_PREFIX) if isinstance(values.get(TABLE_PREFIX), str) else None
     options = _options(db, prefix) if db is not None and prefix else {}
     live_site = values.get("WP_HOME") or values.get("WP_SITEURL") or options.get("home") or options.get("siteurl")

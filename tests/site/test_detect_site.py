@@ -84,6 +84,17 @@ def test_socket_and_port_forms_of_joomla_host(tmp_path):
     assert site.host == "shop.example.net" and site.live_site == "http://shop.example.net:8080/x"
 
 
+def test_localhost_means_the_default_socket_as_in_php(tmp_path, monkeypatch):
+    socket = tmp_path / "mysqld.sock"
+    socket.touch()
+    monkeypatch.setattr("packer.site.model.DEFAULT_SOCKETS", ("/nonexistent/mysqld.sock", str(socket)))
+    for host, expected in (("localhost", str(socket)), ("localhost:3306", None), ("127.0.0.1", None)):
+        site = detect_site(_joomla_root(tmp_path / host, _config_text(host=host)))
+        assert site.db.socket == expected, host
+    numeric = detect_site(_joomla_root(tmp_path / "numeric", _config_text(password=12345, db=2024)))
+    assert (numeric.db.password, numeric.db.database) == ("12345", "2024")
+
+
 def test_db_override_wins(tmp_path):
     override = DbConnectionInfo("db.example", 3310, "other", "pw", "otherdb")
     site = detect_site(_joomla_root(tmp_path, _config_text()), db_override=override)
