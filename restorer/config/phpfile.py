@@ -112,9 +112,9 @@ def _skip_to_statement_end(stream: TokenStream) -> Token | None:
         if token.kind == "close_tag" and depth == 0:
             return None
         stream.next()
-        if token.kind == "op" and token.text in "([{":
+        if token.kind == "op" and token.text in ("(", "[", "{"):
             depth += 1
-        elif token.kind == "op" and token.text in ")]}":
+        elif token.kind == "op" and token.text in (")", "]", "}"):
             depth -= 1
         elif token.kind == "op" and token.text == ";" and depth == 0:
             return token
@@ -151,6 +151,21 @@ def find_includes(text: str, tokens: list[Token], *, file_path: Path | None) -> 
     return found
 
 
+def _skip_expression(stream: TokenStream, stops: tuple[str, ...]) -> None:
+    """Moves over an expression it cannot evaluate, up to a stop token or an unmatched closer."""
+    depth = 0
+    while (token := stream.peek()) is not None:
+        if token.kind == "op" and token.text in ("(", "[", "{"):
+            depth += 1
+        elif token.kind == "op" and token.text in (")", "]", "}"):
+            if depth == 0:
+                return
+            depth -= 1
+        elif token.kind == "op" and token.text in stops and depth == 0:
+            return
+        stream.next()
+
+
 def _read_slot(stream: TokenStream, name: str, name_token: Token) -> ValueSlot:
     """Reads the optional ``= value`` after a declared name; the cursor ends on ``,`` or ``;``."""
     text = stream.text
@@ -168,17 +183,7 @@ def _read_slot(stream: TokenStream, name: str, name_token: Token) -> ValueSlot:
     except UnsupportedValue as exc:
         value, reason = None, str(exc)
         stream.index = start_index
-        depth = 0
-        while (token := stream.peek()) is not None:
-            if token.kind == "op" and token.text in "([{":
-                depth += 1
-            elif token.kind == "op" and token.text in ")]}":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif token.kind == "op" and token.text in ",;" and depth == 0:
-                break
-            stream.next()
+        _skip_expression(stream, (",", ";"))
     last = stream.tokens[stream.index - 1]
     return ValueSlot(name, value, first.start, last.end, line_of(text, first.start), reason)
 
@@ -289,7 +294,6 @@ def parse_defines(text: str, tokens: list[Token]) -> dict[str, ValueSlot]:
         if previous is not None and previous.kind == "ident" and previous.text.lower() == "function":
             continue
         stream.next()
-        name_token = stream.peek()
         try:
             name = parse_expression(stream)
         except PhpParseError:
@@ -297,13 +301,13 @@ def parse_defines(text: str, tokens: list[Token]) -> dict[str, ValueSlot]:
         if not isinstance(name, str) or not stream.at("op", ","):
             continue
         stream.next()
-        slot = _read_slot_expression(stream, name, name_token)
+        slot = _read_slot_expression(stream, name)
         if name not in found:
             found[name] = slot
     return found
 
 
-def _read_slot_expression(stream: TokenStream, name: str, near: Token) -> ValueSlot:
+def _read_slot_expression(stream: TokenStream, name: str) -> ValueSlot:
     first = stream.peek()
     if first is None:
         raise stream.error("expected a value")
@@ -311,22 +315,12 @@ def _read_slot_expression(stream: TokenStream, name: str, near: Token) -> ValueS
     try:
         value = parse_expression(stream)
         if not stream.at("op", ")") and not stream.at("op", ","):
-            raise stream.error("more after the value", UnsupportedValue)
+            raise stream.error("an operator other than '.' (string concatenation)", UnsupportedValue)
         last = stream.tokens[stream.index - 1]
         return ValueSlot(name, value, first.start, last.end, line_of(stream.text, first.start))
     except UnsupportedValue as exc:
         stream.index = start_index
-        depth = 0
-        while (token := stream.peek()) is not None:
-            if token.kind == "op" and token.text in "([{":
-                depth += 1
-            elif token.kind == "op" and token.text in ")]}":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif token.kind == "op" and token.text == "," and depth == 0:
-                break
-            stream.next()
+        _skip_expression(stream, (",",))
         last = stream.tokens[stream.index - 1]
         return ValueSlot(name, None, first.start, last.end, line_of(stream.text, first.start), str(exc))
 
@@ -338,9 +332,9 @@ def parse_top_level_assignments(text: str, tokens: list[Token]) -> dict[str, Val
     depth = 0
     while (token := stream.peek()) is not None:
         stream.next()
-        if token.kind == "op" and token.text in "([{":
+        if token.kind == "op" and token.text in ("(", "[", "{"):
             depth += 1
-        elif token.kind == "op" and token.text in ")]}":
+        elif token.kind == "op" and token.text in (")", "]", "}"):
             depth -= 1
         elif token.kind == "variable" and depth == 0 and stream.at("op", "="):
             previous = stream.tokens[stream.index - 2] if stream.index >= 2 else None

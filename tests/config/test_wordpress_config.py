@@ -98,3 +98,12 @@ def test_not_a_wordpress_configuration(tmp_path):
     path.write_text("<?php\necho 'hello';\n")
     with pytest.raises(ConfigError, match="defines neither DB_NAME nor DB_HOST nor \\$table_prefix"):
         read_wp_config(path)
+
+
+def test_arithmetic_in_a_define_is_reported():
+    config = parse_wp_config("<?php\ndefine('DB_NAME', 'a');\ndefine('DB_USER', 'u');\ndefine('DB_PASSWORD', 'p');\n"
+                             "define('DB_HOST', 'h');\n$table_prefix = 'wp_';\ndefine('WP_HOME', 'x' . 1 + 2);\n")
+    assert config.values["DB_NAME"] == "a" and "WP_HOME" not in config.values
+    assert config.problems == ["wp-config.php sets WP_HOME with an expression sitepack does not evaluate (line 7: an "
+                               "operator other than '.' (string concatenation)): the restore wizard will have a blank "
+                               "for it"]
