@@ -249,3 +249,16 @@ def test_reader_sees_what_php_sees_in_any_layout(tmp_path, php, declarations):
     text = "".join(parts)
     php_sees = _php_view(tmp_path, text) or {}   # PHP's JSON shows an empty object as []
     assert json.loads(json.dumps(parse_joomla_config(text).values)) == php_sees
+
+
+def test_non_utf8_and_crlf_bytes_survive_a_rewrite(tmp_path, php):
+    """An old Latin-1 configuration with Windows line ends: only the changed value's bytes change."""
+    from restorer.config.phpfile import read_php_file
+    original = b"<?php\r\nclass JConfig {\r\n\tpublic $sitename = 'Caf\xe9 M\xfcller';\r\n\tpublic $db = 'old';\r\n}\r\n"
+    path = tmp_path / "configuration.php"
+    path.write_bytes(original)
+    write_config_atomically(path, rewrite_joomla_config(read_php_file(path), {"db": "new", "user": "u"}))
+    assert path.read_bytes() == (b"<?php\r\nclass JConfig {\r\n\tpublic $sitename = 'Caf\xe9 M\xfcller';\r\n"
+                                 b"\tpublic $db = 'new';\r\n\tpublic $user = 'u';\r\n}\r\n")
+    sitename = php_json(f"require {json.dumps(str(path))}; echo json_encode(bin2hex((new JConfig)->sitename));")
+    assert bytes.fromhex(sitename) == b"Caf\xe9 M\xfcller"
