@@ -296,7 +296,10 @@ def test_backup_now_progress_manage(page, screenshot, demo, ui_factory, tmp_path
     screenshot("backup-ui-log")
     page.go_back()
 
-    # A frozen record refuses deletion; unfrozen, its files and then itself can be deleted.
+    # A frozen record refuses deletion; unfrozen, its files and then itself can be deleted
+    # (each deletion asks first).
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     row.get_by_role("button", name="Freeze").click()
     expect(row.locator(".badge.frozen")).to_have_text("frozen")
     row.get_by_role("button", name="Delete", exact=True).click()
@@ -312,6 +315,10 @@ def test_backup_now_progress_manage(page, screenshot, demo, ui_factory, tmp_path
     expect(page.locator(".notice.ok")).to_contain_text(f"Backup #{backup_id} was deleted")
     expect(row).to_have_count(0)
     assert not Path(record.log_path).exists()
+    assert questions == [
+        f"Delete backup #{backup_id}: its record, archive files and log?",
+        f"Delete the archive files of backup #{backup_id}? The record and its log are kept.",
+        f"Delete backup #{backup_id}: its record, archive files and log?"]
 
 
 def test_one_time_token_url_logs_in_once(page, screenshot, tmp_path, ui_factory):
