@@ -1,0 +1,95 @@
+"""SIGKILL a backup at random points, over and over, and resume it each time (E4, B5).
+
+The backup runs in a child process in small steps (max_exec 100 ms). The child is killed
+with SIGKILL at a random moment after it saved at least one new state (so every round
+makes progress and most kills land in the middle of a step), then a new child resumes
+it; after KILLS kills the last child may finish. The final archive must verify and extract to the same content as an uninterrupted
+backup of the same site.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+
+from engine_helpers import check_and_extract, tree
+from packer import profiles, records
+from packer.engine import BackupJob, run_to_completion
+from packer.home import jobs_dir
+
+PASSWORD = "kill -9 proof"
+# Files that differ between any two backups: ids, dates, and the manifest's mtimes of them.
+PER_BACKUP = ("installation/extrainfo.json", "installation/README.html",
+              "installation/sitepack-manifest.jsonl")
+# The restorer runtime is copied from the live source tree, which may change between the
+# two backups while other work goes on; its presence is checked, not its bytes.
+RUNTIME = ("installation/restorer", "installation/templates", "installation/vendor")
+KILLS = 25
+RESUME = ("import sys\n"
+          "from packer.engine import BackupJob, run_to_completion\n"
+          "report = run_to_completion(BackupJob.load(int(sys.argv[1])))\n"
+          "sys.exit(1 if report.failed else 0)\n")
+
+
+def _seq(path) -> int | None:
+    try:
+        return json.loads(path.read_text())["seq"]
+    except FileNotFoundError:
+        return None
+
+
+@pytest.mark.slow
+def test_backup_survives_many_sigkills(demo, tmp_path):
+    profiles.save({"min_exec": 0, "max_exec": 0.1}, name="slices")
+    common = dict(fmt="jps", part_size=512 * 1024, archive_password=PASSWORD)
+    reference = run_to_completion(BackupJob.start(demo.root, output_dir=tmp_path / "ref", **common))
+    assert not reference.failed, reference.error
+
+    job_id = BackupJob.start(demo.root, output_dir=tmp_path / "killed", profile="slices",
+                             **common).id
+    state = jobs_dir() / str(job_id) / "state.json"
+    rng = random.Random(20261127)
+    kills = 0
+    while kills < KILLS:
+        before = _seq(state)
+        child = subprocess.Popen([sys.executable, "-c", RESUME, str(job_id)])
+        while child.poll() is None and _seq(state) == before:
+            time.sleep(0.002)
+        if child.poll() is not None:
+            break
+        time.sleep(rng.uniform(0, 0.4))
+        if child.poll() is not None:
+            break
+        child.kill()
+        child.wait()
+        kills += 1
+        assert oct(state.stat().st_mode & 0o777) == "0o600"
+    assert kills == KILLS, f"only {kills} kills: the backup finished too fast to test resuming"
+    child = subprocess.run([sys.executable, "-c", RESUME, str(job_id)])
+    assert child.returncode == 0
+
+    # the CLI's --resume on a finished backup reports it (and its record) again
+    again = subprocess.run(["sitepack", "backup", "--resume", str(job_id)], capture_output=True,
+                           text=True)
+    assert again.returncode == 0, again.stderr
+    rec = records.get(job_id)
+    assert rec.status == "ok" and f"record: #{job_id}" in again.stdout
+    assert not (jobs_dir() / str(job_id)).exists()
+    killed_archive = rec.part_paths()[-1]
+    assert len(rec.part_paths()) > 1
+    assert sorted(p.name for p in killed_archive.parent.iterdir()) == rec.parts  # no leftovers
+
+    ref_out = check_and_extract(reference.archive, tmp_path / "ref-out", PASSWORD)
+    got_out = check_and_extract(killed_archive, tmp_path / "killed-out", PASSWORD)
+    ref_tree = tree(ref_out, skip_contents=RUNTIME, skip=PER_BACKUP)
+    got_tree = tree(got_out, skip_contents=RUNTIME, skip=PER_BACKUP)
+    assert got_tree.keys() == ref_tree.keys()
+    assert got_tree == ref_tree
+    assert "installation/sql/site.sql" in got_tree and "images" in got_tree
+    assert (got_out / "installation" / "restorer" / "restore.py").is_file()
