@@ -33,12 +33,14 @@ import os
 import posixpath
 import re
 import stat
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from restorer.errors import ArchiveError, UnsafeEntryError
 from restorer.formats import MANIFEST_PATH, open_archive
-from restorer.formats.base import ArchiveReader, Entry, EntryType
+from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryType
 from restorer.manifest import ManifestReader
 from restorer.progress import Progress
 from restorer.verify import Observed, compare, observe
@@ -49,6 +51,11 @@ TEMP_SUFFIX = ".sitepack-tmp"
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _KEPT_PERMISSIONS = 0o1777   # no setuid/setgid from an archive
 _MAX_LINK_DEPTH = 40
+#: Small files are written by a few threads: creating a file is mostly waiting for
+#: the file system, and several creations in flight overlap that wait.
+_WRITER_THREADS = 1
+_MAX_PENDING_BYTES = 32 * 1024 * 1024
+_MAX_PENDING_FILES = 512
 
 
 @dataclass
@@ -62,6 +69,10 @@ class ExtractReport:
 
 def check_entry_path(path: str) -> None:
     """Raises ``UnsafeEntryError`` unless ``path`` is a plain relative path."""
+    if path and "\x00" not in path and "\\" not in path and path[0] != "/" and not _DRIVE_RE.match(path):
+        wrapped = "/" + path + "/"
+        if "/../" not in wrapped and "/./" not in wrapped and "//" not in wrapped:
+            return
     if not path:
         raise UnsafeEntryError("refusing an entry with an empty name: the archive is damaged or malicious")
     if "\x00" in path:
@@ -100,7 +111,10 @@ class _Tree:
 
     def claim(self, entry: Entry, out_path: str) -> None:
         parts = out_path.split("/")
-        for depth in range(1, len(parts)):
+        parent = out_path.rpartition("/")[0]
+        # a parent already known as a directory had its own parents checked
+        known = not parent or self.kinds.get(parent) is EntryType.DIR
+        for depth in range(1, 0 if known else len(parts)):
             parent = "/".join(parts[:depth])
             kind = self.kinds.get(parent)
             if kind is EntryType.SYMLINK:
@@ -163,6 +177,7 @@ class Extractor:
     def __init__(self, dest: Path | str, *, progress: Progress | None = None,
                  server_files_as_bak: bool = False):
         self.dest = Path(dest)
+        self._root = os.fspath(self.dest)
         self.progress = progress
         self.server_files_as_bak = server_files_as_bak
         self.tree = _Tree()
@@ -172,6 +187,8 @@ class Extractor:
         self._observed: dict[str, Observed] = {}
         self._written: dict[str, str] = {}
         self._umask = _current_umask()
+        self._pending: deque = deque()
+        self._pending_bytes = 0
 
     def run(self, reader: ArchiveReader) -> ExtractReport:
         self.report.format = reader.format
@@ -184,27 +201,79 @@ class Extractor:
         if self.progress is not None:
             self.progress.update(0, total=reader.total_size)
         manifest = None
-        for entry, chunks in reader.entries():
-            out_path = self._out_path(entry)
-            if entry.is_dir:
-                self._make_dir(entry, out_path)
-                self._observed[entry.path] = observe(entry, None)
-            elif entry.is_symlink:
-                self._make_symlink(entry, out_path)
-                self._observed[entry.path] = observe(
-                    entry, hashlib.sha256(entry.target.encode("utf-8")).hexdigest())
-            else:
-                if entry.path == MANIFEST_PATH:
-                    manifest = ManifestReader()
-                digest = self._write_file(entry, out_path, chunks, manifest)
-                self._observed[entry.path] = observe(entry, digest)
-                self._written[entry.path] = out_path
-            self.report.entries += 1
-            self.report.bytes += entry.size
+        self._pool = ThreadPoolExecutor(_WRITER_THREADS, thread_name_prefix="sitepack-extract")
+        try:
+            for entry, chunks in reader.entries():
+                out_path = self._out_path(entry)
+                if entry.is_dir:
+                    self._make_dir(entry, out_path)
+                    self._observed[entry.path] = observe(entry, None)
+                elif entry.is_symlink:
+                    self._make_symlink(entry, out_path)
+                    self._observed[entry.path] = observe(
+                        entry, hashlib.sha256(entry.target.encode("utf-8")).hexdigest())
+                elif entry.size <= SMALL_ENTRY and entry.path != MANIFEST_PATH:
+                    self._write_small(entry, out_path, b"".join(chunks))
+                else:
+                    if entry.path == MANIFEST_PATH:
+                        manifest = ManifestReader()
+                    digest = self._write_file(entry, out_path, chunks, manifest)
+                    self._observed[entry.path] = observe(entry, digest)
+                    self._written[entry.path] = out_path
+                self.report.entries += 1
+                self.report.bytes += entry.size
+            self._wait_writes(0)
+        finally:
+            # Writes already handed over finish (or fail and clean up after themselves)
+            # before the error, if any, goes up: nothing is left half-written.
+            self._pool.shutdown(wait=True)
+            self._pending.clear()
         self._apply_dir_meta()
         if manifest is not None:
             self._check_manifest(manifest)
         return self.report
+
+    def _write_small(self, entry: Entry, out_path: str, data: bytes) -> None:
+        """Hands a small file to the writer threads (its folder exists before)."""
+        final, temp = self._parent_ready(out_path)
+        future = self._pool.submit(self._write_whole, entry, final, temp, data)
+        self._pending.append((entry, out_path, future, len(data)))
+        self._pending_bytes += len(data)
+        if self.progress is not None:
+            self.progress.update(advance=len(data), item=entry.path)
+        self._wait_writes(_MAX_PENDING_BYTES)
+
+    def _wait_writes(self, limit: int) -> None:
+        pending = self._pending
+        while pending and (limit == 0 or self._pending_bytes > limit
+                           or len(pending) > _MAX_PENDING_FILES or pending[0][2].done()):
+            entry, out_path, future, size = pending.popleft()
+            self._pending_bytes -= size
+            self._observed[entry.path] = observe(entry, future.result())
+            self._written[entry.path] = out_path
+
+    def _write_whole(self, entry: Entry, final: str, temp: str, data: bytes) -> str:
+        """Writer thread: one small file, temp name then rename; its SHA-256."""
+        mode = entry.mode & _KEPT_PERMISSIONS
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     mode | 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if (mode | 0o600) & ~self._umask != mode:
+                os.fchmod(fd, mode)
+            if entry.mtime is not None:
+                os.utime(fd, (entry.mtime, entry.mtime))
+            os.close(fd)
+            fd = -1
+            _replace(temp, final, entry.path)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            _unlink_quietly(temp)
+            raise
+        return hashlib.sha256(data).hexdigest()
 
     # -- per entry ---------------------------------------------------------------------
     def _out_path(self, entry: Entry) -> str:
@@ -217,18 +286,22 @@ class Extractor:
         self.tree.claim(entry, out_path)
         return out_path
 
-    def _parent_ready(self, out_path: str) -> Path:
-        """Creates the parent directories of ``out_path`` (checked once each)."""
-        parent = posixpath.dirname(out_path)
+    def _parent_ready(self, out_path: str) -> tuple[str, str]:
+        """Creates the parent directories of ``out_path`` (checked once each).
+
+        Returns the full path and the temporary name to write it under.
+        """
+        parent, name = posixpath.split(out_path)
         if parent and parent not in self._checked_dirs:
             self._ensure_dir(parent)
-        return self.dest / out_path
+        folder = os.path.join(self._root, parent) if parent else self._root
+        return os.path.join(folder, name), os.path.join(folder, "." + name[:200] + TEMP_SUFFIX)
 
     def _ensure_dir(self, rel: str) -> None:
         parent = posixpath.dirname(rel)
         if parent and parent not in self._checked_dirs:
             self._ensure_dir(parent)
-        full = self.dest / rel
+        full = os.path.join(self._root, rel)
         try:
             os.mkdir(full, 0o700 | 0o777 & ~self._umask)
         except FileExistsError:
@@ -244,8 +317,7 @@ class Extractor:
         self._dir_meta.append((out_path, entry.mode, entry.mtime))
 
     def _make_symlink(self, entry: Entry, out_path: str) -> None:
-        final = self._parent_ready(out_path)
-        temp = final.with_name("." + final.name[:200] + TEMP_SUFFIX)
+        final, temp = self._parent_ready(out_path)
         _unlink_quietly(temp)
         os.symlink(entry.target, temp)
         try:
@@ -257,8 +329,7 @@ class Extractor:
             raise
 
     def _write_file(self, entry: Entry, out_path: str, chunks, manifest: ManifestReader | None) -> str:
-        final = self._parent_ready(out_path)
-        temp = final.with_name("." + final.name[:200] + TEMP_SUFFIX)
+        final, temp = self._parent_ready(out_path)
         mode = entry.mode & _KEPT_PERMISSIONS
         digest = hashlib.sha256()
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
@@ -291,7 +362,7 @@ class Extractor:
     # -- at the end ---------------------------------------------------------------------
     def _apply_dir_meta(self) -> None:
         for out_path, mode, mtime in sorted(self._dir_meta, key=lambda item: -item[0].count("/")):
-            full = self.dest / out_path
+            full = os.path.join(self._root, out_path)
             os.chmod(full, mode & _KEPT_PERMISSIONS)
             if mtime is not None:
                 os.utime(full, (mtime, mtime))
@@ -305,7 +376,7 @@ class Extractor:
         for path, _ in problems:
             out_path = self._written.get(path)
             if out_path is not None:
-                _unlink_quietly(self.dest / out_path)
+                _unlink_quietly(os.path.join(self._root, out_path))
         path, problem = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ArchiveError(f"the archive is damaged: {path}: {problem}{more}; the damaged files "
@@ -326,7 +397,7 @@ def extract_reader(reader: ArchiveReader, dest: Path | str, *, progress: Progres
     return Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak).run(reader)
 
 
-def _replace(temp: Path, final: Path, name: str) -> None:
+def _replace(temp: str, final: str, name: str) -> None:
     try:
         os.replace(temp, final)
     except IsADirectoryError:
@@ -334,7 +405,7 @@ def _replace(temp: Path, final: Path, name: str) -> None:
                                "exists in the target folder") from None
 
 
-def _unlink_quietly(path: Path) -> None:
+def _unlink_quietly(path: str) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:

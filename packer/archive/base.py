@@ -59,7 +59,9 @@ SMALL_FILE_LIMIT = 1024 * 1024
 #: Bounds on work waiting to be written, so memory stays flat.
 _MAX_PENDING_BYTES = 64 * 1024 * 1024
 _WORKERS = max(2, min(8, os.cpu_count() or 2))
-_MAX_PENDING_ENTRIES = _WORKERS * 16
+_BATCH_ENTRIES = 256
+_BATCH_BYTES = 2 * 1024 * 1024
+_MAX_PENDING_BATCHES = _WORKERS * 4
 
 _WRITERS: dict[str, type["ArchiveWriter"]] = {}
 
@@ -104,8 +106,10 @@ class ArchiveWriter(ABC):
         self.size_hint = size_hint
         self.entity_count = 0
         self.total_size = 0
-        self._pending: deque[tuple[Entry, Future]] = deque()
+        self._pending: deque[tuple[int, Future]] = deque()   # (bytes, batch future)
         self._pending_bytes = 0
+        self._batch: list[tuple[Entry, bytes]] = []
+        self._batch_bytes = 0
         self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="sitepack-archive")
         self._closed = False
         self._lock = threading.Lock()
@@ -202,6 +206,7 @@ class ArchiveWriter(ABC):
         for _, future in self._pending:
             future.cancel()
         self._pending.clear()
+        self._batch.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.out.abort()
         self._closed = True
@@ -279,34 +284,58 @@ class ArchiveWriter(ABC):
     def _enqueue(self, entry: Entry, data: bytes) -> None:
         if self._closed:
             raise ArchiveError("this archive was already closed")
-        future = self._pool.submit(self._prepare_and_hash, entry, data)
-        self._pending.append((entry, future))
-        self._pending_bytes += len(data)
-        self._drain(_MAX_PENDING_BYTES)
+        self._batch.append((entry, data))
+        self._batch_bytes += len(data)
+        if len(self._batch) >= _BATCH_ENTRIES or self._batch_bytes >= _BATCH_BYTES:
+            self._submit_batch()
+            self._drain(_MAX_PENDING_BYTES)
 
-    def _prepare_and_hash(self, entry: Entry, data: bytes) -> tuple[Any, str | None, int]:
-        digest = None if entry.is_dir else hashlib.sha256(data).hexdigest()
-        return self._prepare(entry, data), digest, len(data)
+    def _submit_batch(self) -> None:
+        """Small entries go to the pool in batches: one task per entry costs more than
+        compressing a typical PHP file."""
+        if self._batch:
+            self._pending.append((self._batch_bytes, self._pool.submit(self._prepare_batch, self._batch)))
+            self._pending_bytes += self._batch_bytes
+            self._batch = []
+            self._batch_bytes = 0
+
+    def _prepare_batch(self, batch: list[tuple[Entry, bytes]]) -> list[tuple[Entry, Any, bytes | None]]:
+        """Worker thread: prepared data and manifest line of each entry of a batch."""
+        done = []
+        for entry, data in batch:
+            digest = None if entry.is_dir else hashlib.sha256(data).hexdigest()
+            line = manifest_line(entry, digest) if self.with_manifest else None
+            done.append((entry, self._prepare(entry, data), line))
+        return done
 
     def _drain(self, limit: int) -> None:
-        """Writes finished entries in order; waits while too much is pending."""
+        """Writes finished batches in order; waits while too much is pending.
+
+        ``limit`` 0 writes out everything, the batch being filled included.
+        """
+        if limit == 0:
+            self._submit_batch()
         while self._pending:
-            entry, future = self._pending[0]
-            must_wait = (self._pending_bytes > limit or len(self._pending) > _MAX_PENDING_ENTRIES
-                         or limit == 0)
+            size, future = self._pending[0]
+            must_wait = (limit == 0 or self._pending_bytes > limit
+                         or len(self._pending) > _MAX_PENDING_BATCHES)
             if not must_wait and not future.done():
                 return
-            prepared, digest, size = future.result()
+            done = future.result()
             self._pending.popleft()
             self._pending_bytes -= size
-            self._write_prepared(entry, prepared)
-            self._record(entry, digest)
+            for entry, prepared, line in done:
+                self._write_prepared(entry, prepared)
+                self._count(entry, line)
 
     def _record(self, entry: Entry, digest: str | None) -> None:
+        self._count(entry, manifest_line(entry, digest) if self.with_manifest else None)
+
+    def _count(self, entry: Entry, line: bytes | None) -> None:
         self.entity_count += 1
         self.total_size += entry.size
-        if self._manifest_file:
-            self._manifest_file.write(manifest_line(entry, digest))
+        if self._manifest_file and line is not None:
+            self._manifest_file.write(line)
 
     def _add_manifest(self) -> None:
         handle = self._manifest_file

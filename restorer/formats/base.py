@@ -26,6 +26,9 @@ from restorer.errors import ArchiveError
 #: Size of the pieces entry data is read, inflated, hashed and written in.
 CHUNK_SIZE = 1024 * 1024
 
+#: Entries up to this size (compressed and not) are read and inflated in one piece.
+SMALL_ENTRY = 1024 * 1024
+
 #: Where every archive made by sitepack carries its manifest (see docs/FORMAT-MANIFEST.md).
 MANIFEST_PATH = "installation/sitepack-manifest.jsonl"
 

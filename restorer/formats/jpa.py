@@ -15,7 +15,7 @@ from pathlib import Path
 
 from restorer.errors import ArchiveError
 
-from .base import CHUNK_SIZE, ArchiveReader, Entry, EntryType, normalize_mode
+from .base import CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryType, normalize_mode
 from .parts import PartReader, expect_part_count
 
 MAGIC = b"JPA"
@@ -180,6 +180,20 @@ class JpaReader(ArchiveReader):
 
     def _inflated(self, entry: Entry, compressed: int, data_start: int) -> Iterator[bytes]:
         self.stream.seek(data_start)
+        if compressed <= SMALL_ENTRY and entry.size <= SMALL_ENTRY:
+            # most entries: one read, one inflate call
+            data = self.stream.read_exact(compressed, f"the data of {entry.path!r}")
+            inflater = zlib.decompressobj(-15)
+            try:
+                data = inflater.decompress(data, entry.size + 1)
+            except zlib.error as exc:
+                raise ArchiveError(f"the archive is damaged: the data of {entry.path!r} does "
+                                   f"not decompress ({exc})") from None
+            if len(data) != entry.size or not inflater.eof or inflater.unused_data:
+                raise ArchiveError(f"the archive is damaged: the data of {entry.path!r} "
+                                   f"decompresses to {len(data)} bytes instead of {entry.size}")
+            yield data
+            return
         inflater = zlib.decompressobj(-15)
         produced = 0
         try:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from restorer.errors import ArchiveError, MissingPartError
 
+_READ_BUFFER = 256 * 1024
 _PART_SUFFIX_RE = re.compile(r"^\.([a-z])(\d{2,})$", re.IGNORECASE)
 
 
@@ -120,6 +121,9 @@ class PartReader:
         self._index = 0
         self._file = None
         self._pos = 0
+        self._file_pos = 0
+        self._part_start = 0
+        self._part_end = -1     # no part open: the fast path of ``read`` never applies
 
     def locate(self, offset: int) -> tuple[int, int]:
         """(part index, offset inside that part) of a logical offset."""
@@ -143,26 +147,46 @@ class PartReader:
         if self._file is None or self._index != index:
             if self._file is not None:
                 self._file.close()
-            self._file = open(self.parts[index], "rb")
+            self._file = open(self.parts[index], "rb", buffering=_READ_BUFFER)
             self._index = index
+            self._file_pos = 0
+            self._part_start = self.starts[index]
+            self._part_end = self.starts[index] + self.sizes[index]
         return self._file
 
     def read(self, n: int) -> bytes:
         """Up to ``n`` bytes from the current position (fewer only at the end)."""
+        pos = self._pos
+        if self._part_start <= pos and pos + n <= self._part_end:
+            # fast path: inside the part already open (the usual case)
+            handle = self._file
+            inner = pos - self._part_start
+            if self._file_pos != inner:
+                handle.seek(inner)
+            data = handle.read(n)
+            if len(data) != n:
+                raise self._changed(self._index)
+            self._pos = pos + n
+            self._file_pos = inner + n
+            return data
         pieces = []
         while n > 0 and self._pos < self.size:
             index, inner = self.locate(self._pos)
             handle = self._open(index)
-            handle.seek(inner)
+            if self._file_pos != inner:
+                handle.seek(inner)
             data = handle.read(min(n, self.sizes[index] - inner))
             if not data:
-                raise MissingPartError(
-                    f"part {self.parts[index].name} changed while it was read: "
-                    "do not modify archive parts during extraction")
+                raise self._changed(index)
             pieces.append(data)
             self._pos += len(data)
+            self._file_pos = inner + len(data)
             n -= len(data)
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _changed(self, index: int) -> MissingPartError:
+        return MissingPartError(f"part {self.parts[index].name} changed while it was read: "
+                                "do not modify archive parts during extraction")
 
     def read_exact(self, n: int, what: str) -> bytes:
         """Exactly ``n`` bytes, or an error naming the part that ends too early."""
@@ -194,3 +218,4 @@ class PartReader:
         if self._file is not None:
             self._file.close()
             self._file = None
+        self._part_end = -1

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from restorer.errors import ArchiveError
 
-from .base import CHUNK_SIZE, ArchiveReader, Entry, EntryType, default_mode, normalize_mode
+from .base import CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryType, default_mode, normalize_mode
 from .parts import PartReader, expect_part_count
 
 LOCAL_MAGIC = b"PK\x03\x04"
@@ -61,6 +61,7 @@ FLAG_UTF8 = 0x0800
 METHOD_STORED = 0
 METHOD_DEFLATED = 8
 SYSTEM_UNIX = 3
+_DIRECTORY_BLOCK = 256 * 1024
 U16_MAX = 0xFFFF
 U32_MAX = 0xFFFFFFFF
 MSDOS_DIRECTORY = 0x10
@@ -175,18 +176,33 @@ class ZipReader(ArchiveReader):
     def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         directory = self.directory
         directory.seek(self.cd_start)
+        block = b""
+        at = 0
         for _ in range(self.count):
-            start = directory.tell()
-            raw = directory.read_exact(CENTRAL_HEADER.size, "the central directory")
+            if at + CENTRAL_HEADER.size > len(block):
+                # the directory is read in blocks and parsed in memory
+                block = block[at:] + directory.read(_DIRECTORY_BLOCK)
+                at = 0
+            start = directory.tell() - len(block) + at
+            if at + CENTRAL_HEADER.size > len(block):
+                raise directory.truncated("the central directory", start)
             (magic, made_by, _, flags, method, dos_time, dos_date, crc, compressed, size,
              name_length, extra_length, comment_length, disk, _, external,
-             local_offset) = CENTRAL_HEADER.unpack(raw)
+             local_offset) = CENTRAL_HEADER.unpack_from(block, at)
             if magic != CENTRAL_MAGIC:
                 raise ArchiveError(f"the archive is damaged: bad central directory record in "
                                    f"{directory.where(start)}; copy it again")
-            name_bytes = directory.read_exact(name_length, "the central directory")
-            extra = directory.read_exact(extra_length, "the central directory")
-            directory.read_exact(comment_length, "the central directory")
+            end = at + CENTRAL_HEADER.size + name_length + extra_length + comment_length
+            if end > len(block):
+                block = block[at:] + directory.read(max(_DIRECTORY_BLOCK, end - at))
+                at = 0
+                end = CENTRAL_HEADER.size + name_length + extra_length + comment_length
+                if end > len(block):
+                    raise directory.truncated("the central directory", start)
+            name_at = at + CENTRAL_HEADER.size
+            name_bytes = block[name_at:name_at + name_length]
+            extra = block[name_at + name_length:name_at + name_length + extra_length]
+            at = end
             name = _decode_name(name_bytes, flags)
             mtime = None
             for extra_id, payload in iter_extras(extra):
@@ -241,6 +257,17 @@ class ZipReader(ArchiveReader):
         stream = self.stream
         stream.seek(data_start)
         what = f"the data of {entry.path!r}"
+        if compressed <= SMALL_ENTRY and entry.size <= SMALL_ENTRY:
+            # most entries: one read, one inflate call
+            data = stream.read_exact(compressed, what)
+            if method == METHOD_DEFLATED:
+                data = _inflate_small(data, entry.size, what)
+            if len(data) != entry.size:
+                raise ArchiveError(f"the archive is damaged: {what} is not {entry.size} bytes long")
+            if zlib.crc32(data) != crc:
+                raise ArchiveError(f"the archive is damaged: {what} fails its CRC-32 check")
+            yield data
+            return
         check = 0
         produced = 0
         if method == METHOD_STORED:
@@ -276,6 +303,17 @@ class ZipReader(ArchiveReader):
     def close(self) -> None:
         self.stream.close()
         self.directory.close()
+
+
+def _inflate_small(data: bytes, size: int, what: str) -> bytes:
+    inflater = zlib.decompressobj(-15)
+    try:
+        out = inflater.decompress(data, size + 1)
+    except zlib.error as exc:
+        raise ArchiveError(f"the archive is damaged: {what} does not decompress ({exc})") from None
+    if not inflater.eof or inflater.unused_data:
+        raise ArchiveError(f"the archive is damaged: {what} does not decompress to {size} bytes")
+    return out
 
 
 def _decode_name(raw: bytes, flags: int) -> str:
