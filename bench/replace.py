@@ -96,15 +96,15 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "reports": reports,
 """
 
 
-def run_measured(argv: list[str], env: dict) -> tuple[str, int]:
-    """Runs a child, returns (stdout, peak RSS in KiB) using wait4()."""
+def run_measured(argv: list[str], env: dict) -> tuple[str, int, float]:
+    """Runs a child, returns (stdout, peak RSS in KiB, CPU seconds) using wait4()."""
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, env=env)
     out = process.stdout.read().decode()
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{argv[0]} failed with exit code {process.returncode}")
-    return out, usage.ru_maxrss
+    return out, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def fill(server: MariaDBServer, database: str, scale: float) -> int:
@@ -169,7 +169,7 @@ def main() -> None:
                    "old_url": OLD_URL, "new_url": NEW_URL, "old_path": OLD_PATH,
                    "new_path": NEW_PATH, "tables": [t for t, _, _ in FILL],
                    "batch_rows": args.batch_rows}
-            out, rss = run_measured(
+            out, rss, cpu = run_measured(
                 [sys.executable, "-c", WORKER.format(root=str(ROOT)), json.dumps(job)],
                 ours.client_env())
             result = json.loads(out)
@@ -181,14 +181,15 @@ def main() -> None:
             naive_seconds = naive_sql_replace(server, naive.database)
             broken_naive = count_broken_serialized(server, naive.database)
 
-            print(f"{'tool':<34} {'seconds':>8} {'rows/s':>10} {'changed':>9} {'peak RSS':>10} {'broken ser.':>12}")
+            print(f"{'tool':<34} {'seconds':>8} {'rows/s':>10} {'changed':>9} {'client CPU':>11} "
+                  f"{'peak RSS':>10} {'broken ser.':>12}")
             print(f"{'sitepack Replacer':<34} {seconds:8.1f} {rows / seconds:10.0f} {changed:9d} "
-                  f"{rss / 1024:8.0f}MB {broken_ours:12d}")
+                  f"{cpu:10.1f}s {rss / 1024:8.0f}MB {broken_ours:12d}")
             print(f"{'SQL UPDATE REPLACE() (reference)':<34} {naive_seconds:8.1f} {rows / naive_seconds:10.0f} "
-                  f"{'-':>9} {'-':>10} {broken_naive:12d}")
+                  f"{'-':>9} {'-':>11} {'-':>10} {broken_naive:12d}")
             print(f"Replacement: {rows / seconds:.0f} rows/s over {rows} rows "
                   f"({matched} candidate rows parsed, {changed} rewritten, {result['pairs']} pairs), "
-                  f"peak RSS {rss / 1024:.0f} MB")
+                  f"client CPU {cpu:.1f}s, peak RSS {rss / 1024:.0f} MB")
             for report in result["reports"]:
                 print("  " + ", ".join(f"{k}={v}" for k, v in report.items()
                                        if k not in ("done", "skipped")))

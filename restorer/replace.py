@@ -363,6 +363,15 @@ class Replacer:
         """One report per table started so far, in order."""
         return list(self._reports)
 
+    def totals(self) -> TableReport:
+        """The counts of every table so far, summed (``table`` is ``"*"``)."""
+        total = TableReport("*", done=self.done)
+        for report in self._reports:
+            for field in dataclasses.fields(TableReport):
+                if field.type == "int":
+                    setattr(total, field.name, getattr(total, field.name) + getattr(report, field.name))
+        return total
+
     @property
     def current_table(self) -> str | None:
         """The table being worked on (for progress lines), None before start and at the end."""

@@ -69,6 +69,16 @@ def plan_replacements(old_url: str, new_url: str, old_path: str | None = None,
     return check_pairs(pairs, warnings)
 
 
+def pairs_from_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Pairs for rows a user typed or edited (wizard, answers file): each row with its
+    JSON-escaped and URL-encoded spellings, checked like a plan."""
+    base, warnings = check_pairs([(old.strip(), new.strip()) for old, new in rows])
+    pairs: list[tuple[str, str]] = []
+    for old, new in base:
+        pairs += expand_pair(old, new)
+    return check_pairs(pairs, warnings)
+
+
 def expand_pair(old: str, new: str) -> list[tuple[str, str]]:
     """``(old, new)`` plus its JSON-escaped and URL-encoded spellings (when different)."""
     forms = [(old, new), (_json_escaped(old), _json_escaped(new)),

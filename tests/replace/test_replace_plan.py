@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from restorer.replace import replace_in_value
-from restorer.replace_plan import check_pairs, expand_pair, plan_replacements, prefilter_groups
+from restorer.replace_plan import (check_pairs, expand_pair, pairs_from_rows, plan_replacements,
+                                    prefilter_groups)
 
 
 def test_plan_covers_schemes_www_json_urlencoding_and_path():
@@ -119,3 +120,18 @@ def test_prefilter_groups_are_few_and_cover_every_spelling():
     assert groups == [(b"blog", b"old.com"), (b"old", b"var", b"www")]
     for old, _ in pairs:
         assert any(all(needle in old.encode() for needle in group) for group in groups)
+
+
+def test_pairs_from_edited_rows_are_expanded_and_checked():
+    pairs, warnings = pairs_from_rows([(" https://a.com/x ", "https://b.org"), ("/srv/a", "/srv/a/b")])
+    assert pairs == [("https%3A%2F%2Fa.com%2Fx", "https%3A%2F%2Fb.org"),
+                     ("https:\\/\\/a.com\\/x", "https:\\/\\/b.org"), ("https://a.com/x", "https://b.org")]
+    assert len(warnings) == 1 and "'/srv/a'" in warnings[0]
+
+
+def test_www_variant_that_would_feed_itself_is_left_out():
+    pairs, warnings = plan_replacements("https://www.x.com", "https://x.com/new")
+    olds = {old for old, _ in pairs}
+    assert "https://www.x.com" in olds and "https://x.com" not in olds
+    assert warnings == ["'x.com' is not replaced: the new URL 'https://x.com/new' contains it, "
+                        "so a second run would replace it again."]

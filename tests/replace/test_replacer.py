@@ -272,6 +272,8 @@ def test_dry_run_counts_the_same_and_writes_nothing(php, db_factory):
     run_to_end(real)
     assert snapshot(dry_db) == before
     assert dry.report() == real.report()
+    assert dry.totals().rows_changed == real.totals().rows_changed == 9 + 12 + 36
+    assert dry.totals().done and dry.current_table is None
     assert sum(r.rows_changed for r in dry.report()) == 9 + 12 + 36
 
 
