@@ -80,10 +80,6 @@ class ValueStats:
     json_rewritten: int = 0        # JSON documents re-encoded string by string
     invalid_serialized: int = 0    # looked serialized, was not valid: left alone
 
-    def add(self, other: "ValueStats") -> None:
-        for field in dataclasses.fields(self):
-            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
-
 
 class Replacements:
     """Compiled pairs: one regex, longest old first, plus the cheap pre-filter."""
