@@ -332,6 +332,11 @@ def test_one_time_token_url_logs_in_once(page, screenshot, tmp_path, ui_factory)
     assert token not in page.url
     assert page.evaluate("window.location.hash") == ""
     screenshot("backup-ui-token-login")
+    page.fill("#new_password", "chosen login pw")
+    page.fill("#new_password_again", "chosen login pw")
+    page.click("#save-login-password")
+    expect(page.locator(".notice.ok")).to_contain_text("Login password saved (as a salted hash).")
+    expect(page.locator("#current_password")).to_be_visible()
     other = page.context.browser.new_context().new_page()
     other.goto(ui.login_url)
     expect(other.locator("#login-error")).to_have_text(

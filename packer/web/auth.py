@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+
+from restorer.errors import SitepackError
 
 from .guard import log_in, log_out
 from .state import web_state
@@ -61,3 +63,25 @@ def _logged_in(state):
 def logout():
     log_out()
     return redirect(url_for("auth.login"))
+
+
+@blueprint.post("/login-password")
+def set_password():
+    """Sets the login password (the current one is needed to change it)."""
+    state = web_state()
+    form = request.form
+    new, again = form.get("new_password", ""), form.get("new_password_again", "")
+    if state.password.is_set() and not state.password.verify(form.get("current_password", "")):
+        state.throttle.failed()
+        flash("The current login password is wrong: the password was not changed.", "error")
+    elif new != again:
+        flash("The two new passwords differ: type the same password twice.", "error")
+    else:
+        try:
+            state.password.set(new)
+        except SitepackError as exc:
+            flash(f"{str(exc)[0].upper()}{str(exc)[1:]}.", "error")
+        else:
+            flash("Login password saved (as a salted hash). Later runs of sitepack serve ask for it "
+                  "instead of printing a login token.", "ok")
+    return redirect(url_for("panel.index"))

@@ -18,4 +18,5 @@ def index():
     profile = profiles.load(profiles.DEFAULT_PROFILE)
     newest = records.list_records()[:1]
     return render_template("backup/panel.html", warnings=collect(site_root, profile),
-                           profile=profile, last=newest[0] if newest else None)
+                           profile=profile, last=newest[0] if newest else None,
+                           password_set=web_state().password.is_set())

@@ -25,7 +25,7 @@ from web_login import PASSWORD, log_in, page_csrf
 
 PAGES = ["/", "/backup/new", "/backup/1", "/backup/1/done", "/backup/1/failed", "/manage/",
          "/manage/1/log", "/manage/1/part/1", "/profiles/"]
-CHANGES = ["/backup/new", "/backup/1/step", "/manage/1/delete", "/manage/1/delete-files",
+CHANGES = ["/login-password", "/backup/new", "/backup/1/step", "/manage/1/delete", "/manage/1/delete-files",
            "/manage/1/freeze", "/manage/1/unfreeze", "/profiles/save", "/profiles/x/delete",
            "/logout"]
 
@@ -209,3 +209,37 @@ def test_token_url_logs_in_over_http_and_never_reaches_the_log(site_root):
     text = log.getvalue()
     assert "POST /login 302" in text
     assert token not in text
+
+
+def test_token_user_sets_a_login_password_for_later_runs(site_root):
+    token = OneTimeToken()
+    login = LoginPassword(site_root.parent / "login.json")
+    app = create_app(site_root, password=login, token=token)
+    client = app.test_client()
+    client.post("/login", data={"csrf_token": page_csrf(client.get("/login").text),
+                                "token": token.forget()})
+    csrf = page_csrf(client.get("/").text)
+    differ = client.post("/login-password", data={"csrf_token": csrf, "new_password": "a long password",
+                                                   "new_password_again": "a long passwort"},
+                         follow_redirects=True)
+    assert "The two new passwords differ" in differ.text and not login.is_set()
+    short = client.post("/login-password", data={"csrf_token": csrf, "new_password": "short",
+                                                  "new_password_again": "short"}, follow_redirects=True)
+    assert "The login password is too short: use at least 8 characters." in short.text
+    saved = client.post("/login-password", data={"csrf_token": csrf, "new_password": "a long password",
+                                                  "new_password_again": "a long password"},
+                        follow_redirects=True)
+    assert "Login password saved" in saved.text and login.verify("a long password")
+    wrong_current = client.post("/login-password", data={
+        "csrf_token": csrf, "current_password": "guess", "new_password": "another password",
+        "new_password_again": "another password"}, follow_redirects=True)
+    assert "The current login password is wrong" in wrong_current.text
+    assert login.verify("a long password")
+    other = app.test_client()
+    assert log_in(other, "a long password").status_code == 302
+
+
+def test_setting_the_password_needs_csrf(client):
+    response = client.post("/login-password", data={"new_password": "x" * 12, "new_password_again": "x" * 12})
+    assert response.status_code == 403
+    assert LoginPassword().verify(PASSWORD)
