@@ -51,6 +51,23 @@ def describe(site: DemoSite) -> list[str]:
     return lines
 
 
+def backup_demo(site: DemoSite, out: Path) -> tuple[int, list[str]]:
+    """A full backup of the demo site with the backup engine (records in ``out/sitepack-home``)."""
+    import os
+
+    os.environ.setdefault("SITEPACK_HOME", str(out / "sitepack-home"))
+    from packer.engine import BackupJob, run_to_completion
+
+    job = BackupJob.start(site.root, output_dir=out / "backups", description="make demo")
+    report = run_to_completion(job)
+    if report.failed:
+        return 1, [f"  backup FAILED: {report.error}"]
+    return 0, [f"  backup:    {report.archive}  ({report.size / 1e6:.1f} MB, "
+               f"{len(report.parts)} part(s), {report.duration:.1f} s)",
+               f"  record:    #{report.backup_id}  (sitepack backups show {report.backup_id}, "
+               f"with SITEPACK_HOME={os.environ['SITEPACK_HOME']})"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("small", "large"), default="small")
@@ -64,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Demo site ({args.size}) built in {time.monotonic() - started:.1f} s")
         print("\n".join(describe(site)))
         print(f"  PHP reads configuration.php back: {'same values' if same else 'DIFFERENT values'}")
-        return 0 if same else 1
+        failed, lines = backup_demo(site, args.out.absolute())
+        print("\n".join(lines))
+        return 0 if same and not failed else 1
     finally:
         server.stop()
 
