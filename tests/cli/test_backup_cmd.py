@@ -81,7 +81,9 @@ def test_full_encrypted_backup_of_the_demo_site(tmp_path, db):
                                                                     "CLI www.example.com")
     # piped: plain progress lines, no carriage returns
     assert "\r" not in result.stderr and f"backup #{rec.id}" in result.stderr
-    assert verify(archive, password="the archive key").ok
+    checked = _sitepack("verify", "-q", str(archive), "--password-env", "ARCHIVE_KEY",
+                        env={"ARCHIVE_KEY": "the archive key"})
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     log = Path(rec.log_path).read_text()
     for secret in ("the archive key", "Installer p4ss", demo.db.password):
         assert secret not in log and secret not in result.stderr and secret not in result.stdout

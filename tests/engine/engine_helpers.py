@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 from restorer.extract import extract
@@ -43,6 +44,17 @@ def tree(root: Path, *, skip_contents=(), skip=()) -> dict[str, tuple]:
 
 def site_expected(root: Path, *, output="sitepack-backups") -> dict[str, tuple]:
     return tree(root, skip_contents=SKIPPED_CONTENTS, skip=(output,))
+
+
+def sitepack_verify(archive: str | Path, password: str | None = None) -> str:
+    """Runs ``sitepack verify`` as a user would; returns its output (fails unless exit 0)."""
+    env = {**os.environ, "ARCHIVE_KEY": password or ""}
+    args = ["sitepack", "verify", "-q", str(archive)]
+    if password:
+        args += ["--password-env", "ARCHIVE_KEY"]
+    result = subprocess.run(args, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 def check_and_extract(archive: str | Path, dest: Path, password: str | None = None) -> Path:

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from engine_helpers import check_and_extract, tree
+from engine_helpers import check_and_extract, sitepack_verify, tree
 from packer import profiles, records
 from packer.engine import BackupJob, run_to_completion
 from packer.home import jobs_dir
@@ -85,6 +85,7 @@ def test_backup_survives_many_sigkills(demo, tmp_path):
     assert len(rec.part_paths()) > 1
     assert sorted(p.name for p in killed_archive.parent.iterdir()) == rec.parts  # no leftovers
 
+    sitepack_verify(killed_archive, PASSWORD)
     ref_out = check_and_extract(reference.archive, tmp_path / "ref-out", PASSWORD)
     got_out = check_and_extract(killed_archive, tmp_path / "killed-out", PASSWORD)
     ref_tree = tree(ref_out, skip_contents=RUNTIME, skip=PER_BACKUP)
