@@ -12,10 +12,9 @@ import subprocess
 import sys
 import urllib.request
 
-from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
-from tests.restore.bundles import (backup, compare_with_origin, make_bundle_dir, pack_without_manifest,
-                                   php_password_verify)
+from tests.restore.bundles import (backup, bundle_copy, compare_with_origin, demo_site,  # noqa: F401 (fixture)
+                                   pack_without_manifest, php_password_verify)
 
 NEW_URL = "https://kick.example.org"
 ISOLATED = [sys.executable, "-I", "-S"]  # no site-packages at all: only what the pyz carries
@@ -46,8 +45,8 @@ def headless(site_dir, target, prefix, tmp_path, **answers_extra):
                            "--answers", str(tmp_path / "answers.json")], capture_output=True, text=True, env=env)
 
 
-def test_kickstart_extracts_a_jpa_and_the_bundle_restores_itself_without_site_packages(tmp_path, db, db_factory, php):
-    site = build_demo_site(tmp_path / "origin", db)
+def test_kickstart_extracts_a_jpa_and_the_bundle_restores_itself_without_site_packages(tmp_path, demo_site, db_factory, php):
+    site = demo_site
     archive = backup(site, tmp_path / "out", "jpa", "--part-size", "300K")
     upload = tmp_path / "upload"
     pyz = build_kickstart(upload)
@@ -78,8 +77,8 @@ def test_kickstart_extracts_a_jpa_and_the_bundle_restores_itself_without_site_pa
     assert read_joomla_config(upload / "configuration.php")["dbprefix"] == "ks_"
 
 
-def test_kickstart_says_how_to_get_cryptography_for_an_encrypted_archive(tmp_path, db):
-    site = build_demo_site(tmp_path / "origin", db)
+def test_kickstart_says_how_to_get_cryptography_for_an_encrypted_archive(tmp_path, demo_site):
+    site = demo_site
     env = dict(os.environ, KPW="secret key")
     backup(site, tmp_path / "out", "jps", "--password-env", "KPW", env=env)
     pyz = build_kickstart(tmp_path / "out")
@@ -96,9 +95,9 @@ def test_kickstart_says_how_to_get_cryptography_for_an_encrypted_archive(tmp_pat
     assert not (tmp_path / "out" / "installation").exists()
 
 
-def test_akeeba_jpa_through_the_kickstart_restores_headless(tmp_path, db, db_factory, php):
-    site = build_demo_site(tmp_path / "origin", db)
-    source = make_bundle_dir(site, tmp_path / "akeeba-site", password="akeeba pw", akeeba=True,
+def test_akeeba_jpa_through_the_kickstart_restores_headless(tmp_path, demo_site, db_factory, php):
+    site = demo_site
+    source = bundle_copy(site, tmp_path / "akeeba-site", password="akeeba pw", akeeba=True,
                              rename_server_files=False)
     assert len(list((source / "installation" / "sql").glob("site.s[0-9][0-9]"))) >= 2
     upload = tmp_path / "upload"

@@ -7,16 +7,15 @@ import subprocess
 
 import pytest
 
-from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
-from tests.restore.bundles import backup, compare_with_origin, php_password_verify
+from tests.restore.bundles import backup, compare_with_origin, demo_site, php_password_verify  # noqa: F401 (fixture)
 
 NEW_URL = "https://moved.example.net"
 
 
 @pytest.mark.parametrize("fmt", ["zip", "jpa"])
-def test_backup_extract_and_headless_restore(fmt, tmp_path, db, db_factory, php):
-    site = build_demo_site(tmp_path / "origin", db)
+def test_backup_extract_and_headless_restore(fmt, tmp_path, demo_site, db_factory, php):
+    site = demo_site
     archive = backup(site, tmp_path / "out", fmt)
     restored = tmp_path / "restored"
     result = subprocess.run(["sitepack", "extract", str(archive), str(restored)], capture_output=True, text=True)

@@ -12,9 +12,8 @@ from playwright.sync_api import expect
 
 from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
-from tests.restore.bundles import (backup, compare_with_origin, make_bundle_dir, pack_without_manifest,
-                                   php_password_verify,
-                                   table_hashes)
+from tests.restore.bundles import (backup, bundle_copy, compare_with_origin, demo_site,  # noqa: F401 (fixture)
+                                   make_bundle_dir, pack_without_manifest, php_password_verify, table_hashes)
 
 NEW_URL = "https://restored.example.net/www"
 ADMIN_PW = "Wiz'ard \"pw\" $1 ü"
@@ -58,8 +57,8 @@ def fill_database(page, target, prefix):
     page.fill("#prefix", prefix)
 
 
-def test_wizard_restores_a_site_with_new_database_prefix_url_and_password(tmp_path, db, db_factory, php, page, screenshot):
-    site = build_demo_site(tmp_path / "origin", db)
+def test_wizard_restores_a_site_with_new_database_prefix_url_and_password(tmp_path, demo_site, db_factory, php, page, screenshot):
+    site = demo_site
     env = dict(os.environ, ARCHIVE_PW="arch ïve key", INSTALLER_PW="open sesame")
     archive = backup(site, tmp_path / "out", "jps", "--part-size", "256K", "--password-env", "ARCHIVE_PW",
                      "--installer-password-env", "INSTALLER_PW", env=env)
@@ -162,9 +161,9 @@ def test_wizard_import_killed_mid_way_continues_after_a_restart(tmp_path, db, db
     assert table_hashes(target, "k_") == table_hashes(site.db, site.prefix)
 
 
-def test_wizard_restores_an_akeeba_jps2_archive_behind_its_password_php(tmp_path, db, db_factory, php, page, screenshot):
-    site = build_demo_site(tmp_path / "origin", db)
-    source = make_bundle_dir(site, tmp_path / "akeeba-site", password="angie pw", akeeba=True,
+def test_wizard_restores_an_akeeba_jps2_archive_behind_its_password_php(tmp_path, demo_site, db_factory, php, page, screenshot):
+    site = demo_site
+    source = bundle_copy(site, tmp_path / "akeeba-site", password="angie pw", akeeba=True,
                              rename_server_files=False, readme="<p>Akeeba Backup README</p>")
     archive = pack_without_manifest(source, tmp_path / "site.jps", "jps2", password="jps2 key", part_size=300 * 1024)
     restored = tmp_path / "restored"

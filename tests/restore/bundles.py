@@ -16,12 +16,36 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from packer.bundle_runtime import runtime_files
 from packer.dump.mysql import DumpOptions, Dumper
 from restorer.db import DbConnectionInfo
 from restorer.install_password import password_file_text
 
 AKEEBA_INDEX_PHP = "<?php\n// Akeeba's ANGIE installer: must never be executed by sitepack\nfile_put_contents(__DIR__ . '/../RAN-PHP', 'x');\n"
+
+
+@pytest.fixture(scope="session")
+def demo_site(mariadb, tmp_path_factory):
+    """The demo site, built once (per test module importing this fixture) and never changed:
+    tests restore copies of it, never the origin itself."""
+    from harness.demosite import build_demo_site
+    db = mariadb.create_database()
+    yield build_demo_site(tmp_path_factory.mktemp("demo") / "origin", db)
+    mariadb.drop_database(db.database)
+
+
+_BUILT: dict[tuple, Path] = {}
+
+
+def bundle_copy(site, dest: Path, **options) -> Path:
+    """``make_bundle_dir(site, dest, **options)``, built once per option set and copied."""
+    key = (str(site.root), tuple(sorted(options.items())))
+    if key not in _BUILT:
+        _BUILT[key] = make_bundle_dir(site, site.root.parent / f"bundle-{len(_BUILT)}", **options)
+    shutil.copytree(_BUILT[key], dest, symlinks=True)
+    return dest
 
 
 def conn_info(db) -> DbConnectionInfo:

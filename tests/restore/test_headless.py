@@ -3,9 +3,9 @@
 import json
 import subprocess
 
-from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
-from tests.restore.bundles import file_digests, make_bundle_dir, php_password_verify, table_hashes
+from tests.restore.bundles import (bundle_copy, demo_site, file_digests,  # noqa: F401 (fixture)
+                                   php_password_verify, table_hashes)
 
 NEW_URL = "https://new.example.org/site"
 
@@ -61,9 +61,9 @@ def _check_round_trip(site, restored, target, prefix, php_password):
     assert php_password_verify(php_password, stored) is True
 
 
-def test_headless_restore_of_a_sitepack_bundle_round_trips(tmp_path, db, db_factory, php):
-    site = build_demo_site(tmp_path / "origin", db)
-    restored = make_bundle_dir(site, tmp_path / "restored", password="inst all")
+def test_headless_restore_of_a_sitepack_bundle_round_trips(tmp_path, demo_site, db_factory, php):
+    site = demo_site
+    restored = bundle_copy(site, tmp_path / "restored", password="inst all")
     target = db_factory()
     result = _restore(restored, _answers(target, installer_env="T_INSTPW"), tmp_path,
                       {"db": target.password, "more": {"T_INSTPW": "inst all"}})
@@ -73,9 +73,9 @@ def test_headless_restore_of_a_sitepack_bundle_round_trips(tmp_path, db, db_fact
     _check_round_trip(site, restored, target, "new_", "n3w Pässword!")
 
 
-def test_headless_restore_refuses_a_wrong_installer_password(tmp_path, db, db_factory):
-    site = build_demo_site(tmp_path / "origin", db)
-    restored = make_bundle_dir(site, tmp_path / "restored", password="right")
+def test_headless_restore_refuses_a_wrong_installer_password(tmp_path, demo_site, db_factory):
+    site = demo_site
+    restored = bundle_copy(site, tmp_path / "restored", password="right")
     target = db_factory()
     result = _restore(restored, _answers(target, installer_env="T_INSTPW"), tmp_path,
                       {"db": target.password, "more": {"T_INSTPW": "wrong"}})
@@ -84,9 +84,9 @@ def test_headless_restore_refuses_a_wrong_installer_password(tmp_path, db, db_fa
     assert (restored / "installation").is_dir()
 
 
-def test_headless_restore_of_an_akeeba_bundle_never_runs_its_php(tmp_path, db, db_factory, php):
-    site = build_demo_site(tmp_path / "origin", db)
-    restored = make_bundle_dir(site, tmp_path / "restored", password="ak pass", akeeba=True)
+def test_headless_restore_of_an_akeeba_bundle_never_runs_its_php(tmp_path, demo_site, db_factory, php):
+    site = demo_site
+    restored = bundle_copy(site, tmp_path / "restored", password="ak pass", akeeba=True)
     assert len(list((restored / "installation" / "sql").glob("site.s*"))) > 2
     target = db_factory()
     result = _restore(restored, _answers(target, prefix="ak2_", installer_env="T_INSTPW"), tmp_path,
@@ -97,9 +97,9 @@ def test_headless_restore_of_an_akeeba_bundle_never_runs_its_php(tmp_path, db, d
     _check_round_trip(site, restored, target, "ak2_", "n3w Pässword!")
 
 
-def test_headless_restore_replaces_the_old_url(tmp_path, db, db_factory, php):
-    site = build_demo_site(tmp_path / "origin", db)
-    restored = make_bundle_dir(site, tmp_path / "restored")
+def test_headless_restore_replaces_the_old_url(tmp_path, demo_site, db_factory, php):
+    site = demo_site
+    restored = bundle_copy(site, tmp_path / "restored")
     target = db_factory()
     result = _restore(restored, _answers(target, replace=True), tmp_path, {"db": target.password})
     assert result.returncode in (0, 2), result.stdout + result.stderr
@@ -113,12 +113,12 @@ def test_headless_restore_replaces_the_old_url(tmp_path, db, db_factory, php):
         assert cur.fetchone()[0] > 0
 
 
-def test_every_database_of_the_bundle_is_restored(tmp_path, db, db_factory, php):
+def test_every_database_of_the_bundle_is_restored(tmp_path, demo_site, db_factory, php):
     from packer.dump.mysql import DumpOptions, Dumper
     from tests.restore.bundles import conn_info
 
-    site = build_demo_site(tmp_path / "origin", db)
-    restored = make_bundle_dir(site, tmp_path / "restored")
+    site = demo_site
+    restored = bundle_copy(site, tmp_path / "restored")
     extra = db_factory()
     with extra.connect() as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE shop_orders (id INT PRIMARY KEY, note TEXT)")
@@ -142,9 +142,9 @@ def test_every_database_of_the_bundle_is_restored(tmp_path, db, db_factory, php)
     assert table_hashes(shop_target, "s2_") == {"#__orders": table_hashes(extra, "shop_")["#__orders"]}
 
 
-def test_missing_answers_for_a_database_are_named(tmp_path, db, db_factory):
-    site = build_demo_site(tmp_path / "origin", db)
-    restored = make_bundle_dir(site, tmp_path / "restored")
+def test_missing_answers_for_a_database_are_named(tmp_path, demo_site, db_factory):
+    site = demo_site
+    restored = bundle_copy(site, tmp_path / "restored")
     answers = _answers(db_factory())
     del answers["db"]
     result = _restore(restored, answers, tmp_path, {"db": "x"})
