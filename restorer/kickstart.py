@@ -67,7 +67,6 @@ def extract_with_password(archive: Path, dest: Path, password: str | None, ask: 
             if not ask:
                 raise
             password = getpass.getpass(f"Password of {archive.name}: ")
-            ask = True
         except ModuleNotFoundError as exc:
             if _missing_cryptography(exc):
                 raise SitepackError(CRYPTOGRAPHY_HELP) from None

@@ -112,3 +112,20 @@ def test_database_errors_are_clear_and_never_show_the_password(tmp_path, db):
     with db.connect() as conn, conn.cursor() as cur:  # the new prefix was used
         cur.execute("SHOW TABLES LIKE 'n\\_t'")
         assert cur.fetchall() == (("n_t",),)
+
+
+def test_a_missing_database_is_created(tmp_path, mariadb, db):
+    site = _sql_site(tmp_path, ["CREATE TABLE `#__t` (id INT PRIMARY KEY)", "INSERT INTO `#__t` VALUES (7)"])
+    client = create_app(site).test_client()
+    headers = {"X-CSRF-Token": _csrf(client, "/checks")}
+    fresh = db.database + "_new"
+    try:
+        assert client.post("/api/database/site.sql/connect", headers=headers,
+                           json=_db_form(db, database=fresh)).status_code == 200
+        while not client.post("/api/database/site.sql/step", headers=headers, json={}).get_json()["done"]:
+            pass
+        with db.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT id FROM `{fresh}`.n_t")
+            assert cur.fetchall() == ((7,),)
+    finally:
+        mariadb.drop_database(fresh)
