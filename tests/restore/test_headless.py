@@ -150,3 +150,35 @@ def test_missing_answers_for_a_database_are_named(tmp_path, demo_site, db_factor
     result = _restore(restored, answers, tmp_path, {"db": "x"})
     assert result.returncode == 1
     assert result.stderr.strip() == "error: the backup holds database dump site.sql: give its settings in answers.db"
+
+
+def test_generic_site_with_marker_split_sql_over_parts(tmp_path, db_factory):
+    """Format facts: statements start with /**ABDB**/, spread over site.sql and site.s01;
+    #__ is swapped outside string literals only."""
+    root = tmp_path / "site"
+    sql = root / "installation" / "sql"
+    sql.mkdir(parents=True)
+    (root / "index.php").write_text("<?php echo 'generic';")
+    (sql / "site.sql").write_bytes(
+        b"/**ABDB**/DROP TABLE IF EXISTS `#__notes`;\n"
+        b"/**ABDB**/CREATE TABLE `#__notes` (id INT PRIMARY KEY, body TEXT, KEY `#__idx` (body(10))) "
+        b"DEFAULT CHARSET=utf8mb4;\n")
+    (sql / "site.s01").write_bytes(
+        b"/**ABDB**/INSERT INTO `#__notes` VALUES (1,'{\"dbtable\":\"#__weblinks\"}'),(2,'a;\\n/**ABDB** b');\n"
+        b"/**ABDB**/CREATE TABLE `other_table` (x INT);\n")
+    (sql / "databases.json").write_text(json.dumps({"site.sql": {
+        "dbtype": "mysqli", "dbtech": "mysql", "dbname": "old", "sqlfile": "site.sql", "marker": "\n/**ABDB**/",
+        "dbhost": "localhost", "dbport": "", "dbuser": "old", "dbpass": "", "prefix": "gx_", "parts": 2,
+        "tables": ["#__notes"]}}))
+    target = db_factory()
+    answers = {"db": {"host": target.host, "port": target.port, "user": target.user, "password_env": "T_DBPW",
+                      "database": target.database, "prefix": "g2_"}}
+    result = _restore(root, answers, tmp_path, {"db": target.password})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "restoring generic site" in result.stdout
+    with target.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, body FROM g2_notes ORDER BY id")
+        assert cur.fetchall() == ((1, '{"dbtable":"#__weblinks"}'), (2, "a;\n/**ABDB** b"))
+        cur.execute("SHOW TABLES")
+        assert sorted(r[0] for r in cur.fetchall()) == ["g2_notes", "other_table"]
+    assert not (root / "installation").exists() and (root / "index.php").exists()
