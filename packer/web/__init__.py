@@ -3,6 +3,20 @@
 ``create_app(site_root)`` builds the application; ``packer.web.server`` serves it.
 The pages only drive the library (``packer.engine``, ``packer.records``,
 ``packer.profiles``); no backup logic lives here.
+
+Blueprints: ``auth`` (login, logout, login password), ``panel`` (/), ``backup``
+(/backup/new, /backup/<id>, /backup/<id>/step, /done, /failed), ``manage`` (/manage/...),
+``profiles`` (/profiles/...). ``guard`` checks every request (login, CSRF, headers).
+
+Access: a login password (scrypt hash in the data dir) or a one-time token; a signed
+session cookie (HttpOnly, SameSite=Strict, Secure over https) whose id this server must
+know, so logging out revokes it; a CSRF token on every non-GET request (form field or
+``X-CSRF-Token`` header); a Content-Security-Policy that allows only this server's
+scripts, so templates carry no inline script (page data travels as a JSON block).
+
+Step protocol: ``POST /backup/<id>/step`` with ``{"known_warnings": N}`` runs one
+``BackupJob.step()`` and answers ``StepReport.to_dict()`` plus ``warnings_since`` (every
+warning after the first N), so a page that missed an answer still shows them all.
 """
 
 from __future__ import annotations

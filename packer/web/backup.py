@@ -7,7 +7,7 @@ carries the backup id, so leaving and coming back resumes the same backup.
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, jsonify, redirect, render_template, request, url_for)
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from packer import logs, profiles, records
 from packer.engine import BackupJob
@@ -15,6 +15,7 @@ from packer.naming import NamingContext, default_description
 from packer.profiles import ENCRYPTED_FORMATS
 from restorer.errors import SitepackError
 
+from .manage import record_or_404
 from .site_warnings import collect
 from .state import web_state
 
@@ -71,13 +72,6 @@ def start():
     return redirect(url_for("backup.progress", backup_id=job.id))
 
 
-def _record_or_404(backup_id: int) -> records.Record:
-    try:
-        return records.get(backup_id)
-    except SitepackError as exc:
-        abort(404, description=str(exc))
-
-
 def _retry_policy(record: records.Record) -> tuple[float, int]:
     """The retry wait and count of the backup's profile (defaults if it was deleted since)."""
     try:
@@ -89,7 +83,7 @@ def _retry_policy(record: records.Record) -> tuple[float, int]:
 
 @blueprint.get("/<int:backup_id>")
 def progress(backup_id: int):
-    record = _record_or_404(backup_id)
+    record = record_or_404(backup_id)
     if record.status != "pending":
         target = "backup.done" if record.status in ("ok", "obsolete", "remote") else "backup.failed"
         return redirect(url_for(target, backup_id=backup_id))
@@ -141,7 +135,7 @@ def _warnings_of(backup_id: int) -> list[str]:
 
 @blueprint.get("/<int:backup_id>/done")
 def done(backup_id: int):
-    record = _record_or_404(backup_id)
+    record = record_or_404(backup_id)
     if record.status == "pending":
         return redirect(url_for("backup.progress", backup_id=backup_id))
     if record.status == "failed":
@@ -151,7 +145,7 @@ def done(backup_id: int):
 
 @blueprint.get("/<int:backup_id>/failed")
 def failed(backup_id: int):
-    record = _record_or_404(backup_id)
+    record = record_or_404(backup_id)
     reason = request.args.get("why", "")[:_MAX_REASON]
     log_text = logs.read_log(record.log_path) if record.log_path else ""
     return render_template("backup/failed.html", record=record, reason=reason,

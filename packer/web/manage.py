@@ -12,10 +12,12 @@ from packer import logs, records
 from packer.engine import delete_backup
 from restorer.errors import SitepackError
 
+from .state import web_state
+
 blueprint = Blueprint("manage", __name__, url_prefix="/manage")
 
 
-def _record_or_404(backup_id: int) -> records.Record:
+def record_or_404(backup_id: int) -> records.Record:
     try:
         return records.get(backup_id)
     except SitepackError as exc:
@@ -30,7 +32,7 @@ def index():
 @blueprint.get("/<int:backup_id>/part/<int:number>")
 def part(backup_id: int, number: int):
     """Part ``number`` (1-based, in the order of the record) streamed with Content-Length."""
-    record = _record_or_404(backup_id)
+    record = record_or_404(backup_id)
     if record.status != "ok":
         abort(404, description=f"backup #{backup_id} has no files to download (status {record.status})")
     paths = record.part_paths()
@@ -47,7 +49,7 @@ def part(backup_id: int, number: int):
 
 @blueprint.get("/<int:backup_id>/log")
 def log(backup_id: int):
-    record = _record_or_404(backup_id)
+    record = record_or_404(backup_id)
     text = logs.read_log(record.log_path) if record.log_path else ""
     return render_template("backup/log.html", record=record, log_text=text)
 
@@ -70,8 +72,12 @@ def delete_files(backup_id: int):
 
 @blueprint.post("/<int:backup_id>/delete")
 def delete(backup_id: int):
-    return _act(backup_id, delete_backup,
-                f"Backup #{backup_id} was deleted (record, archive files and log).")
+    state = web_state()
+    with state.backup_lock(backup_id):
+        # A running backup this server holds open lets go of its files first.
+        state.jobs.pop(backup_id, None)
+        return _act(backup_id, delete_backup,
+                    f"Backup #{backup_id} was deleted (record, archive files and log).")
 
 
 @blueprint.post("/<int:backup_id>/freeze")
