@@ -219,9 +219,11 @@ class RestoreSession:
         b = self.bundle
         if b.platform == "joomla":
             from .config.joomla import read_joomla_config
-            conf = read_joomla_config(b.config_path).values
+            config = read_joomla_config(b.config_path)
+            conf = config.values
             old_root = b.original_root()
             return {
+                "problems": list(config.problems),
                 "site_name": conf.get("sitename", ""), "mail_from": conf.get("mailfrom", ""),
                 "from_name": conf.get("fromname", ""), "live_site": conf.get("live_site", ""),
                 "old_live_site": conf.get("live_site") or str(b.extrainfo.get("site_url") or ""),
@@ -507,6 +509,9 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
                 break
     if bundle.platform != "generic":
         site = dict(session.site_defaults())
+        for problem in site.pop("problems", []):
+            report(f"WARNING: {problem}")
+            warnings.append(problem)
         site.update(answers.get("site") or {})
         super_user = dict(answers.get("super_user") or {})
         if super_user:
