@@ -35,7 +35,8 @@ def checks():
     results = session.checks()
     return render("wizard/checks.html", "checks", checks=results,
                   blocked=any(c.blocking and not c.ok for c in results),
-                  info=session.bundle.info_rows(), readme=session.bundle.readme_html)
+                  info=session.bundle.info_rows(), readme=session.bundle.readme_html,
+                  protected=session.password_check is not None)
 
 
 @bp.route("/database")

@@ -66,7 +66,9 @@ def test_without_a_password_it_refuses_other_addresses_and_opens_on_localhost(tm
     with pytest.raises(SitepackError, match="refusing to listen on 0.0.0.0: this backup has no installer password"):
         serve(site, host="0.0.0.0", port=0)
     client = create_app(site).test_client()
-    assert "Pre-restore checks" in client.get("/checks").get_data(as_text=True)
+    page = client.get("/checks").get_data(as_text=True)
+    assert "Pre-restore checks" in page
+    assert "no installer password, so the wizard\n  listens on 127.0.0.1 only" in page
 
 
 def _sql_site(root, statements):
