@@ -120,3 +120,49 @@ def test_akeeba_jpa_through_the_kickstart_restores_headless(tmp_path, demo_site,
     with target.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT password FROM ak_users WHERE username = %s", (site.super_user["username"],))
         assert php_password_verify("kick ∆ start", cur.fetchone()[0]) is True
+
+
+def _read_until(fd, text, timeout=60.0):
+    import select
+    import time
+    seen = b""
+    end = time.monotonic() + timeout
+    while text.encode() not in seen:
+        left = end - time.monotonic()
+        assert left > 0, f"waited for {text!r}, got {seen.decode(errors='replace')!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            assert chunk, f"the kickstart ended before {text!r}: {seen.decode(errors='replace')!r}"
+            seen += chunk
+    return seen.decode(errors="replace")
+
+
+def test_kickstart_asks_for_the_archive_password_on_the_terminal(tmp_path, demo_site):
+    env = dict(os.environ, KPW="tty key")
+    env.pop("SITEPACK_ARCHIVE_PASSWORD", None)
+    out = tmp_path / "out"
+    backup(demo_site, out, "jps", "--password-env", "KPW", env=env)
+    pyz = build_kickstart(out)
+    leader, follower = os.openpty()
+    proc = subprocess.Popen([sys.executable, str(pyz)], cwd=out, stdin=follower, stdout=follower,
+                            stderr=follower, env=env, close_fds=True)
+    os.close(follower)
+    try:
+        _read_until(leader, "Password of ")
+        os.write(leader, b"wrong key\n")
+        _read_until(leader, "Password of ")
+        os.write(leader, b"tty key\n")
+        screen = _read_until(leader, "Start the restore wizard now? [Y/n]")
+        assert "tty key" not in screen  # never echoed
+        os.write(leader, b"n\n")
+        _read_until(leader, "wizard")
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    assert (out / "installation" / "restore.py").is_file() and (out / "configuration.php").is_file()
