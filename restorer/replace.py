@@ -304,7 +304,9 @@ class Replacer:
     ``connect(**pymysql_options)``). ``tables=None`` means every table of the database.
     Drive it with ``run(budget_seconds)`` until it returns True; ``state()`` is a JSON
     value that ``Replacer.resume(state, conn_info)`` continues from. ``dry_run`` counts
-    what would change without writing.
+    what would change without writing. The connection stays open between ``run`` calls
+    and is closed when the work is done; call ``close()`` when dropping an unfinished
+    Replacer (e.g. at the end of a web request that saved ``state()``).
     """
 
     def __init__(self, conn_info, pairs: list[tuple[str, str]], tables: list[str] | None = None,
@@ -397,6 +399,8 @@ class Replacer:
             table = self._tables[self._index] if self._tables and not self.done else "?"
             raise DatabaseError(f"Replacing in table {table!r} failed: {exc.args[-1]}. "
                                 f"Fix the cause and resume; rows already done stay done.") from None
+        if self.done:
+            self.close()
         return self.done
 
     def close(self) -> None:

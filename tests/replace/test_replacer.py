@@ -282,8 +282,9 @@ def test_value_too_long_for_its_column_is_left_and_reported(db):
         cur.execute("CREATE TABLE t (id INT PRIMARY KEY, short VARCHAR(40), long_text TEXT)")
         cur.execute("INSERT INTO t VALUES (7, 'https://a.com/x', 'https://a.com/x')")
     pairs, _ = plan_replacements("https://a.com", "https://a-much-longer-host-name.example.org")
-    replacer = Replacer(info(db), pairs, ["t"])
+    replacer = Replacer(info(db), pairs)  # no table list: every table of the database
     run_to_end(replacer)
+    assert [r.table for r in replacer.report()] == ["t"]
     with db.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT short, long_text FROM t")
         assert cur.fetchone() == ("https://a.com/x", "https://a-much-longer-host-name.example.org/x")
