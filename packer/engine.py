@@ -234,6 +234,8 @@ class BackupJob:
 
         warnings: list[str] = []
         site = _detect(root, backup_type, warnings)
+        if backup_type != "files":
+            site.db.connect().close()  # bad credentials are said now, not minutes later
 
         password = None
         if fmt in profiles.ENCRYPTED_FORMATS:

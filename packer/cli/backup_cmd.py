@@ -80,7 +80,13 @@ def command(site_root, backup_type, fmt, output_dir, name_template, part_size, d
                 bar.message(f"WARNING: {message}")
         bar.update(report.progress, item=report.minor or report.last_item)
 
-    report = job.report() if job.finished else run_to_completion(job, show)
+    try:
+        report = job.report() if job.finished else run_to_completion(job, show)
+    except KeyboardInterrupt:
+        bar.close()
+        raise SitepackError(f"interrupted; the backup keeps its last saved step: continue it with "
+                            f"`sitepack backup --resume {job.id}` or delete it with "
+                            f"`sitepack backups delete {job.id}`") from None
     bar.close()
     sys.exit(_summary(report))
 

@@ -284,3 +284,18 @@ def test_step_report_and_load_in_another_job_object(demo, tmp_path):
 def subprocess_run(cmd):
     import subprocess
     subprocess.run(cmd, check=True)
+
+
+def test_wrong_database_password_is_refused_up_front(demo, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    config = (demo.root / "configuration.php").read_text()
+    start = config.index("public $password")
+    end = config.index("\n", start)
+    (site / "configuration.php").write_text(
+        config[:start] + "public $password = 'not the password';" + config[end:])
+    with pytest.raises(SitepackError, match=r"refused the login of user .* check the user name "
+                                            r"and password") as info:
+        BackupJob.start(site, output_dir=tmp_path / "o")
+    assert "not the password" not in str(info.value)
+    assert records.list_records() == []
