@@ -48,20 +48,37 @@ def plan_replacements(old_url: str, new_url: str, old_path: str | None = None,
         warnings.append("Only one of the old and new URL was given, so the URL is not "
                         "replaced: give both to rewrite links stored in the database.")
     if old_path and new_path:
-        old_p, new_p = _trim_path(old_path.strip()), _trim_path(new_path.strip())
-        if len(old_p) <= 1 or not old_p.strip("/\\:."):
-            warnings.append(f"The old path {old_path!r} is a filesystem root, which occurs in "
-                            f"every path: it is not replaced. Give the site's own folder.")
-        elif old_pattern(old_p.encode("utf-8")).search(new_p.encode("utf-8")):
-            warnings.append(
-                f"The path is not replaced: the new path {new_p!r} contains the old one "
-                f"({old_p!r}), so a second or resumed run would replace it again and corrupt "
-                f"the data. Move in two runs through a temporary path that contains neither.")
-        else:
-            base.append((old_p, new_p))
+        base += _path_pair(old_path.strip(), new_path.strip(), warnings)
     elif old_path or new_path:
         warnings.append("Only one of the old and new path was given, so the path is not "
                         "replaced: give both to rewrite paths stored in the database.")
+    return _expanded(base, warnings)
+
+
+def pairs_from_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Pairs for rows a user typed or edited (wizard, answers file), checked as one plan.
+
+    A row whose old value is a URL (``scheme://`` or ``//``) gets the URL variants, one
+    that is an absolute path (``/…``, ``C:\\…``) the path rules, anything else is taken
+    literally; every row also gets its JSON-escaped and URL-encoded spellings.
+    """
+    warnings: list[str] = []
+    base: list[tuple[str, str]] = []
+    for old, new in rows:
+        old, new = old.strip(), new.strip()
+        if not old or old == new:
+            continue
+        if "://" in old or old.startswith("//"):
+            base += _url_variants(old, new, warnings)
+        elif old.startswith("/") or re.match(r"[A-Za-z]:[\\/]", old):
+            base += _path_pair(old, new, warnings)
+        else:
+            base.append((old, new))
+    return _expanded(base, warnings)
+
+
+def _expanded(base: list[tuple[str, str]], warnings: list[str]
+              ) -> tuple[list[tuple[str, str]], list[str]]:
     base, warnings = check_pairs(base, warnings)
     pairs: list[tuple[str, str]] = []
     for old, new in base:
@@ -69,14 +86,19 @@ def plan_replacements(old_url: str, new_url: str, old_path: str | None = None,
     return check_pairs(pairs, warnings)
 
 
-def pairs_from_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
-    """Pairs for rows a user typed or edited (wizard, answers file): each row with its
-    JSON-escaped and URL-encoded spellings, checked like a plan."""
-    base, warnings = check_pairs([(old.strip(), new.strip()) for old, new in rows])
-    pairs: list[tuple[str, str]] = []
-    for old, new in base:
-        pairs += expand_pair(old, new)
-    return check_pairs(pairs, warnings)
+def _path_pair(old_path: str, new_path: str, warnings: list[str]) -> list[tuple[str, str]]:
+    old_p, new_p = _trim_path(old_path), _trim_path(new_path)
+    if len(old_p) <= 1 or not old_p.strip("/\\:."):
+        warnings.append(f"The old path {old_path!r} is a filesystem root, which occurs in "
+                        f"every path: it is not replaced. Give the site's own folder.")
+        return []
+    if old_pattern(old_p.encode("utf-8")).search(new_p.encode("utf-8")):
+        warnings.append(
+            f"The path is not replaced: the new path {new_p!r} contains the old one "
+            f"({old_p!r}), so a second or resumed run would replace it again and corrupt "
+            f"the data. Move in two runs through a temporary path that contains neither.")
+        return []
+    return [(old_p, new_p)]
 
 
 def expand_pair(old: str, new: str) -> list[tuple[str, str]]:

@@ -123,10 +123,20 @@ def test_prefilter_groups_are_few_and_cover_every_spelling():
 
 
 def test_pairs_from_edited_rows_are_expanded_and_checked():
-    pairs, warnings = pairs_from_rows([(" https://a.com/x ", "https://b.org"), ("/srv/a", "/srv/a/b")])
-    assert pairs == [("https%3A%2F%2Fa.com%2Fx", "https%3A%2F%2Fb.org"),
-                     ("https:\\/\\/a.com\\/x", "https:\\/\\/b.org"), ("https://a.com/x", "https://b.org")]
-    assert len(warnings) == 1 and "'/srv/a'" in warnings[0]
+    rows = [(" https://a.com/x ", "https://b.org"), ("/srv/a", "/srv/a/b"), ("OldName", "NewName")]
+    pairs, warnings = pairs_from_rows(rows)
+    assert pairs == plan_replacements("https://a.com/x", "https://b.org")[0] + [("OldName", "NewName")]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "The path is not replaced: the new path '/srv/a/b' contains the old one ('/srv/a')")
+    assert pairs_from_rows([("/var/www/a", "/srv/b"), ("https://x.com", "https://y.com")])[0] == \
+        plan_replacements("https://x.com", "https://y.com", "/var/www/a", "/srv/b")[0]
+
+
+def test_rows_that_clash_with_each_other_are_refused():
+    pairs, warnings = pairs_from_rows([("https://a.com", "https://b.com"), ("b.com", "c.com")])
+    assert ("https://a.com", "https://b.com") not in pairs
+    assert any(w.startswith("Refused to replace 'https://a.com' with 'https://b.com': the new "
+                            "value contains 'b.com'") for w in warnings)
 
 
 def test_www_variant_that_would_feed_itself_is_left_out():
