@@ -900,4 +900,13 @@ def delete_backup(backup_id: int) -> None:
     if record.status == "pending" and not record.frozen:
         if (jobs_dir() / str(record.id) / "state.json").exists():
             BackupJob.load(backup_id).abandon()
+        elif record.archive_name and "/" not in record.archive_name and record.output_dir:
+            # Killed before its first saved state: only numbered parts can exist.
+            final = Path(record.output_dir) / record.archive_name
+            index = 1
+            while final.with_suffix(f".{final.suffix[1]}{index:02d}").exists():
+                final.with_suffix(f".{final.suffix[1]}{index:02d}").unlink()
+                index += 1
+            for sidecar in final.parent.glob(f"{final.name}.*-tmp"):
+                sidecar.unlink()
     records.delete(backup_id)

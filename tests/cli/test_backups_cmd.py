@@ -88,3 +88,36 @@ def test_delete_an_interrupted_backup_removes_its_parts(tmp_path):
     deleted = _sitepack("backups", "delete", str(job.id))
     assert deleted.returncode == 0, deleted.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
+def test_delete_a_backup_killed_before_its_first_saved_state(tmp_path):
+    import signal
+    import sys
+    import time
+    site = tmp_path / "site"
+    (site / "images").mkdir(parents=True)
+    # The child stops (SIGSTOP) itself right after start() created the record and the first
+    # part, before that state is saved: then it is killed.
+    code = ("import os, signal, sys\n"
+            "from pathlib import Path\n"
+            "import packer.engine as engine\n"
+            "original = engine.BackupJob._save\n"
+            "def stop(self):\n"
+            "    os.kill(os.getpid(), signal.SIGSTOP)\n"
+            "engine.BackupJob._save = stop\n"
+            f"engine.BackupJob.start(Path({str(site)!r}), backup_type='files',"
+            f" output_dir=Path({str(tmp_path / 'out')!r}), name_template='early')\n")
+    child = subprocess.Popen([sys.executable, "-c", code])
+    while not (tmp_path / "out" / "early.j01").exists() or not records.list_records():
+        assert child.poll() is None
+        time.sleep(0.01)
+    time.sleep(0.2)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    rec = records.list_records()[0]
+    assert rec.status == "pending"
+    resumed = _sitepack("backup", "--resume", str(rec.id))
+    assert resumed.returncode == 1
+    assert "was interrupted before it saved any state and cannot be resumed" in resumed.stderr
+    assert _sitepack("backups", "delete", str(rec.id)).returncode == 0
+    assert list((tmp_path / "out").iterdir()) == []
