@@ -53,7 +53,7 @@ _KEPT_PERMISSIONS = 0o1777   # no setuid/setgid from an archive
 _MAX_LINK_DEPTH = 40
 #: Small files are written by a few threads: creating a file is mostly waiting for
 #: the file system, and several creations in flight overlap that wait.
-_WRITER_THREADS = 1
+_WRITER_THREADS = 4
 _MAX_PENDING_BYTES = 32 * 1024 * 1024
 _MAX_PENDING_FILES = 512
 
@@ -217,6 +217,7 @@ class Extractor:
                 else:
                     if entry.path == MANIFEST_PATH:
                         manifest = ManifestReader()
+                        manifest_entry = entry
                     digest = self._write_file(entry, out_path, chunks, manifest)
                     self._observed[entry.path] = observe(entry, digest)
                     self._written[entry.path] = out_path
@@ -230,7 +231,11 @@ class Extractor:
             self._pending.clear()
         self._apply_dir_meta()
         if manifest is not None:
+            manifest.check_own_entry(manifest_entry.mode, manifest_entry.mtime)
             self._check_manifest(manifest)
+        elif reader.declares_manifest:
+            raise ArchiveError(f"the archive is damaged: its header says it carries a manifest "
+                               f"({MANIFEST_PATH}) but there is none; copy or download it again")
         return self.report
 
     def _write_small(self, entry: Entry, out_path: str, data: bytes) -> None:

@@ -2,7 +2,8 @@
 
 A JSON-lines file, the archive's last entry, at ``installation/sitepack-manifest.jsonl``:
 
-1. a header line ``{"sitepack_manifest": 1, "format": "jpa"}``;
+1. a header line ``{"sitepack_manifest": 1, "format": "jpa", "created": <unix time>}``
+   (``created`` is also the mtime of the manifest's own entry, whose mode is 0644);
 2. one line per entry, in archive order:
    ``{"path": …, "type": "file"|"dir"|"symlink", "size": …, "mode": …, "mtime": …,
    "sha256": …}`` (``sha256`` of the file bytes or of the symlink target; ``null``
@@ -33,8 +34,13 @@ def _line(obj: dict) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
-def manifest_header(fmt: str) -> bytes:
-    return _line({"sitepack_manifest": VERSION, "format": fmt})
+#: The manifest's own entry: this mode, and the ``created`` time of its header line
+#: as mtime (so that its own header fields are checked too).
+MANIFEST_MODE = 0o100644
+
+
+def manifest_header(fmt: str, created: int) -> bytes:
+    return _line({"sitepack_manifest": VERSION, "format": fmt, "created": created})
 
 
 def manifest_line(entry: Entry, sha256: str | None) -> bytes:
@@ -70,6 +76,7 @@ class ManifestReader:
         self._trailer: dict | None = None
         self.records: list[ManifestRecord] = []
         self.format: str | None = None
+        self.created: int | None = None
 
     def feed(self, data: bytes) -> None:
         self._buffer += data
@@ -94,6 +101,7 @@ class ManifestReader:
                                       f"({obj.get('sitepack_manifest')!r}); use a newer sitepack")
             self._header_seen = True
             self.format = obj.get("format")
+            self.created = obj.get("created")
             self._digest.update(line)
             return
         if obj.get("end") is True:
@@ -107,6 +115,12 @@ class ManifestReader:
             raise ManifestDamaged("the manifest is damaged (a line lacks a field); the archive "
                                   "cannot be trusted") from None
         self.records.append(record)
+
+    def check_own_entry(self, mode: int, mtime: int | None) -> None:
+        """The manifest's own entry must have the mode and time its header line implies."""
+        if mode != MANIFEST_MODE or mtime != self.created:
+            raise ManifestDamaged("the archive is damaged: the manifest's own entry header was "
+                                  "changed; copy or download it again")
 
     def finish(self) -> list[ManifestRecord]:
         if self._buffer:

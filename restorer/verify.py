@@ -60,8 +60,9 @@ def compare(records: list[ManifestRecord], observed: dict[str, Observed]) -> lis
             problem = "content differs from the manifest (SHA-256 mismatch)"
         elif got.mode != record.mode:
             problem = f"mode {got.mode:o} but the manifest says {record.mode:o}"
-        elif got.mtime is not None and got.mtime != record.mtime:
-            problem = f"modification time {got.mtime} but the manifest says {record.mtime}"
+        elif got.mtime != record.mtime:
+            problem = (f"modification time {'missing' if got.mtime is None else got.mtime} "
+                       f"but the manifest says {record.mtime}")
         else:
             continue
         problems.append((record.path, problem))
@@ -118,6 +119,7 @@ def verify(archive: Path | str, *, password: str | None = None,
         report.format = reader.format
         report.parts = len(reader.parts)
         report.format_checksums = reader.has_checksums
+        declares_manifest = reader.declares_manifest
         if progress is not None:
             progress.update(0, total=reader.total_size)
         try:
@@ -125,6 +127,7 @@ def verify(archive: Path | str, *, password: str | None = None,
                 is_manifest = entry.path == MANIFEST_PATH and entry.is_file
                 if is_manifest:
                     manifest = ManifestReader()
+                    manifest_entry = entry
                 digest = None if entry.is_dir else hashlib.sha256()
                 for chunk in chunks:
                     digest.update(chunk)
@@ -141,10 +144,19 @@ def verify(archive: Path | str, *, password: str | None = None,
         except ArchiveError as exc:
             report.add_problem(str(exc))
             return report
+    if manifest is None and declares_manifest:
+        report.add_problem(f"the archive is damaged: its header says it carries a manifest "
+                           f"({MANIFEST_PATH}) but there is none")
+        return report
+    if manifest is not None and declares_manifest is False:
+        report.add_problem("the archive is damaged: it carries a manifest but its header "
+                           "does not say so")
+        return report
     if manifest is not None:
         report.has_manifest = True
         try:
             records = manifest.finish()
+            manifest.check_own_entry(manifest_entry.mode, manifest_entry.mtime)
         except ArchiveError as exc:
             report.add_problem(str(exc))
             return report

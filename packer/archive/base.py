@@ -49,7 +49,7 @@ from typing import Any, BinaryIO
 
 from restorer.errors import ArchiveError
 from restorer.formats.base import CHUNK_SIZE, MANIFEST_PATH, Entry, EntryType, validate_entry_path
-from restorer.manifest import manifest_header, manifest_line, manifest_trailer
+from restorer.manifest import MANIFEST_MODE, manifest_header, manifest_line, manifest_trailer
 
 from .parts import PartWriter, check_part_size
 
@@ -120,7 +120,7 @@ class ArchiveWriter(ABC):
             self.out.open_fresh()
             self._manifest_file = open(self.manifest_sidecar, "wb") if manifest else None
             if self._manifest_file:
-                self._manifest_file.write(manifest_header(self.format))
+                self._manifest_file.write(manifest_header(self.format, self.created))
             self._start()
         else:
             self.created = state["created"]
@@ -351,7 +351,7 @@ class ArchiveWriter(ABC):
         self._manifest_file = None
         with open(self.manifest_sidecar, "rb") as source:
             size = os.fstat(source.fileno()).st_size
-            self._add_file_handle(MANIFEST_PATH, source, 0o100644, self.created, size)
+            self._add_file_handle(MANIFEST_PATH, source, MANIFEST_MODE, self.created, size)
         self._drain(0)
 
     def _state(self) -> dict:

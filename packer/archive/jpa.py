@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from restorer.formats.base import Entry, EntryType
 from restorer.formats.jpa import (ENTITY_FIELDS, ENTITY_HEADER, ENTITY_MAGIC, LARGE_ENTITY_EXTRA,
                                   LARGE_ENTITY_EXTRA_ID, LARGE_HEADER_EXTRA,
-                                  LARGE_HEADER_EXTRA_ID, MAGIC, METHOD_DEFLATE, METHOD_STORED,
+                                  LARGE_HEADER_EXTRA_ID, MAGIC, MANIFEST_EXTRA, MANIFEST_EXTRA_ID, METHOD_DEFLATE, METHOD_STORED,
                                   SPANNED_EXTRA, SPANNED_EXTRA_ID, STANDARD_HEADER,
                                   TIMESTAMP_EXTRA, TIMESTAMP_EXTRA_ID, U32_MAX)
 
@@ -60,7 +60,8 @@ class JpaWriter(ArchiveWriter):
         spanned = self.part_size is not None
         large_totals = self._reserve_large_totals()
         length = (STANDARD_HEADER.size + (SPANNED_EXTRA.size if spanned else 0)
-                  + (LARGE_HEADER_EXTRA.size if large_totals else 0))
+                  + (LARGE_HEADER_EXTRA.size if large_totals else 0)
+                  + (MANIFEST_EXTRA.size if self.with_manifest else 0))
         minor = 3 if (large_totals or self.large_entries) else 2
         header = STANDARD_HEADER.pack(MAGIC, length, 1, minor, self.entity_count,
                                       min(self.total_size, U32_MAX),
@@ -70,6 +71,8 @@ class JpaWriter(ArchiveWriter):
         if large_totals:
             header += LARGE_HEADER_EXTRA.pack(LARGE_HEADER_EXTRA_ID, 18, self.total_size,
                                               self.total_compressed)
+        if self.with_manifest:
+            header += MANIFEST_EXTRA.pack(MANIFEST_EXTRA_ID, 0)
         return header
 
     def _start(self) -> None:

@@ -116,6 +116,11 @@ class ArchiveReader(ABC):
     has_checksums: bool
     #: Uncompressed bytes of all entries when the headers tell (for progress), else None.
     total_size: int | None = None
+    #: Whether the archive's header says a sitepack manifest is its last entry: a
+    #: second witness, so that damage to the manifest's name or to the header shows as
+    #: damage and not as an archive made without a manifest. ``None``: the format has
+    #: no room to say (ZIP, whose names are in two headers that must agree anyway).
+    declares_manifest: bool | None = None
 
     def __init__(self, parts: list[Path]):
         self.parts = parts

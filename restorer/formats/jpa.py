@@ -21,6 +21,12 @@ from .parts import PartReader, expect_part_count
 MAGIC = b"JPA"
 ENTITY_MAGIC = b"JPF"
 
+#: sitepack's header record saying "the last entry is a sitepack manifest": ``JPSM``,
+#: u16 0. Verification needs a second witness besides the manifest's name: without it
+#: a damaged name would turn the archive into one that merely has no checksums.
+MANIFEST_EXTRA = struct.Struct("<4sH")
+MANIFEST_EXTRA_ID = b"JPSM"
+
 #: ``JPA``, header length, version major, minor, entity count, total uncompressed,
 #: total compressed.
 STANDARD_HEADER = struct.Struct("<3sHBBIII")
@@ -82,6 +88,7 @@ class JpaReader(ArchiveReader):
         self.total_size = total_size
         self.total_compressed = total_compressed
         self.declared_parts = 1
+        self.declares_manifest = False
         extras = self.stream.read_exact(length - STANDARD_HEADER.size, "the JPA header")
         offset = 0
         while offset + 6 <= len(extras):
@@ -89,6 +96,12 @@ class JpaReader(ArchiveReader):
             if signature == SPANNED_EXTRA_ID and offset + SPANNED_EXTRA.size <= len(extras):
                 self.declared_parts = SPANNED_EXTRA.unpack_from(extras, offset)[2]
                 offset += SPANNED_EXTRA.size
+            elif signature == MANIFEST_EXTRA_ID:
+                if extra_length != 0:
+                    raise ArchiveError(f"{self.parts[0].name} has a damaged JPA header "
+                                       "(sitepack record); copy or download it again")
+                self.declares_manifest = True
+                offset += MANIFEST_EXTRA.size
             elif signature == LARGE_HEADER_EXTRA_ID and offset + LARGE_HEADER_EXTRA.size <= len(extras):
                 _, _, self.total_size, self.total_compressed = LARGE_HEADER_EXTRA.unpack_from(extras, offset)
                 offset += LARGE_HEADER_EXTRA.size
@@ -146,6 +159,9 @@ class JpaReader(ArchiveReader):
                 raise ArchiveError(f"entry {path!r} is compressed with {what}, which sitepack "
                                    "does not read: extract this archive with Akeeba Kickstart")
             if kind is EntryType.DIR:
+                if size:
+                    raise ArchiveError(f"the archive is damaged: directory {path!r} has a size "
+                                       f"({stream.where(start)})")
                 stream.seek(data_start + compressed)
                 yield Entry(path, kind, 0, normalize_mode(kind, mode), mtime), iter(())
                 continue

@@ -223,7 +223,7 @@ class ZipReader(ArchiveReader):
             if disk >= len(self.parts):
                 raise ArchiveError(f"entry {name!r} lies on disk {disk + 1}, but the archive "
                                    f"has only {len(self.parts)} part(s)")
-            data_start = self._data_start(entry.path or name, disk, local_offset)
+            data_start = self._data_start(name_bytes, disk, local_offset)
             if data_start + compressed > self.stream.size:
                 raise self.stream.truncated(f"the data of {name!r}", data_start)
             if entry.is_dir:
@@ -241,15 +241,23 @@ class ZipReader(ArchiveReader):
                 continue
             yield entry, chunks
 
-    def _data_start(self, name: str, disk: int, local_offset: int) -> int:
+    def _data_start(self, name: bytes, disk: int, local_offset: int) -> int:
+        """Where an entry's data starts, after checking its local header.
+
+        The name is in both headers; they must agree, so damage to either is found.
+        """
         stream = self.stream
         at = stream.starts[disk] + local_offset + self.shift
         stream.seek(at)
-        raw = stream.read_exact(LOCAL_HEADER.size, f"the local header of {name!r}")
-        fields = LOCAL_HEADER.unpack(raw)
+        shown = name.decode("utf-8", "replace")
+        raw = stream.read_exact(LOCAL_HEADER.size + len(name), f"the local header of {shown!r}")
+        fields = LOCAL_HEADER.unpack_from(raw)
         if fields[0] != LOCAL_MAGIC:
-            raise ArchiveError(f"the archive is damaged: no local header for {name!r} in "
+            raise ArchiveError(f"the archive is damaged: no local header for {shown!r} in "
                                f"{stream.where(at)}; copy it again")
+        if fields[9] != len(name) or raw[LOCAL_HEADER.size:] != name:
+            raise ArchiveError(f"the archive is damaged: the two headers of {shown!r} name "
+                               f"different files ({stream.where(at)}); copy it again")
         return at + LOCAL_HEADER.size + fields[9] + fields[10]
 
     def _data(self, entry: Entry, method: int, crc: int, compressed: int,
