@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import pymysql
+
 from . import akeeba, install_password
 from .akeeba import Bundle, read_bundle
 from .answers import HTACCESS_MODES, DbAnswers, secret
@@ -257,7 +259,7 @@ class RestoreSession:
                 cur.execute(f"SELECT option_value FROM `{answers.prefix}options` WHERE option_name = 'siteurl'")
                 row = cur.fetchone()
                 return row[0] if row else None
-        except Exception:  # no options table: not a WordPress database after all
+        except pymysql.err.MySQLError:  # no options table: not a WordPress database after all
             return None
         finally:
             conn.close()
@@ -302,11 +304,14 @@ class RestoreSession:
         text = rewrite_joomla_config(path.read_text(encoding="utf-8"), changes)
         notes = []
         if super_user.get("email") or super_user.get("password"):
+            from .joomla_users import update_super_user
             conn = db.conn_info().connect()
             try:
-                from .joomla_users import update_super_user
                 user = update_super_user(conn, db.prefix, user_id=super_user.get("id"),
                                          email=super_user.get("email"), password=super_user.get("password"))
+            except pymysql.err.MySQLError as exc:
+                raise DatabaseError(f"changing the super user in {db.prefix}users failed: {exc.args[-1]}; "
+                                    f"check that the database step finished with this prefix") from None
             finally:
                 conn.close()
             notes.append(f"super user {user['username']!r} updated")
@@ -334,6 +339,9 @@ class RestoreSession:
                 with conn.cursor() as cur:
                     cur.execute(f"UPDATE `{db.prefix}options` SET option_value = %s "
                                 f"WHERE option_name IN ('siteurl', 'home')", (live_site,))
+            except pymysql.err.MySQLError as exc:
+                raise DatabaseError(f"setting siteurl and home in {db.prefix}options failed: {exc.args[-1]}; "
+                                    f"check that the database step finished with this prefix") from None
             finally:
                 conn.close()
             notes.append(f"siteurl and home set to {live_site}")
@@ -442,7 +450,7 @@ def create_database_if_missing(answers: DbAnswers) -> None:
             name = answers.database.replace("`", "``")
             try:
                 cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-            except Exception as exc:
+            except pymysql.err.MySQLError as exc:
                 raise DatabaseError(
                     f"the database {answers.database!r} does not exist and user {answers.user!r} may not "
                     f"create it ({exc.args[-1] if exc.args else exc}): create it in your hosting panel first") from None
