@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from restorer.extract import extract
+from restorer.extract import extract_reader
+from restorer.formats import open_archive
 from restorer.progress import human_size
 
 from .common import progress, resolve_secret, secret_options
@@ -21,8 +22,8 @@ def command(archive: Path, dest: Path, password_env: str | None, password_file: 
             quiet: bool) -> None:
     """Extract ARCHIVE (any part of it) into DEST; refuses entries that would escape DEST."""
     password = resolve_secret("archive password", password_env, password_file, required=False)
-    with progress("Extracting", quiet=quiet) as bar:
-        report = extract(archive, dest, password=password, progress=bar)
+    with open_archive(archive, password) as reader, progress("Extracting", quiet=quiet) as bar:
+        report = extract_reader(reader, dest, progress=bar)
     checked = ("every file matched the archive's manifest" if report.manifest_checked
                else "the archive has no sitepack manifest, so files were not checked against checksums")
     click.echo(f"Extracted {report.entries} entries ({human_size(report.bytes)}) into {dest}; {checked}")

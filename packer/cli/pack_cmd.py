@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from packer.archive import format_for_path
+from packer.archive.parts import check_part_size
 from packer.archive.tree import pack_tree
 from restorer.errors import SitepackError
 from restorer.progress import human_size
@@ -31,6 +32,7 @@ def command(folder: Path, archive: Path, fmt: str | None, part_size: int | None,
             password_env: str | None, password_file: Path | None, quiet: bool) -> None:
     """Pack FOLDER into an archive (with a manifest for `sitepack verify`)."""
     fmt = fmt or format_for_path(archive)
+    check_part_size(part_size)
     encrypted = fmt in ENCRYPTED_FORMATS
     password = resolve_secret("archive password", password_env, password_file,
                               required=encrypted, confirm=True)
