@@ -375,6 +375,16 @@ class RestoreSession:
             conn.close()
         return rows, warnings, tables
 
+    def all_tables(self) -> list[str]:
+        """Every table with the site's prefix (the replace step's widest choice)."""
+        from .replace import tables_for
+        db = self._site_db()
+        conn = db.conn_info().connect()
+        try:
+            return list(tables_for(self.bundle.platform, db.prefix, conn, everything=True))
+        finally:
+            conn.close()
+
     def replace_step(self, pairs: list[tuple[str, str]], tables: list[str], *, dry_run: bool,
                      budget_seconds: float) -> StepProgress:
         from .replace import Replacer
@@ -538,7 +548,9 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
             report(f"WARNING: {text}")
         if replace.get("pairs") is not None:
             pairs = [(p["from"], p["to"]) if isinstance(p, dict) else tuple(p) for p in replace["pairs"]]
-        if replace.get("tables") is not None:
+        if replace.get("tables") == "all":
+            tables = session.all_tables()
+        elif replace.get("tables") is not None:
             tables = list(replace["tables"])
         if pairs:
             while True:

@@ -101,7 +101,9 @@ def test_headless_restore_replaces_the_old_url(tmp_path, demo_site, db_factory, 
     site = demo_site
     restored = bundle_copy(site, tmp_path / "restored")
     target = db_factory()
-    result = _restore(restored, _answers(target, replace=True), tmp_path, {"db": target.password})
+    answers = _answers(target, replace=True)
+    answers["replace"]["tables"] = "all"
+    result = _restore(restored, answers, tmp_path, {"db": target.password})
     assert result.returncode in (0, 2), result.stdout + result.stderr
     assert "replace data: 100.0%" in result.stdout
     with target.connect() as conn, conn.cursor() as cur:
