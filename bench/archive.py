@@ -3,8 +3,7 @@
 Generates a tree (about 20k small PHP/text files plus 100 MB of incompressible data,
 times ``--scale``), then times creation (``sitepack pack`` per format vs ``zip -r -q``
 and ``tar czf``) and extraction (``sitepack extract`` vs ``unzip -q`` and ``tar xzf``),
-each as a separate process so peak RSS is that process's own (``RUSAGE_CHILDREN``
-max RSS is read via ``os.wait4``). Prints times, ratios to the peer, archive sizes and
+each as a separate process whose peak RSS ``/usr/bin/time`` reports. Prints times, ratios to the peer, archive sizes and
 peak RSS.
 
     python bench/archive.py [--scale 2] [--formats jpa,zip,jps,jps2] [--keep DIR]
@@ -67,15 +66,20 @@ def generate(root: Path, scale: int) -> tuple[int, int]:
     return files, total
 
 
-def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> tuple[float, int]:
-    """Seconds and peak RSS (KiB) of one child process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(map(str, cmd))} failed with {os.waitstatus_to_exitcode(status)}")
-    return elapsed, usage.ru_maxrss
+def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> tuple[float, int]:
+    """Seconds and peak RSS (KiB) of one child process.
+
+    The child is started by ``/usr/bin/time``: a child forked from this (larger) Python
+    process would report this process's RSS as its own high-water mark.
+    """
+    with tempfile.NamedTemporaryFile("r") as rss_file:
+        started = time.perf_counter()
+        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *map(str, cmd)],
+                                cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - started
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(map(str, cmd))} failed with {result.returncode}")
+        return elapsed, int(rss_file.read().split()[-1])
 
 
 def size_of(paths) -> int:

@@ -232,6 +232,9 @@ class JpaReader(ArchiveReader):
                                f"to {produced} bytes instead of {entry.size}")
 
     def _short_part_hint(self, offset: int) -> str:
+        short = self.stream.short_part_hint()
+        if short:
+            return short[2:]
         index, inner = self.stream.locate(offset)
         if index > 0 and inner == 0:
             return f"part {self.parts[index - 1].name} may be short or damaged"

@@ -21,6 +21,8 @@ from pathlib import Path
 from restorer.errors import ArchiveError, MissingPartError
 
 _READ_BUFFER = 256 * 1024
+#: How much shorter than the others a part may be when a header did not fit into it.
+_HEADER_SLACK = 4096
 _PART_SUFFIX_RE = re.compile(r"^\.([a-z])(\d{2,})$", re.IGNORECASE)
 
 
@@ -206,6 +208,21 @@ class PartReader:
             f"the archive ends early (in {what} starting in {self.where(offset)}): "
             f"the last part {self.parts[-1].name} or an earlier part is short or missing; "
             "copy every part again")
+
+    def short_part_hint(self) -> str:
+        """``"; part X is N bytes, shorter than the others (M): it may be truncated"`` or "".
+
+        Writers fill every part but the last up to the part size, less at most one
+        header that did not fit; a part clearly shorter than the longest one was cut.
+        """
+        if len(self.parts) < 3:
+            return ""
+        longest = max(self.sizes[:-1])
+        for index, size in enumerate(self.sizes[:-1]):
+            if size < longest - _HEADER_SLACK:
+                return (f"; part {self.parts[index].name} is {size} bytes, shorter than the "
+                        f"others ({longest}): it may be truncated, copy it again")
+        return ""
 
     def iter_range(self, length: int, what: str, chunk: int = 1024 * 1024):
         """Yields the next ``length`` bytes in chunks, erroring if the parts end early."""

@@ -173,6 +173,10 @@ class ZipReader(ArchiveReader):
             offset += CENTRAL_HEADER.size + fields[10] + fields[11] + fields[12]
         return total
 
+    def _damaged(self, message: str) -> ArchiveError:
+        """A damage error, naming a part that looks truncated when there is one."""
+        return ArchiveError(message + self.stream.short_part_hint())
+
     def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         directory = self.directory
         directory.seek(self.cd_start)
@@ -190,7 +194,7 @@ class ZipReader(ArchiveReader):
              name_length, extra_length, comment_length, disk, _, external,
              local_offset) = CENTRAL_HEADER.unpack_from(block, at)
             if magic != CENTRAL_MAGIC:
-                raise ArchiveError(f"the archive is damaged: bad central directory record in "
+                raise self._damaged(f"the archive is damaged: bad central directory record in "
                                    f"{directory.where(start)}; copy it again")
             end = at + CENTRAL_HEADER.size + name_length + extra_length + comment_length
             if end > len(block):
@@ -253,10 +257,10 @@ class ZipReader(ArchiveReader):
         raw = stream.read_exact(LOCAL_HEADER.size + len(name), f"the local header of {shown!r}")
         fields = LOCAL_HEADER.unpack_from(raw)
         if fields[0] != LOCAL_MAGIC:
-            raise ArchiveError(f"the archive is damaged: no local header for {shown!r} in "
+            raise self._damaged(f"the archive is damaged: no local header for {shown!r} in "
                                f"{stream.where(at)}; copy it again")
         if fields[9] != len(name) or raw[LOCAL_HEADER.size:] != name:
-            raise ArchiveError(f"the archive is damaged: the two headers of {shown!r} name "
+            raise self._damaged(f"the archive is damaged: the two headers of {shown!r} name "
                                f"different files ({stream.where(at)}); copy it again")
         return at + LOCAL_HEADER.size + fields[9] + fields[10]
 
@@ -269,11 +273,14 @@ class ZipReader(ArchiveReader):
             # most entries: one read, one inflate call
             data = stream.read_exact(compressed, what)
             if method == METHOD_DEFLATED:
-                data = _inflate_small(data, entry.size, what)
+                try:
+                    data = _inflate_small(data, entry.size, what)
+                except ArchiveError as exc:
+                    raise self._damaged(str(exc)) from None
             if len(data) != entry.size:
-                raise ArchiveError(f"the archive is damaged: {what} is not {entry.size} bytes long")
+                raise self._damaged(f"the archive is damaged: {what} is not {entry.size} bytes long")
             if zlib.crc32(data) != crc:
-                raise ArchiveError(f"the archive is damaged: {what} fails its CRC-32 check")
+                raise self._damaged(f"the archive is damaged: {what} fails its CRC-32 check")
             yield data
             return
         check = 0
@@ -299,14 +306,14 @@ class ZipReader(ArchiveReader):
                     if produced > entry.size:
                         break
             except zlib.error as exc:
-                raise ArchiveError(f"the archive is damaged: {what} does not decompress "
+                raise self._damaged(f"the archive is damaged: {what} does not decompress "
                                    f"({exc})") from None
             if not inflater.eof:
                 produced = -1
         if produced != entry.size:
-            raise ArchiveError(f"the archive is damaged: {what} is not {entry.size} bytes long")
+            raise self._damaged(f"the archive is damaged: {what} is not {entry.size} bytes long")
         if check != crc:
-            raise ArchiveError(f"the archive is damaged: {what} fails its CRC-32 check")
+            raise self._damaged(f"the archive is damaged: {what} fails its CRC-32 check")
 
     def close(self) -> None:
         self.stream.close()

@@ -148,3 +148,15 @@ def test_missing_part_fails_verification_with_its_name(tmp_path):
     os.unlink(tmp_path / "p.j02")
     with pytest.raises(MissingPartError, match=r"^part p\.j02 of this archive is missing"):
         verify(path)
+
+
+@pytest.mark.parametrize("fmt", ["jpa", "zip"])
+def test_a_short_middle_part_is_named(tmp_path, fmt):
+    path = tmp_path / f"s{SUFFIX[fmt]}"
+    with open_writer(fmt, path, part_size=65536) as writer:
+        for i in range(40):
+            writer.add_bytes(f"f{i}", noise(5000, i), mtime=1)
+    os.truncate(tmp_path / f"s.{fmt[0]}02", 60000)
+    [problem] = verify(path).problems
+    assert problem.startswith("the archive is damaged: ")
+    assert f"part s.{fmt[0]}02 is 60000 bytes, shorter than the others (65536): it may be truncated" in problem
