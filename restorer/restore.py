@@ -284,6 +284,7 @@ class RestoreSession:
 
     def _setup_joomla(self, site: dict, super_user: dict) -> SetupResult:
         from .config.joomla import new_secret, rewrite_joomla_config, write_config_atomically
+        from .config.phpfile import read_php_file
         db = self._site_db()
         path = self.bundle.config_path
         host = db.host if db.port == 3306 else f"{db.host}:{db.port}"
@@ -301,7 +302,7 @@ class RestoreSession:
             if force_ssl not in (0, 1, 2):
                 raise SitepackError("force_ssl must be 0 (off), 1 (administrator) or 2 (whole site)")
             changes["force_ssl"] = force_ssl
-        text = rewrite_joomla_config(path.read_text(encoding="utf-8"), changes)
+        text = rewrite_joomla_config(read_php_file(path), changes)
         notes = []
         if super_user.get("email") or super_user.get("password"):
             from .joomla_users import update_super_user
@@ -323,16 +324,23 @@ class RestoreSession:
         return SetupResult(path, True, None, notes)
 
     def _setup_wordpress(self, site: dict) -> SetupResult:
-        from .config.joomla import write_config_atomically
-        from .config.wordpress import rewrite_wp_config
+        from .config.phpfile import read_php_file, write_config_atomically
+        from .config.wordpress import parse_wp_config, rewrite_wp_config
         db = self._site_db()
         path = self.bundle.config_path
         host = db.host if db.port == 3306 else f"{db.host}:{db.port}"
+        if db.socket:
+            host = f"{db.host}:{db.socket}"
         changes = {"DB_NAME": db.database, "DB_USER": db.user, "DB_PASSWORD": db.password,
                    "DB_HOST": host, "table_prefix": db.prefix}
-        text = rewrite_wp_config(path.read_text(encoding="utf-8"), changes, refresh_salts=True)
-        notes = []
+        original = read_php_file(path)
         live_site = (site.get("live_site") or "").rstrip("/")
+        if live_site:
+            # A wp-config.php that pins the URL wins over the database: move it too.
+            defined = parse_wp_config(original, path=path).values
+            changes.update({name: live_site for name in ("WP_HOME", "WP_SITEURL") if name in defined})
+        text = rewrite_wp_config(original, changes, refresh_salts=True)
+        notes = []
         if live_site:
             conn = db.conn_info().connect()
             try:

@@ -103,7 +103,13 @@ def test_headless_restore_replaces_the_old_url(tmp_path, demo_site, db_factory, 
     target = db_factory()
     answers = _answers(target, replace=True)
     answers["replace"]["tables"] = "all"
+    config = restored / "configuration.php"
+    crlf = config.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    config.write_bytes(crlf)  # a configuration saved on Windows keeps its line ends
     result = _restore(restored, answers, tmp_path, {"db": target.password})
+    rewritten = config.read_bytes()
+    assert rewritten.count(b"\n") == rewritten.count(b"\r\n") == crlf.count(b"\r\n")
+    assert read_joomla_config(config)["dbprefix"] == "new_"
     assert result.returncode in (0, 2), result.stdout + result.stderr
     assert "replace data: 100.0%" in result.stdout
     with target.connect() as conn, conn.cursor() as cur:

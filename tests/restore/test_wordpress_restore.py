@@ -60,8 +60,10 @@ def test_wordpress_site_restores_to_a_new_url_prefix_and_database(tmp_path, db, 
     config = php_json(
         "define('ABSPATH', '/nonexistent/'); $src = file_get_contents(" + json.dumps(str(restored / "wp-config.php"))
         + "); $src = str_replace(\"require_once ABSPATH . 'wp-settings.php';\", '', $src);"
-        " eval('?>' . $src); echo json_encode([DB_NAME, DB_USER, DB_PASSWORD, DB_HOST, $table_prefix, AUTH_KEY]);")
+        " eval('?>' . $src); echo json_encode([DB_NAME, DB_USER, DB_PASSWORD, DB_HOST, $table_prefix, AUTH_KEY,"
+        " WP_HOME, WP_SITEURL]);")
     assert config[:5] == [target.database, target.user, target.password, f"{target.host}:{target.port}", "nwp_"]
+    assert config[6:] == [NEW, NEW]
     assert config[5] not in (site.root / "wp-config.php").read_text()  # salts refreshed
     with target.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT option_name, option_value FROM nwp_options")
