@@ -22,7 +22,7 @@ from isal import isal_zlib
 from restorer.errors import ArchiveError
 from restorer.formats import jps2 as layout
 from restorer.formats.base import CHUNK_SIZE, Entry, EntryType
-from restorer.formats.crypto import pbkdf2_key
+from restorer.formats.crypto import AesCbc, pbkdf2_key
 
 from .base import ArchiveWriter, register
 from .compress import deflate_raw
@@ -109,9 +109,13 @@ class Jps2Writer(RandomSourceMixin, ArchiveWriter):
 
     def _start(self) -> None:
         salt = self._random(64)
-        self._key = pbkdf2_key(self._password.encode("utf-8"), salt, layout.PBKDF2_ITERATIONS)
+        self._use_key(pbkdf2_key(self._password.encode("utf-8"), salt, layout.PBKDF2_ITERATIONS))
         self._password = None  # only the derived key is kept (and checkpointed)
         self.out.write(layout.standard_header(salt, spanned=self.part_size is not None))
+
+    def _use_key(self, key: bytes) -> None:
+        self._key = key
+        self._cipher = AesCbc(key)
 
     def _prepare(self, entry: Entry, data: bytes) -> list[bytes]:
         if entry.is_file:
@@ -138,13 +142,13 @@ class Jps2Writer(RandomSourceMixin, ArchiveWriter):
         path = entry.path + "/" if entry.type is EntryType.DIR else entry.path
         plain = layout.entity_plaintext(path.encode("utf-8"), int(entry.type), entry.size,
                                         entry.mode, max(0, min(entry.mtime, U32_MAX)))
-        block = layout.encrypt_block(self._key, self._random(16), plain)
+        block = layout.encrypt_block(self._cipher, self._random(16), plain)
         record = layout.ENTITY_HEAD.pack(layout.ENTITY_SIGNATURE, len(block), len(plain)) + block
         self.out.ensure_room(len(record))
         self.out.write(record)
 
     def _write_block(self, plain: bytes, whole: bool = False) -> None:
-        block = layout.encrypt_block(self._key, self._random(16), plain)
+        block = layout.encrypt_block(self._cipher, self._random(16), plain)
         self.out.ensure_room(layout.DATA_HEAD.size + (len(block) if whole else 0))
         self.out.write(layout.DATA_HEAD.pack(len(block), len(plain)))
         self.out.write(block)
@@ -160,5 +164,5 @@ class Jps2Writer(RandomSourceMixin, ArchiveWriter):
         return {"key": base64.b64encode(self._key).decode("ascii"), "deflated": self._deflated}
 
     def _load_format_state(self, state: dict) -> None:
-        self._key = base64.b64decode(state["key"])
+        self._use_key(base64.b64decode(state["key"]))
         self._deflated = state["deflated"]

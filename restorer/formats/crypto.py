@@ -60,6 +60,46 @@ def aes_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
     return decryptor.update(ciphertext) + decryptor.finalize()
 
 
+class AesCbc:
+    """AES-CBC under one key for many blocks, each with its own IV.
+
+    A cipher context per block costs about 100 µs, and an archive of 20 000 small files
+    has 40 000 blocks. So one ECB context per key does the block cipher and the chaining
+    is done here: decryption is one ECB pass XORed with the ciphertext shifted by one
+    block (IV first); short plaintexts are encrypted block by block. Long data (where a
+    context is cheap by comparison) gets its own CBC context.
+    """
+
+    SHORT = 256
+
+    def __init__(self, key: bytes):
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        self.key = key
+        self._encrypt_block = Cipher(algorithms.AES(key), modes.ECB()).encryptor().update
+        self._decrypt_blocks = Cipher(algorithms.AES(key), modes.ECB()).decryptor().update
+
+    def encrypt(self, iv: bytes, padded: bytes) -> bytes:
+        if len(padded) > self.SHORT:
+            return aes_cbc_encrypt(self.key, iv, padded)
+        out = []
+        previous = int.from_bytes(iv, "little")
+        for start in range(0, len(padded), AES_BLOCK):
+            mixed = int.from_bytes(padded[start:start + AES_BLOCK], "little") ^ previous
+            block = self._encrypt_block(mixed.to_bytes(AES_BLOCK, "little"))
+            out.append(block)
+            previous = int.from_bytes(block, "little")
+        return b"".join(out)
+
+    def decrypt(self, iv: bytes, ciphertext: bytes) -> bytes:
+        """``ciphertext`` must be whole AES blocks (the caller checks)."""
+        if len(ciphertext) > 16 * self.SHORT:  # big integers get slow; a context is cheap here
+            return aes_cbc_decrypt(self.key, iv, ciphertext)
+        decrypted = int.from_bytes(self._decrypt_blocks(ciphertext), "little")
+        chain = int.from_bytes(iv + ciphertext[:-AES_BLOCK], "little")
+        return (decrypted ^ chain).to_bytes(len(ciphertext), "little")
+
+
 PBKDF2_HASHES = {0: "sha1", 1: "sha256", 2: "sha512"}
 """The key header's hash byte, as Akeeba's readers map it."""
 

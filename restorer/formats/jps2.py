@@ -25,8 +25,8 @@ from pathlib import Path
 from restorer.errors import ArchiveError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
 from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
-from restorer.formats.crypto import (AES_BLOCK, PBKDF2_HASHES, aes_cbc_decrypt, aes_cbc_encrypt,
-                                     akeeba_zero_pad, legacy_jps_key, pbkdf2_key)
+from restorer.formats.crypto import (AES_BLOCK, PBKDF2_HASHES, AesCbc, akeeba_zero_pad,
+                                     legacy_jps_key, pbkdf2_key)
 from restorer.formats.parts import PartReader, expect_part_count
 
 SIGNATURE = b"JPS"
@@ -70,9 +70,9 @@ def standard_header(salt: bytes, *, spanned: bool, iterations: int = PBKDF2_ITER
             + KEY_HEADER.pack(KEY_HEADER_SIGNATURE, KEY_HEADER.size, 0, iterations, 1, salt))
 
 
-def encrypt_block(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
+def encrypt_block(cipher: AesCbc, iv: bytes, plaintext: bytes) -> bytes:
     """An "AESblock": CBC ciphertext of the zero-padded plaintext, ``JPIV``, IV, length."""
-    return (aes_cbc_encrypt(key, iv, akeeba_zero_pad(plaintext))
+    return (cipher.encrypt(iv, akeeba_zero_pad(plaintext))
             + IV_TRAILER.pack(IV_MARK, iv, len(plaintext)))
 
 
@@ -131,29 +131,29 @@ class BlockDecrypter:
     def __init__(self, setup: KeySetup, password: str):
         self.setup = setup
         self._password = password.encode("utf-8")
-        self._static_key: bytes | None = None
-        self._legacy_key: bytes | None = None
-        self._salted: dict[bytes, bytes] = {}
+        self._static: AesCbc | None = None
+        self._legacy: AesCbc | None = None
+        self._salted: dict[bytes, AesCbc] = {}
 
-    def _key_for(self, salt: bytes | None) -> bytes:
+    def _cipher_for(self, salt: bytes | None) -> AesCbc:
         if salt is not None:
             if salt not in self._salted:
                 if len(self._salted) > 64:  # per-block salts are unique; keep memory flat
                     self._salted.clear()
-                self._salted[salt] = pbkdf2_key(self._password, salt, self.setup.iterations,
-                                                 self.setup.hash_id)
+                self._salted[salt] = AesCbc(pbkdf2_key(
+                    self._password, salt, self.setup.iterations, self.setup.hash_id))
             return self._salted[salt]
         if self.setup.static_salt is not None:
-            if self._static_key is None:
-                self._static_key = pbkdf2_key(self._password, self.setup.static_salt,
-                                              self.setup.iterations, self.setup.hash_id)
-            return self._static_key
-        return self._key_for_legacy()
+            if self._static is None:
+                self._static = AesCbc(pbkdf2_key(self._password, self.setup.static_salt,
+                                                 self.setup.iterations, self.setup.hash_id))
+            return self._static
+        return self._legacy_cipher()
 
-    def _key_for_legacy(self) -> bytes:
-        if self._legacy_key is None:
-            self._legacy_key = legacy_jps_key(self._password)
-        return self._legacy_key
+    def _legacy_cipher(self) -> AesCbc:
+        if self._legacy is None:
+            self._legacy = AesCbc(legacy_jps_key(self._password))
+        return self._legacy
 
     def decrypt(self, block: bytes, length: int, what: str) -> tuple[bytes, bool]:
         """(first ``length`` plaintext bytes, whether the block looks right: lengths agree
@@ -171,17 +171,17 @@ class BlockDecrypter:
         if len(block) >= 92 and block[-92:-88] == SALT_MARK:
             salt = block[-88:-24]
             end -= SALT_TRAILER.size
-        key = self._key_for(salt)
+        cipher = self._cipher_for(salt)
         if len(block) >= 24 and block[-24:-20] == IV_MARK:
             iv = block[-20:-4]
             end -= 20
         else:  # JPS 1.x: the IV is the legacy key, whatever the key is
-            iv = self._key_for_legacy()
+            iv = self._legacy_cipher().key
         ciphertext = block[:end]
         if not ciphertext or len(ciphertext) % AES_BLOCK:
             raise ArchiveError(
                 f"{what}: encrypted block body of {len(ciphertext)} bytes is not whole AES blocks")
-        plain = aes_cbc_decrypt(key, iv, ciphertext)
+        plain = cipher.decrypt(iv, ciphertext)
         tail = plain[stored_length:]
         plausible = length <= stored_length <= len(plain) and tail == bytes(len(tail))
         return plain[:length], plausible

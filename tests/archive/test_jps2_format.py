@@ -7,6 +7,7 @@ Akeeba's extractor decrypts with, so they are the independent judge here.
 from __future__ import annotations
 
 import hashlib
+import random
 import struct
 
 import pytest
@@ -16,7 +17,8 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from harness.php import run_php
 from restorer.errors import ArchiveError, WrongPasswordError
 from restorer.formats import jps2
-from restorer.formats.crypto import akeeba_zero_pad, legacy_jps_key, pbkdf2_key
+from restorer.formats.crypto import (AesCbc, aes_cbc_decrypt, aes_cbc_encrypt, akeeba_zero_pad,
+                                     legacy_jps_key, pbkdf2_key)
 
 SALT = bytes(range(64))
 PASSWORD = "correct horse ☃"
@@ -77,7 +79,7 @@ def test_hand_built_block_decrypts_in_php_like_akeebas_reader():
     key = pbkdf2_key(PASSWORD.encode(), SALT, 128000)
     iv = bytes(range(100, 116))
     plaintext = b"the quick brown fox jumps over the lazy dog"
-    block = jps2.encrypt_block(key, iv, plaintext)
+    block = jps2.encrypt_block(AesCbc(key), iv, plaintext)
     assert block[-24:] == b"JPIV" + iv + struct.pack("<I", len(plaintext))
     assert len(block) == 48 + 24
     decrypted = run_php(
@@ -102,6 +104,29 @@ def test_block_decrypter_reads_a_block_encrypted_by_php():
     assert plausible is False
 
 
+@pytest.mark.parametrize("size", [16, 32, 48, 256, 272, 4096, 4112, 70000])
+def test_aes_cbc_with_shared_ecb_context_equals_plain_cbc(size):
+    rng = random.Random(size)
+    cipher = AesCbc(rng.randbytes(16))
+    for _ in range(3):  # the ECB contexts are reused across blocks and IVs
+        iv, data = rng.randbytes(16), rng.randbytes(size)
+        ciphertext = aes_cbc_encrypt(cipher.key, iv, data)
+        assert cipher.encrypt(iv, data) == ciphertext
+        assert cipher.decrypt(iv, ciphertext) == data == aes_cbc_decrypt(cipher.key, iv, ciphertext)
+
+
+def test_long_block_decrypts_in_php():
+    key = pbkdf2_key(b"pw", SALT, 1000)
+    iv = bytes(range(16))
+    plaintext = bytes(range(256)) * 20  # above AesCbc.SHORT: the CBC context path
+    block = jps2.encrypt_block(AesCbc(key), iv, plaintext)
+    decrypted = run_php(
+        f"$b = hex2bin('{block.hex()}'); $p = openssl_decrypt(substr($b, 0, -24), 'aes-128-cbc',"
+        f" hex2bin('{key.hex()}'), OPENSSL_RAW_DATA | OPENSSL_ZERO_PADDING, substr($b, -20, 16));"
+        f" echo bin2hex(substr($p, 0, {len(plaintext)}));")
+    assert bytes.fromhex(decrypted) == plaintext
+
+
 def test_legacy_key_matches_php_aes_ecb():
     expected = run_php(
         "$k = str_pad('secret', 16, \"\\0\");"
@@ -114,7 +139,7 @@ def test_per_block_salt_block():
     block_salt = bytes(range(64, 128))
     key = pbkdf2_key(b"pw", block_salt, 1000)
     iv = bytes(range(16))
-    body = jps2.encrypt_block(key, iv, b"salted")
+    body = jps2.encrypt_block(AesCbc(key), iv, b"salted")
     block = body[:-24] + b"JPST" + block_salt + body[-24:]
     setup = jps2.KeySetup((2, 0), 0, 1000, None)
     assert jps2.BlockDecrypter(setup, "pw").decrypt(block, 6, "test") == (b"salted", True)
@@ -138,7 +163,7 @@ def test_header_parsing_and_refusals():
 def test_first_entity_with_wrong_key_is_a_wrong_password():
     key = pbkdf2_key(b"right", SALT, 1000)
     plain = jps2.entity_plaintext("dir/file.txt".encode(), jps2.TYPE_FILE, 5, 0o100644, 1700000000)
-    block = jps2.encrypt_block(key, bytes(16), plain)
+    block = jps2.encrypt_block(AesCbc(key), bytes(16), plain)
     setup = jps2.KeySetup((2, 0), 0, 1000, SALT)
     good, plausible = jps2.BlockDecrypter(setup, "right").decrypt(block, len(plain), "a.jps")
     header = jps2.parse_entity(good, plausible, "a.jps", first=True)
