@@ -52,7 +52,7 @@ def manifest_trailer(entries: int, sha256: str) -> bytes:
     return _line({"end": True, "entries": entries, "sha256": sha256})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ManifestRecord:
     path: str
     type: EntryType

@@ -27,7 +27,7 @@ from restorer.progress import Progress
 MAX_LISTED_PROBLEMS = 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observed:
     """What an entry turned out to be when it was read."""
 

@@ -144,3 +144,55 @@ def test_missing_last_numbered_part_is_named(tmp_path):
     parts[-1].unlink()
     with pytest.raises(MissingPartError, match=rf"part {parts[-1].name} is missing"):
         open_archive(tmp_path / "s.jpa")
+
+
+def test_size_hint_beyond_32_bits_writes_a_jpa13_header(tmp_path):
+    with open_writer("jpa", tmp_path / "big.jpa", manifest=False, size_hint=5 * 1024 ** 3) as writer:
+        writer.add_bytes("a.txt", b"abc", mtime=1)
+    raw = (tmp_path / "big.jpa").read_bytes()
+    magic, length, major, minor = struct.unpack_from("<3sHBB", raw)
+    assert (magic, length, major, minor) == (b"JPA", 19 + 22, 1, 3)
+    signature, extra_length, total, total_compressed = struct.unpack_from("<4sHQQ", raw, 19)
+    assert (signature, extra_length, total, total_compressed) == (b"JP\x01\x02", 18, 3, 3)
+    with open_archive(tmp_path / "big.jpa") as reader:
+        assert reader.version == (1, 3) and reader.total_size == 3
+        assert [b"".join(c) for _, c in reader.entries()] == [b"abc"]
+
+
+def test_a_stream_larger_than_4_gib_gets_the_64_bit_extra(tmp_path):
+    """A fake 4 GiB + 10 source: the header goes out before the data, then the source
+    fails; the entity header that was written is the 1.3 one, and it is rolled back."""
+    from packer.archive.base import SourceChangedError
+
+    class Endless(io.RawIOBase):
+        served = 0
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            if self.served >= 3 * 1024 * 1024:
+                return 0
+            n = min(len(buffer), 1024 * 1024)
+            buffer[:n] = b"\0" * n
+            self.served += n
+            return n
+
+    size = 4 * 1024 ** 3 + 10
+    path = tmp_path / "huge.jpa"
+    writer = open_writer("jpa", path, manifest=False)
+    seen = []
+    original = writer.out.write
+    writer.out.write = lambda data: (seen.append(bytes(data[:200])), original(data))
+    with pytest.raises(SourceChangedError):
+        writer.add_file("huge.bin", io.BufferedReader(Endless()), size=size, mtime=1)
+    header = seen[0]
+    assert header[:3] == b"JPF" and b"huge.bin" in header
+    assert struct.unpack_from("<BBII", header, 7 + 8)[2:] == (0xFFFFFFFF, 0xFFFFFFFF)
+    assert header[-20:] == (bytes.fromhex("0002") + (20).to_bytes(2, "little")
+                            + size.to_bytes(8, "little") + size.to_bytes(8, "little"))
+    writer.out.write = original
+    writer.add_bytes("small", b"x", mtime=1)
+    writer.close()
+    with open_archive(path) as reader:
+        assert [e.path for e, _ in reader.entries()] == ["small"]
