@@ -58,7 +58,6 @@ _BINARY = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", 
            "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
            "geometrycollection", "geomcollection"}
 _UTF8 = {"utf8mb4", "utf8mb3", "utf8", "ascii"}
-_INTEGERS = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"}
 
 
 @dataclasses.dataclass
@@ -370,7 +369,6 @@ class Dumper:
             row = "CONCAT('(',CONCAT_WS(',',{}),')')".format(",".join(value_literal(c) for c in stored))
             head = (f"INSERT INTO {quote_ident(item['abstract'])} ("
                     + ",".join(quote_ident(c.name) for c in stored) + ") VALUES ")
-            integer_key = primary and len(key) == 1 and by_name[key[0]].data_type in _INTEGERS
             self._table = {"name": item["name"], "key": key, "primary": primary, "row": row,
                            "key_literals": [key_literal(by_name[k]) for k in key],
                            "head": _START + head.encode()}
@@ -378,7 +376,6 @@ class Dumper:
             # A batch (one string from the server) stays around _BATCH_BYTES. The first
             # is small: the server's average row length may be missing or stale.
             self._table["batch"] = max(1, min(self.options.batch_rows, 200, _BATCH_BYTES // (2 * avg)))
-            self._table["span"] = self._table["batch"] if integer_key else 0
         return self._table
 
     def _dump_batch(self, item: dict) -> bool:
@@ -390,51 +387,37 @@ class Dumper:
         self.progress.table = item["abstract"]
         self.progress.rows_total = max(int(item.get("rows") or 0), self._rows_read)
         if key:
-            count, done = self._write_group(item, facts, table)
+            count = self._write_group(item, facts, table)
         else:
             count, _ = self._write_rows(item, f"SELECT {facts['row']} FROM {table} "
                                               f"LIMIT {self._rows_read},{batch}")
-            done = count < batch
         self._rows_read += count
         self.progress.rows_done = self._rows_read
-        if done:
+        if count < batch:
             if self._stmt_size:
                 self._writer.write(_END)
                 self._stmt_size = 0
             return True
         return False
 
-    def _write_group(self, item: dict, facts: dict, table: str) -> tuple[int, bool]:
-        """The next rows in key order, glued together by the server; (rows, table done).
+    def _write_group(self, item: dict, facts: dict, table: str) -> int:
+        """The next ``batch`` rows in key order, glued together by the server.
 
-        The batch is bounded by two keys: for a single integer primary key by an id
-        span (its start found by an index dive, its width adapted to the ids' density),
-        otherwise by the key of the batch's last row. One more query returns the rows
-        between the bounds as ONE string (NUL-separated: no SQL literal contains a raw
+        One query finds the key of the batch's last row, a second returns the rows
+        between the two keys as ONE string (NUL-separated: no SQL literal contains a raw
         NUL), so Python handles one large string instead of thousands of small rows.
         """
         key, batch = facts["key"], facts["batch"]
         order = ",".join(quote_ident(k) for k in key)
+        after = f" WHERE {_after(key, self._key_values)}" if self._key_values else ""
         with self._conn.cursor() as cur:
-            if facts["span"]:
-                column = quote_ident(key[0])
-                after = f" WHERE {column} > {self._key_values[0]}" if self._key_values else ""
-                cur.execute(f"SELECT MIN({column}) FROM {table}{after}")
-                low = cur.fetchone()[0]
-                if low is None:
-                    return 0, True
-                high = min(int(low) + facts["span"] - 1, (1 << 64) - 1)
-                condition = f" WHERE {column} >= {int(low)} AND {column} <= {high}"
-                upto = [str(high)]
-            else:
-                after = f" WHERE {_after(key, self._key_values)}" if self._key_values else ""
-                cur.execute(f"SELECT {','.join(facts['key_literals'])} FROM {table}{after} "
-                            f"ORDER BY {order} LIMIT {batch - 1},1")
-                bound = cur.fetchone()
-                upto = [v.decode("utf-8") for v in bound] if bound else None
-                where = [c for c in (_after(key, self._key_values) if self._key_values else "",
-                                     _up_to(key, upto) if upto else "") if c]
-                condition = " WHERE " + " AND ".join(f"({c})" for c in where) if where else ""
+            cur.execute(f"SELECT {','.join(facts['key_literals'])} FROM {table}{after} "
+                        f"ORDER BY {order} LIMIT {batch - 1},1")
+            bound = cur.fetchone()
+            upto = [v.decode("utf-8") for v in bound] if bound else None
+            where = [c for c in (_after(key, self._key_values) if self._key_values else "",
+                                 _up_to(key, upto) if upto else "") if c]
+            condition = " WHERE " + " AND ".join(f"({c})" for c in where) if where else ""
             if facts["primary"]:
                 # A range scan of the clustered primary key yields rows in key order;
                 # sorting them again costs the server about 12%.
@@ -446,7 +429,7 @@ class Dumper:
             chunk, rows = cur.fetchone()
         rows = int(rows)
         if rows == 0:
-            return 0, True
+            return 0
         if chunk is None or chunk.count(b"\0") + 1 != rows or chunk[-1:] != b")":
             # Longer than the server's max_allowed_packet: row by row instead.
             count, _ = self._write_rows(item, f"SELECT {facts['row']} FROM {table}{condition} "
@@ -457,14 +440,9 @@ class Dumper:
             # Size the next batch from what this one really weighed (the server's
             # average row length is only an estimate): memory stays flat.
             facts["batch"] = max(1, min(self.options.batch_rows, _BATCH_BYTES * rows // len(chunk)))
-        if facts["span"]:
-            self._key_values = upto
-            # ids per span = rows wanted / ids' density (growth capped: ids may be sparse here)
-            facts["span"] = max(1, min(facts["span"] * 4, facts["span"] * facts["batch"] // count))
-            return count, False
         if count == batch:
             self._key_values = upto
-        return count, count < batch
+        return count
 
     def _emit_group(self, chunk: bytes) -> None:
         """Writes NUL-separated rows exactly as ``_emit_row`` would, one write per INSERT."""
