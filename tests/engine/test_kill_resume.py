@@ -1,10 +1,12 @@
 """SIGKILL a backup at random points, over and over, and resume it each time (E4, B5).
 
-The backup runs in a child process in small steps (max_exec 100 ms). The child is killed
-with SIGKILL at a random moment after it saved at least one new state (so every round
-makes progress and most kills land in the middle of a step), then a new child resumes
-it; after KILLS kills the last child may finish. The final archive must verify and extract to the same content as an uninterrupted
-backup of the same site.
+The backup runs in a child process in small steps (max_exec 20 ms). An uninterrupted
+reference backup with the same settings tells how many steps the whole backup takes;
+the kills are spread over that length: each child is killed with SIGKILL a random
+moment after it saved a random number of new states (so every round makes progress,
+most kills land in the middle of a step, and the kills reach every domain), then a new
+child resumes it; after KILLS kills the last child may finish. The final archive must
+verify and extract to the same content as the uninterrupted backup.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -46,24 +50,26 @@ def _seq(path) -> int | None:
 
 @pytest.mark.slow
 def test_backup_survives_many_sigkills(demo, tmp_path):
-    profiles.save({"min_exec": 0, "max_exec": 0.1}, name="slices")
-    common = dict(fmt="jps", part_size=512 * 1024, archive_password=PASSWORD)
-    reference = run_to_completion(BackupJob.start(demo.root, output_dir=tmp_path / "ref", **common))
+    profiles.save({"min_exec": 0, "max_exec": 0.02}, name="slices")
+    common = dict(fmt="jps", part_size=512 * 1024, archive_password=PASSWORD, profile="slices")
+    steps = []
+    reference = run_to_completion(BackupJob.start(demo.root, output_dir=tmp_path / "ref", **common),
+                                  steps.append)
     assert not reference.failed, reference.error
+    spacing = max(2, len(steps) // (KILLS + 1))
 
-    job_id = BackupJob.start(demo.root, output_dir=tmp_path / "killed", profile="slices",
-                             **common).id
+    job_id = BackupJob.start(demo.root, output_dir=tmp_path / "killed", **common).id
     state = jobs_dir() / str(job_id) / "state.json"
     rng = random.Random(20261127)
     kills = 0
     while kills < KILLS:
-        before = _seq(state)
+        target = _seq(state) + rng.randint(spacing // 2, spacing * 3 // 2)
         child = subprocess.Popen([sys.executable, "-c", RESUME, str(job_id)])
-        while child.poll() is None and _seq(state) == before:
+        while child.poll() is None and (_seq(state) or target) < target:
             time.sleep(0.002)
         if child.poll() is not None:
             break
-        time.sleep(rng.uniform(0, 0.4))
+        time.sleep(rng.uniform(0, 0.03))
         if child.poll() is not None:
             break
         child.kill()
@@ -80,6 +86,8 @@ def test_backup_survives_many_sigkills(demo, tmp_path):
     assert again.returncode == 0, again.stderr
     rec = records.get(job_id)
     assert rec.status == "ok" and f"record: #{job_id}" in again.stdout
+    resumed_in = set(re.findall(r"resuming at (\w+)/", Path(rec.log_path).read_text()))
+    assert {"db", "files"} <= resumed_in, resumed_in
     assert not (jobs_dir() / str(job_id)).exists()
     killed_archive = rec.part_paths()[-1]
     assert len(rec.part_paths()) > 1
