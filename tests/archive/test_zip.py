@@ -131,3 +131,22 @@ def test_zip64_end_records_when_entries_exceed_65535(tmp_path):
     assert subprocess.run(["unzip", "-tq", tmp_path / "many.zip"], capture_output=True).returncode == 0
     with open_archive(tmp_path / "many.zip") as reader:
         assert sum(1 for _ in reader.entries()) == count
+
+
+def test_zip64_local_header_of_a_large_stream_is_patched_right(tmp_path, monkeypatch):
+    """Files above the ZIP64 threshold get a ZIP64 extra up front, patched after the data;
+    the threshold is lowered here so that a 1.5 MB file takes the path of a 5 GB one."""
+    import packer.archive.zip as zip_writer
+
+    monkeypatch.setattr(zip_writer, "ZIP64_LOCAL_THRESHOLD", 1024 * 1024)
+    data = noise(700_000) + b"compressible " * 70_000
+    path = tmp_path / "z64.zip"
+    with open_writer("zip", path) as writer:
+        writer.add_bytes("big.bin", data, mtime=1_600_000_000)
+        writer.add_bytes("after.txt", b"after", mtime=1_600_000_001)
+    assert subprocess.run(["unzip", "-tq", path], capture_output=True).returncode == 0
+    with zipfile.ZipFile(path) as z:
+        assert z.read("big.bin") == data
+        assert z.getinfo("big.bin").extra.find(b"\x01\x00\x10\x00") >= 0
+    assert read_all(path)["big.bin"][1] == data
+    assert verify(path).ok
