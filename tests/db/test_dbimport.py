@@ -10,7 +10,9 @@ from packer.dump import DumpOptions, Dumper
 from restorer.dbimport import Importer, import_plain_dump
 from restorer.errors import DatabaseError
 
-from fidelity import definitions, info_for, table_hashes
+from fidelity import info_for
+
+from harness.compare import definitions, table_hashes
 from nasty import create_nasty
 
 ENTRY = {"sqlfile": "site.sql", "parts": 1, "prefix": "jos_", "tables": ["#__t"],

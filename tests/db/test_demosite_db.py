@@ -6,7 +6,9 @@ from harness.demosite import build_demo_site
 from packer.dump import DumpOptions, Dumper
 from restorer.dbimport import Importer
 
-from fidelity import definitions, info_for, table_hashes
+from fidelity import info_for
+
+from harness.compare import definitions, table_hashes
 
 
 def test_demo_site_database_round_trip_under_a_new_prefix(db, db_factory, tmp_path):

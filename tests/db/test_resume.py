@@ -15,7 +15,9 @@ import pytest
 from packer.dump import DumpOptions, Dumper
 from restorer.dbimport import Importer
 
-from fidelity import info_for, table_hashes
+from fidelity import info_for
+
+from harness.compare import table_hashes
 from nasty import create_nasty
 
 DRIVER = Path(__file__).with_name("slice_driver.py")

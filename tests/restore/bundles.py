@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from harness import compare
+from harness.compare import file_digests  # noqa: F401 (re-exported for the restore tests)
 from packer.bundle_runtime import runtime_files
 from packer.dump.mysql import DumpOptions, Dumper
 from restorer.db import DbConnectionInfo
@@ -121,40 +123,10 @@ def pack_without_manifest(folder: Path, archive: Path, fmt: str, *, password: st
     return archive
 
 
-def file_digests(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """relative path -> sha256 (or ``link:target`` for symlinks), ``skip`` prefixes left out."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if any(rel == s or rel.startswith(s + "/") for s in skip):
-            continue
-        if path.is_symlink():
-            out[rel] = "link:" + os.readlink(path)
-        elif path.is_file():
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-        elif path.is_dir() and not any(path.iterdir()):
-            out[rel] = "empty-dir"
-    return out
-
-
 def table_hashes(db, prefix: str) -> dict[str, tuple[int, str]]:
     """abstract table name -> (row count, server-computed hash of every row's content)."""
-    result = {}
-    with db.connect() as conn, conn.cursor() as cur:
-        cur.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
-                    "AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME LIKE %s",
-                    (prefix.replace("_", r"\_") + "%",))
-        for (table,) in cur.fetchall():
-            cur.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-                        "AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (table,))
-            cols = [r[0] for r in cur.fetchall()]
-            row = "CONCAT_WS(CHAR(0), " + ", ".join(
-                f"IFNULL(HEX(`{c}`), 'NULL')" for c in cols) + ")"
-            cur.execute(f"SELECT COUNT(*), IFNULL(SUM(CONV(LEFT(SHA2({row}, 256), 15), 16, 10)), 0), "
-                        f"IFNULL(BIT_XOR(CONV(RIGHT(SHA2({row}, 256), 15), 16, 10)), 0) FROM `{table}`")
-            count, total, xor = cur.fetchone()
-            result["#__" + table[len(prefix):]] = (int(count), f"{total}:{xor}")
-    return result
+    with db.connect() as conn:
+        return compare.table_hashes(conn, prefix)
 
 
 def php_password_verify(password: str, stored: str) -> bool:
