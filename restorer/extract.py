@@ -43,7 +43,7 @@ from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryType
 from restorer.manifest import ManifestReader
 from restorer.progress import Progress
-from restorer.verify import Observed, compare, observe
+from restorer.verify import ManifestComparison, Observed, observe
 
 #: Written as ``<name>.bak`` at the site root during a restore (issue 7, D1).
 SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")
@@ -185,7 +185,7 @@ class Extractor:
         self._checked_dirs: set[str] = set()
         self._dir_meta: list[tuple[str, int, int | None]] = []
         self._observed: dict[str, Observed] = {}
-        self._written: dict[str, str] = {}
+        self._renamed: set[str] = set()
         self._umask = _current_umask()
         self._pending: deque = deque()
         self._pending_bytes = 0
@@ -216,11 +216,12 @@ class Extractor:
                     self._write_small(entry, out_path, b"".join(chunks))
                 else:
                     if entry.path == MANIFEST_PATH:
-                        manifest = ManifestReader()
+                        self._wait_writes(0)     # every earlier entry observed first
+                        comparison = ManifestComparison(self._observed)
+                        manifest = ManifestReader(on_record=comparison.check)
                         manifest_entry = entry
                     digest = self._write_file(entry, out_path, chunks, manifest)
                     self._observed[entry.path] = observe(entry, digest)
-                    self._written[entry.path] = out_path
                 self.report.entries += 1
                 self.report.bytes += entry.size
             self._wait_writes(0)
@@ -232,7 +233,7 @@ class Extractor:
         self._apply_dir_meta()
         if manifest is not None:
             manifest.check_own_entry(manifest_entry.mode, manifest_entry.mtime)
-            self._check_manifest(manifest)
+            self._check_manifest(manifest, comparison)
         elif reader.declares_manifest:
             raise ArchiveError(f"the archive is damaged: its header says it carries a manifest "
                                f"({MANIFEST_PATH}) but there is none; copy or download it again")
@@ -255,7 +256,6 @@ class Extractor:
             entry, out_path, future, size = pending.popleft()
             self._pending_bytes -= size
             self._observed[entry.path] = observe(entry, future.result())
-            self._written[entry.path] = out_path
 
     def _write_whole(self, entry: Entry, final: str, temp: str, data: bytes) -> str:
         """Writer thread: one small file, temp name then rename; its SHA-256."""
@@ -288,6 +288,7 @@ class Extractor:
         if self.server_files_as_bak and out_path in SERVER_FILES and not entry.is_dir:
             out_path += ".bak"
             self.report.renamed.append(entry.path)
+            self._renamed.add(entry.path)
         self.tree.claim(entry, out_path)
         return out_path
 
@@ -372,15 +373,15 @@ class Extractor:
             if mtime is not None:
                 os.utime(full, (mtime, mtime))
 
-    def _check_manifest(self, manifest: ManifestReader) -> None:
-        records = manifest.finish()
-        problems = compare(records, self._observed)
+    def _check_manifest(self, manifest: ManifestReader, comparison: ManifestComparison) -> None:
+        manifest.finish()
+        problems = comparison.finish()
         if not problems:
             self.report.manifest_checked = True
             return
         for path, _ in problems:
-            out_path = self._written.get(path)
-            if out_path is not None:
+            out_path = path + ".bak" if path in self._renamed else path
+            if self.tree.kinds.get(out_path) is EntryType.FILE:
                 _unlink_quietly(os.path.join(self._root, out_path))
         path, problem = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

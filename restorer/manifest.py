@@ -69,7 +69,11 @@ class ManifestDamaged(ArchiveError):
 class ManifestReader:
     """Parses a manifest fed in chunks; ``finish()`` returns its records in order."""
 
-    def __init__(self):
+    def __init__(self, on_record=None):
+        """``on_record(record)`` is called for each entry line as it is parsed; without
+        it the records are kept for ``finish()`` to return."""
+        self._on_record = on_record
+        self.count = 0
         self._digest = hashlib.sha256()
         self._buffer = b""
         self._header_seen = False
@@ -114,7 +118,11 @@ class ManifestReader:
         except (KeyError, TypeError, ValueError):
             raise ManifestDamaged("the manifest is damaged (a line lacks a field); the archive "
                                   "cannot be trusted") from None
-        self.records.append(record)
+        self.count += 1
+        if self._on_record is not None:
+            self._on_record(record)
+        else:
+            self.records.append(record)
 
     def check_own_entry(self, mode: int, mtime: int | None) -> None:
         """The manifest's own entry must have the mode and time its header line implies."""
@@ -129,7 +137,7 @@ class ManifestReader:
             raise ManifestDamaged("the manifest is damaged (its end line is missing: it was cut "
                                   "short); the archive cannot be trusted")
         if (self._trailer.get("sha256") != self._digest.hexdigest()
-                or self._trailer.get("entries") != len(self.records)):
+                or self._trailer.get("entries") != self.count):
             raise ManifestDamaged("the manifest is damaged (its own checksum does not match); "
                                   "the archive cannot be trusted")
         return self.records

@@ -2,8 +2,7 @@
 
 The archive is read entry by entry (streaming, nothing is written); every entry is
 hashed with SHA-256 and recorded; the manifest (the archive's last entry, see
-``restorer.manifest``) is parsed on the way. Then each entry is compared with its
-manifest line: type, size, mode, mtime and SHA-256; entries the manifest does not list
+``restorer.manifest``) is compared line by line, as it is read, with what was recorded: type, size, mode, mtime and SHA-256; entries the manifest does not list
 and manifest lines without an entry are reported too.
 
 An archive without a manifest (made by Akeeba, or by ``zip``) can only be checked for
@@ -42,13 +41,19 @@ def observe(entry: Entry, sha256: str | None) -> Observed:
     return Observed(entry.type, entry.size, entry.mode, entry.mtime, sha256)
 
 
-def compare(records: list[ManifestRecord], observed: dict[str, Observed]) -> list[tuple[str, str]]:
-    """(path, problem) pairs found comparing what was read with the manifest."""
-    problems = []
-    listed = set()
-    for record in records:
-        listed.add(record.path)
-        got = observed.get(record.path)
+class ManifestComparison:
+    """Compares manifest lines, as they are parsed, with the entries read before.
+
+    Entries are taken out of ``observed`` as their line is checked, so memory goes down
+    while the manifest is read; whatever is left at the end was not listed.
+    """
+
+    def __init__(self, observed: dict[str, Observed]):
+        self.observed = observed
+        self.problems: list[tuple[str, str]] = []
+
+    def check(self, record: ManifestRecord) -> None:
+        got = self.observed.pop(record.path, None)
         if got is None:
             problem = "listed in the manifest but missing from the archive"
         elif got.type != record.type:
@@ -64,12 +69,15 @@ def compare(records: list[ManifestRecord], observed: dict[str, Observed]) -> lis
             problem = (f"modification time {'missing' if got.mtime is None else got.mtime} "
                        f"but the manifest says {record.mtime}")
         else:
-            continue
-        problems.append((record.path, problem))
-    for path in observed:
-        if path not in listed and path != MANIFEST_PATH:
-            problems.append((path, "in the archive but not listed in the manifest"))
-    return problems
+            return
+        self.problems.append((record.path, problem))
+
+    def finish(self) -> list[tuple[str, str]]:
+        """All (path, problem) pairs, unlisted entries included."""
+        for path in self.observed:
+            if path != MANIFEST_PATH:
+                self.problems.append((path, "in the archive but not listed in the manifest"))
+        return self.problems
 
 
 @dataclass
@@ -126,7 +134,8 @@ def verify(archive: Path | str, *, password: str | None = None,
             for entry, chunks in reader.entries():
                 is_manifest = entry.path == MANIFEST_PATH and entry.is_file
                 if is_manifest:
-                    manifest = ManifestReader()
+                    comparison = ManifestComparison(observed)
+                    manifest = ManifestReader(on_record=comparison.check)
                     manifest_entry = entry
                 digest = None if entry.is_dir else hashlib.sha256()
                 for chunk in chunks:
@@ -155,11 +164,11 @@ def verify(archive: Path | str, *, password: str | None = None,
     if manifest is not None:
         report.has_manifest = True
         try:
-            records = manifest.finish()
+            manifest.finish()
             manifest.check_own_entry(manifest_entry.mode, manifest_entry.mtime)
         except ArchiveError as exc:
             report.add_problem(str(exc))
             return report
-        for path, problem in compare(records, observed):
+        for path, problem in comparison.finish():
             report.add_problem(f"{path}: {problem}")
     return report
