@@ -70,24 +70,27 @@ class Progress:
 
     def _draw(self, final: bool = False) -> None:
         pct = self._percent()
-        amount = self._fmt_amount(self.done)
-        if self.total:
-            amount += f" / {self._fmt_amount(self.total)}"
+        if self.unit == "%":  # the percentage says it all
+            amount = ""
+        else:
+            amount = self._fmt_amount(self.done)
+            if self.total:
+                amount += f" / {self._fmt_amount(self.total)}"
         if self.is_tty:
             filled = int(_BAR_WIDTH * (pct or 0) / 100)
             bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
             pct_s = f"{pct:5.1f}%" if pct is not None else "  ?  %"
             item = self.item[-40:]
-            line = f"\r{self.label} [{bar}] {pct_s} {amount} {item}"
+            line = f"\r{self.label} [{bar}] {pct_s} {amount} {item}".replace("  ", " ")
             pad = max(0, self._drawn_width - len(line))
             self.stream.write(line + " " * pad)
             self._drawn_width = len(line)
             if final:
                 self.stream.write("\n")
         else:
-            pct_s = f"{pct:.1f}% " if pct is not None else ""
-            item = f" {self.item}" if self.item and not final else ""
-            self.stream.write(f"{self.label}: {pct_s}{amount}{item}\n")
+            words = [f"{pct:.1f}%" if pct is not None else "", amount,
+                     self.item if self.item and not final else ""]
+            self.stream.write(f"{self.label}: " + " ".join(w for w in words if w) + "\n")
         self.stream.flush()
 
     def message(self, text: str) -> None:
