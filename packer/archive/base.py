@@ -15,11 +15,13 @@ and supplies only what is its own:
 - ``_finish()``: end records, central directory, header rewrite;
 - ``_format_state()`` / ``_load_format_state(state)``: what the format needs to
   continue after a restart (counters, sidecar sizes, for encrypted formats the DERIVED
-  key, never the password). Formats may also override ``_rolled_back(state)``.
+  key, never the password); ``_load_format_state`` also serves to roll back (cut the
+  format's own sidecars back to the recorded sizes).
 
 The base does the rest: it reads small files on the calling thread (so an unreadable
-file raises ``OSError`` from the ``add_file`` call that named it), prepares them on a
-bounded thread pool and writes them in the order they were added, with bounded memory;
+file raises ``OSError`` from the ``add_file`` call that named it), prepares them in
+batches on a bounded thread pool and writes them in the order they were added, with
+bounded memory (at most 64 MiB pending);
 it hashes every entry (SHA-256) into the manifest sidecar; it keeps the parts; it
 checkpoints and resumes; at ``close`` it adds the manifest as the last entry
 (``installation/sitepack-manifest.jsonl``, see docs/FORMAT-MANIFEST.md).
@@ -38,7 +40,6 @@ import importlib
 import io
 import json
 import os
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -112,7 +113,6 @@ class ArchiveWriter(ABC):
         self._batch_bytes = 0
         self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="sitepack-archive")
         self._closed = False
-        self._lock = threading.Lock()
         self.manifest_sidecar = self.path.with_name(self.path.name + ".manifest-tmp")
         if state is None:
             self.created = int(time.time())

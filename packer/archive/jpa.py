@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from restorer.formats.base import Entry, EntryType
+from restorer.formats.base import Entry
 from restorer.formats.jpa import (ENTITY_FIELDS, ENTITY_HEADER, ENTITY_MAGIC, LARGE_ENTITY_EXTRA,
                                   LARGE_ENTITY_EXTRA_ID, LARGE_HEADER_EXTRA,
                                   LARGE_HEADER_EXTRA_ID, MAGIC, MANIFEST_EXTRA, MANIFEST_EXTRA_ID, METHOD_DEFLATE, METHOD_STORED,
