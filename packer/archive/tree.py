@@ -80,6 +80,9 @@ def _walk(folder: Path, prefix: str, writer, report: PackReport, progress: Progr
         rel = prefix + item.name
         if folder == archive_dir and own_files.match(item.name):
             continue
+        if not _is_utf8(item.name):
+            report.warnings.append(f"{rel!r} is not a UTF-8 name, which archives cannot hold; skipped")
+            continue
         try:
             info = item.stat(follow_symlinks=False)
         except OSError as exc:
@@ -91,7 +94,11 @@ def _walk(folder: Path, prefix: str, writer, report: PackReport, progress: Progr
             report.entries += 1
             _walk(Path(item.path), rel + "/", writer, report, progress, archive_dir, own_files)
         elif stat.S_ISLNK(mode):
-            writer.add_symlink(rel, os.readlink(item.path), mode, mtime)
+            target = os.readlink(item.path)
+            if not _is_utf8(target):
+                report.warnings.append(f"symlink {rel} points to a non-UTF-8 name; skipped")
+                continue
+            writer.add_symlink(rel, target, mode, mtime)
             report.entries += 1
         elif stat.S_ISREG(mode):
             try:
@@ -105,3 +112,12 @@ def _walk(folder: Path, prefix: str, writer, report: PackReport, progress: Progr
                 progress.update(advance=info.st_size, item=rel)
         else:
             report.warnings.append(f"{rel} is not a file, folder or symlink (mode {mode:o}); skipped")
+
+
+def _is_utf8(name: str) -> bool:
+    """Names the file system gave with undecodable bytes (surrogate escapes) are not."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -42,8 +42,8 @@ def command(folder: Path, archive: Path, fmt: str | None, part_size: int | None,
     with progress("Packing", quiet=quiet) as bar:
         report = pack_tree(folder, archive, fmt, part_size=part_size, password=password,
                            progress=bar)
-        for warning in report.warnings:
-            bar.message(f"WARNING: {warning}")
+    for warning in report.warnings:
+        click.echo(f"WARNING: {warning}", err=True)
     size = sum(p.stat().st_size for p in report.parts)
     parts = f" in {len(report.parts)} parts" if len(report.parts) > 1 else ""
     click.echo(f"Wrote {report.parts[-1]}{parts}: {report.entries} entries, "

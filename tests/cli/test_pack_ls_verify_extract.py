@@ -118,3 +118,11 @@ def test_pack_does_not_archive_its_own_output(tmp_path, site):
     assert run("pack", site, "-o", archive, "--part-size", "64K").exit_code == 0
     listed = run("ls", archive)
     assert "site.z01" not in listed.stdout and "site.zip" not in listed.stdout
+
+
+def test_non_utf8_names_are_skipped_with_a_warning(tmp_path, site):
+    os.close(os.open(os.fsencode(site) + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY, 0o644))
+    result = run("pack", site, "-o", tmp_path / "site.zip", "-q")
+    assert result.exit_code == 2
+    assert "WARNING: 'caf\\udce9.txt' is not a UTF-8 name, which archives cannot hold; skipped" in result.stderr
+    assert run("verify", tmp_path / "site.zip", "-q").exit_code == 0
