@@ -23,12 +23,16 @@ the extraction fails naming them.
 ``server_files_as_bak=True`` (used by the restore) writes ``.htaccess``, ``web.config``,
 ``.user.ini`` and ``php.ini`` found at the archive's root as ``<name>.bak``: they could
 break the half-restored site or lock the restore wizard out until the finish step puts
-them back.
+them back. ``"auto"`` (``sitepack extract``, the kickstart) does so only for site
+bundles, archives whose ``installation/`` holds a restorer or a database dump (sitepack's
+and Akeeba's full backups): a plain archive gets its files under their own names. Whenever a bundle's files were renamed, ``installation/renamed-files.json`` lists
+them (original names), so the finish step renames exactly those back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import posixpath
 import re
@@ -65,6 +69,12 @@ class ExtractReport:
     manifest_checked: bool = False
     format: str = ""
     renamed: list[str] = field(default_factory=list)
+
+
+#: Inside ``installation/``: the server files this extraction wrote as ``*.bak``.
+RENAMED_LIST = "renamed-files.json"
+#: Files under ``installation/`` that make an archive a site bundle to restore.
+_BUNDLE_MARKERS = ("restore.py", "sql/databases.json")
 
 
 def check_entry_path(path: str) -> None:
@@ -175,7 +185,7 @@ class Extractor:
     """Extracts one archive's entries into ``dest`` (see the module docstring)."""
 
     def __init__(self, dest: Path | str, *, progress: Progress | None = None,
-                 server_files_as_bak: bool = False):
+                 server_files_as_bak: bool | str = False):
         self.dest = Path(dest)
         self._root = os.fspath(self.dest)
         self.progress = progress
@@ -237,7 +247,21 @@ class Extractor:
         elif reader.declares_manifest:
             raise ArchiveError(f"the archive is damaged: its header says it carries a manifest "
                                f"({MANIFEST_PATH}) but there is none; copy or download it again")
+        if self._renamed:
+            self._settle_server_files()
         return self.report
+
+    def _settle_server_files(self) -> None:
+        installation = os.path.join(self._root, "installation")
+        if any(os.path.isfile(os.path.join(installation, marker)) for marker in _BUNDLE_MARKERS):
+            with open(os.path.join(installation, RENAMED_LIST), "w", encoding="utf-8") as listed:
+                json.dump(sorted(self._renamed), listed)
+        elif self.server_files_as_bak == "auto":
+            # Not a site bundle: nothing will put them back, so they keep their names.
+            for path in sorted(self._renamed):
+                os.replace(os.path.join(self._root, path + ".bak"), os.path.join(self._root, path))
+            self._renamed.clear()
+            self.report.renamed.clear()
 
     def _write_small(self, entry: Entry, out_path: str, data: bytes) -> None:
         """Hands a small file to the writer threads (its folder exists before)."""
@@ -390,7 +414,7 @@ class Extractor:
 
 
 def extract(archive: Path | str, dest: Path | str, *, password: str | None = None,
-            progress: Progress | None = None, server_files_as_bak: bool = False) -> ExtractReport:
+            progress: Progress | None = None, server_files_as_bak: bool | str = False) -> ExtractReport:
     """Extracts the archive (any part of it) into ``dest``; see the module docstring."""
     with open_archive(archive, password) as reader:
         return extract_reader(reader, dest, progress=progress,
@@ -398,7 +422,7 @@ def extract(archive: Path | str, dest: Path | str, *, password: str | None = Non
 
 
 def extract_reader(reader: ArchiveReader, dest: Path | str, *, progress: Progress | None = None,
-                   server_files_as_bak: bool = False) -> ExtractReport:
+                   server_files_as_bak: bool | str = False) -> ExtractReport:
     """Like ``extract`` for an archive already opened."""
     return Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak).run(reader)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from .akeeba import Bundle, remove_installation
 from .errors import SitepackError
+from .extract import RENAMED_LIST
 from .restore import FinishResult
 
-RENAMED_LIST = "renamed-files.json"
 KICKSTART_NAME = "kickstart.pyz"
 
 

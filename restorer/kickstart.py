@@ -12,7 +12,6 @@ carries Akeeba's PHP installer, not ours: the kickstart copies its own restorer 
 from __future__ import annotations
 
 import argparse
-import json
 import getpass
 import os
 import sys
@@ -20,7 +19,6 @@ import zipfile
 from pathlib import Path
 
 from .errors import SitepackError, WrongPasswordError
-from .finish import RENAMED_LIST
 
 PASSWORD_ENV = "SITEPACK_ARCHIVE_PASSWORD"
 ARCHIVE_SUFFIXES = (".jpa", ".jps", ".zip")
@@ -57,12 +55,13 @@ def _missing_cryptography(exc: BaseException) -> bool:
     return isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "cryptography"
 
 
-def extract_with_password(archive: Path, dest: Path, password: str | None, ask: bool) -> list[str]:
-    """Extracts (server files as ``*.bak``); returns the paths that were renamed."""
+def extract_with_password(archive: Path, dest: Path, password: str | None, ask: bool) -> None:
+    """Extracts; a site bundle's server files become ``*.bak`` until the finish step."""
     from .extract import extract
     while True:
         try:
-            return extract(archive, dest, password=password, server_files_as_bak=True).renamed
+            extract(archive, dest, password=password, server_files_as_bak="auto")
+            return
         except WrongPasswordError:
             if not ask:
                 raise
@@ -110,13 +109,12 @@ def main(argv: list[str] | None = None) -> int:
         password = os.environ.get(args.password_env) or None
         interactive = sys.stdin.isatty()
         print(f"extracting {archive} into {dest}", flush=True)
-        renamed = extract_with_password(archive, dest, password, ask=interactive and password is None)
+        extract_with_password(archive, dest, password, ask=interactive and password is None)
         installation = dest / "installation"
         if not installation.is_dir():
             print("extracted; this archive holds no installation/ folder, so there is nothing to restore "
                   "beyond the files", flush=True)
             return 0
-        (installation / RENAMED_LIST).write_text(json.dumps(renamed), encoding="utf-8")
         if pyz is not None and not (installation / "restorer").is_dir():
             install_runtime(pyz, installation)
             print("this backup carries another installer (Akeeba's, never run): sitepack's restorer "

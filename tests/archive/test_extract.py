@@ -3,6 +3,7 @@ no partial file is left looking complete."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import zipfile
@@ -202,6 +203,27 @@ def test_server_files_at_the_root_are_written_as_bak(tmp_path, target):
         assert (target / f"{name}.bak").read_bytes() == name.encode()
     assert (target / "sub/.htaccess").read_bytes() == b"sub/.htaccess"
     assert report.manifest_checked
+
+
+@pytest.mark.parametrize("bundle", [True, False], ids=["site-bundle", "plain-archive"])
+def test_auto_renames_server_files_of_site_bundles_only(tmp_path, target, bundle):
+    path = tmp_path / "site.jpa"
+    with open_writer("jpa", path) as writer:
+        writer.add_bytes(".htaccess", b"RewriteEngine On", mtime=1)
+        writer.add_bytes("index.php", b"<?php", mtime=1)
+        if bundle:
+            writer.add_bytes("installation/sql/databases.json", b"{}", mtime=1)
+    report = extract(path, target, server_files_as_bak="auto")
+    listed = target / "installation/renamed-files.json"
+    if bundle:
+        assert report.renamed == [".htaccess"]
+        assert not (target / ".htaccess").exists()
+        assert (target / ".htaccess.bak").read_bytes() == b"RewriteEngine On"
+        assert json.loads(listed.read_text()) == [".htaccess"]
+    else:
+        assert report.renamed == []
+        assert (target / ".htaccess").read_bytes() == b"RewriteEngine On"
+        assert not (target / ".htaccess.bak").exists() and not listed.exists()
 
 
 def test_directory_modes_apply_after_their_contents(tmp_path, target):
