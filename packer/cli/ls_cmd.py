@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from restorer.formats import open_archive
+from restorer.formats import MANIFEST_PATH, open_archive
 
 from .common import resolve_secret, secret_options
 
@@ -20,8 +20,10 @@ def command(archive: Path, password_env: str | None, password_file: Path | None)
     """List the entries of ARCHIVE (any part of it): mode, size, time, path."""
     password = resolve_secret("archive password", password_env, password_file, required=False)
     count = 0
+    has_manifest = False
     with open_archive(archive, password) as reader:
         for entry, _ in reader.entries():
+            has_manifest = has_manifest or entry.path == MANIFEST_PATH
             when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.mtime))
                     if entry.mtime is not None else "?" * 16)
             name = entry.path + ("/" if entry.is_dir else "")
@@ -30,3 +32,7 @@ def command(archive: Path, password_env: str | None, password_file: Path | None)
             click.echo(f"{stat.filemode(entry.mode)} {entry.size:>12} {when} {name}")
             count += 1
         click.echo(f"{count} entries, {reader.format}, {len(reader.parts)} part(s)", err=True)
+        if not has_manifest and not reader.has_checksums:
+            click.echo("No checksums: this archive carries no sitepack manifest (archives made by "
+                       "Akeeba Backup never do); `sitepack verify` can check only its structure, "
+                       "decompression and decryption.", err=True)

@@ -126,3 +126,27 @@ def test_non_utf8_names_are_skipped_with_a_warning(tmp_path, site):
     assert result.exit_code == 2
     assert "WARNING: 'caf\\udce9.txt' is not a UTF-8 name, which archives cannot hold; skipped" in result.stderr
     assert run("verify", tmp_path / "site.zip", "-q").exit_code == 0
+
+
+@pytest.mark.parametrize("fmt", ["jpa", "jps2"])
+def test_ls_and_verify_say_an_akeeba_archive_has_no_checksums(tmp_path, fmt):
+    from packer.archive import open_writer
+
+    archive = tmp_path / f"akeeba.{'jps' if fmt == 'jps2' else fmt}"
+    with open_writer(fmt, archive, manifest=False, password=PASSWORD if fmt == "jps2" else None) as writer:
+        writer.add_bytes("index.php", b"<?php echo 1;", mtime=1_600_000_000)
+    env = {"ARCHIVE_PW": PASSWORD}
+    listed = run("ls", archive, "--password-env", "ARCHIVE_PW", env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "No checksums: this archive carries no sitepack manifest" in listed.output
+    verified = run("verify", archive, "--password-env", "ARCHIVE_PW", env=env)
+    assert verified.exit_code == 0, verified.output
+    assert "no checksums to compare; verified the structure only" in verified.output
+
+
+def test_ls_of_a_sitepack_archive_does_not_warn(tmp_path, site):
+    archive = tmp_path / "site.jpa"
+    assert run("pack", site, "-o", archive).exit_code == 0
+    listed = run("ls", archive)
+    assert "installation/sitepack-manifest.jsonl" in listed.output
+    assert "No checksums" not in listed.output
