@@ -93,3 +93,13 @@ class DbConnectionInfo:
         return DatabaseError(
             f"Connecting to database {self.database!r} at {self.where} as {who.split(' at ')[0]} "
             f"failed: {detail}. Check the connection settings.")
+
+
+def close_quietly(conn) -> None:
+    """Closes a connection that may already be broken (the server went away, a kill)."""
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except pymysql.err.Error:
+        pass

@@ -23,7 +23,7 @@ from pathlib import Path
 import pymysql
 
 from .collations import CollationMapper
-from .db import DbConnectionInfo
+from .db import DbConnectionInfo, close_quietly
 from .errors import DatabaseError
 from .sqlstream import MarkerStatementReader, plain_statements
 from .sqltext import ABSTRACT_PREFIX, swap_prefix
@@ -156,12 +156,8 @@ class Importer:
             self._collations = CollationMapper(cur)
 
     def _close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except pymysql.err.MySQLError:
-                pass
-            self._conn = None
+        close_quietly(self._conn)
+        self._conn = None
 
     def _run(self, started: float, budget: float | None) -> bool:
         self._open()

@@ -283,13 +283,23 @@ class Extractor:
 
     def _write_whole(self, entry: Entry, final: str, temp: str, data: bytes) -> str:
         """Writer thread: one small file, temp name then rename; its SHA-256."""
+        return self._write_chunks(entry, final, temp, (data,))
+
+    def _write_chunks(self, entry: Entry, final: str, temp: str, chunks, on_chunk=None) -> str:
+        """Writes ``chunks`` under ``temp``, sets mode and mtime on the open descriptor,
+        renames to ``final``; returns the SHA-256. On any error the temp file is removed."""
         mode = entry.mode & _KEPT_PERMISSIONS
+        digest = hashlib.sha256()
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
                      mode | 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for chunk in chunks:
+                digest.update(chunk)
+                if on_chunk is not None:
+                    on_chunk(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
             if (mode | 0o600) & ~self._umask != mode:
                 os.fchmod(fd, mode)
             if entry.mtime is not None:
@@ -302,7 +312,7 @@ class Extractor:
                 os.close(fd)
             _unlink_quietly(temp)
             raise
-        return hashlib.sha256(data).hexdigest()
+        return digest.hexdigest()
 
     # -- per entry ---------------------------------------------------------------------
     def _out_path(self, entry: Entry) -> str:
@@ -360,34 +370,15 @@ class Extractor:
 
     def _write_file(self, entry: Entry, out_path: str, chunks, manifest: ManifestReader | None) -> str:
         final, temp = self._parent_ready(out_path)
-        mode = entry.mode & _KEPT_PERMISSIONS
-        digest = hashlib.sha256()
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     mode | 0o600)
-        try:
-            progress = self.progress
-            for chunk in chunks:
-                digest.update(chunk)
-                if manifest is not None:
-                    manifest.feed(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
-                if progress is not None:
-                    progress.update(advance=len(chunk), item=entry.path)
-            if (mode | 0o600) & ~self._umask != mode:
-                os.fchmod(fd, mode)
-            if entry.mtime is not None:
-                os.utime(fd, (entry.mtime, entry.mtime))
-            os.close(fd)
-            fd = -1
-            _replace(temp, final, entry.path)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            _unlink_quietly(temp)
-            raise
-        return digest.hexdigest()
+        progress = self.progress
+
+        def on_chunk(chunk: bytes) -> None:
+            if manifest is not None:
+                manifest.feed(chunk)
+            if progress is not None:
+                progress.update(advance=len(chunk), item=entry.path)
+
+        return self._write_chunks(entry, final, temp, chunks, on_chunk)
 
     # -- at the end ---------------------------------------------------------------------
     def _apply_dir_meta(self) -> None:

@@ -55,6 +55,7 @@ import time
 import pymysql
 
 from . import serialized
+from .db import close_quietly
 from .errors import DatabaseError, SitepackError
 from .replace_plan import check_pairs, old_regex, prefilter_groups
 
@@ -404,12 +405,8 @@ class Replacer:
         return self.done
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except pymysql.err.Error:
-                pass
-            self._conn = None
+        close_quietly(self._conn)
+        self._conn = None
 
     def _connection(self):
         if self._conn is None:

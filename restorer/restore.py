@@ -283,7 +283,7 @@ class RestoreSession:
         return result
 
     def _setup_joomla(self, site: dict, super_user: dict) -> SetupResult:
-        from .config.joomla import new_secret, rewrite_joomla_config, write_config_atomically
+        from .config.joomla import new_secret, rewrite_joomla_config
         from .config.phpfile import read_php_file
         db = self._site_db()
         path = self.bundle.config_path
@@ -316,15 +316,10 @@ class RestoreSession:
             finally:
                 conn.close()
             notes.append(f"super user {user['username']!r} updated")
-        try:
-            write_config_atomically(path, text)
-        except ConfigError as exc:
-            notes.append(str(exc))
-            return SetupResult(path, False, text, notes)
-        return SetupResult(path, True, None, notes)
+        return _write_config(path, text, notes)
 
     def _setup_wordpress(self, site: dict) -> SetupResult:
-        from .config.phpfile import read_php_file, write_config_atomically
+        from .config.phpfile import read_php_file
         from .config.wordpress import parse_wp_config, rewrite_wp_config
         db = self._site_db()
         path = self.bundle.config_path
@@ -353,12 +348,7 @@ class RestoreSession:
             finally:
                 conn.close()
             notes.append(f"siteurl and home set to {live_site}")
-        try:
-            write_config_atomically(path, text)
-        except ConfigError as exc:
-            notes.append(str(exc))
-            return SetupResult(path, False, text, notes)
-        return SetupResult(path, True, None, notes)
+        return _write_config(path, text, notes)
 
     # --- replace data --------------------------------------------------------------
     def replace_plan(self) -> tuple[list[tuple[str, str]], list[str], list[str]]:
@@ -579,3 +569,14 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
     for text in warnings:
         report(f"WARNING: {text}")
     return 2 if warnings else 0
+
+
+def _write_config(path: Path, text: str, notes: list[str]) -> SetupResult:
+    """Writes the rewritten configuration; when it cannot, the result carries the text to copy."""
+    from .config.phpfile import write_config_atomically
+    try:
+        write_config_atomically(path, text)
+    except ConfigError as exc:
+        notes.append(str(exc))
+        return SetupResult(path, False, text, notes)
+    return SetupResult(path, True, None, notes)

@@ -30,7 +30,7 @@ from pathlib import Path
 import pymysql
 import pymysql.cursors
 
-from restorer.db import DbConnectionInfo
+from restorer.db import DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
 
 from . import schema
@@ -270,12 +270,8 @@ class Dumper:
         self.progress.items_total = len(self._plan)
 
     def _close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except pymysql.err.MySQLError:
-                pass
-            self._conn = None
+        close_quietly(self._conn)
+        self._conn = None
 
     def _make_plan(self) -> list[dict]:
         options = self.options
