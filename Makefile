@@ -26,6 +26,7 @@ test: setup
 bench: setup
 	$(PY) bench/archive.py
 	$(PY) bench/db.py
+	$(PY) bench/replace.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache demo-out
