@@ -190,13 +190,21 @@ def _delete_log(record: Record) -> None:
 
 
 def delete_files(record_id: int) -> Record:
-    """Deletes the archive parts; the record stays, as ``obsolete``."""
+    """Deletes the archive parts; the record stays, as ``obsolete``.
+
+    A failed backup has no archive to keep: its files are its log (failures keep the log
+    until the user clears it, as the backup page documentation describes), so the log
+    goes and the record stays ``failed``.
+    """
     record = get(record_id)
     _refuse_frozen(record, "emptied")
     if record.status == "pending":
         raise SitepackError(f"backup #{record.id} is still running or interrupted; resume it "
                             f"(sitepack backup --resume {record.id}) or delete it")
     _delete_parts(record)
+    if record.status == "failed":
+        _delete_log(record)
+        return get(record_id)
     return update(record_id, status="obsolete")
 
 

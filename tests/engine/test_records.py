@@ -38,6 +38,14 @@ def test_delete_files_keeps_record_as_obsolete(tmp_path):
     assert os.path.exists(rec.log_path)
 
 
+def test_delete_files_of_a_failed_backup_removes_its_log(tmp_path):
+    rec, out = _finished(tmp_path)
+    records.update(rec.id, status="failed", parts=[])
+    records.delete_files(rec.id)
+    assert not os.path.exists(rec.log_path)
+    assert records.get(rec.id).status == "failed"
+
+
 def test_delete_removes_parts_log_and_record(tmp_path):
     rec, out = _finished(tmp_path)
     records.delete(rec.id)
