@@ -170,8 +170,9 @@ def list_records() -> list[Record]:
 
 def _refuse_frozen(record: Record, action: str) -> None:
     if record.frozen:
-        raise SitepackError(f"backup #{record.id} is frozen and cannot be {action}; "
-                            f"unfreeze it first (sitepack backups freeze {record.id} --unfreeze)")
+        raise SitepackError(f"backup #{record.id} is frozen and cannot be {action}; unfreeze it "
+                            f"first (Unfreeze in Manage Backups, or sitepack backups freeze "
+                            f"{record.id} --unfreeze)")
 
 
 def _delete_parts(record: Record) -> None:
