@@ -39,6 +39,7 @@ def main(job_dir: Path) -> None:
             Importer(info, Path(job["sql_dir"]), job["entry"], new_prefix=job["new_prefix"])
     while not worker.run(budget_seconds=job["budget"]):
         save(state_path, worker.state())
+        print("saved", flush=True)  # lets the test kill after a chosen number of slices
     save(state_path, worker.state())
     if job["kind"] == "dump":
         (job_dir / "entry.json").write_text(json.dumps(worker.databases_json_entry()))

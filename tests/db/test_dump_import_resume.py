@@ -24,17 +24,26 @@ DRIVER = Path(__file__).with_name("slice_driver.py")
 
 
 def drive(job_dir: Path, password: str, kills: int, rng: random.Random) -> int:
-    """Runs the driver until it finishes, killing it ``kills`` times; returns the kills done."""
+    """Runs the driver until it finishes, killing it ``kills`` times; returns the kills done.
+
+    Each kill comes after a random number of saved slices plus a random moment into the
+    next one, so it lands mid-work however fast the machine is.
+    """
     env = dict(os.environ, SITEPACK_TEST_DB_PASSWORD=password)
     killed = 0
-    for _ in range(kills * 4 + 2):
+    for _ in range(kills + 1):
         process = subprocess.Popen([sys.executable, str(DRIVER), str(job_dir)], env=env,
-                                   stderr=subprocess.PIPE)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if killed < kills:
-            time.sleep(rng.uniform(0.5, 1.2))
-            if process.poll() is None:
+            for _ in range(rng.randint(2, 12)):
+                if not process.stdout.readline():
+                    break
+            else:
+                time.sleep(rng.uniform(0, 0.02))
                 process.kill()
                 process.wait()
+                process.stdout.close()
+                process.stderr.close()
                 killed += 1
                 continue
         _, err = process.communicate(timeout=300)
