@@ -47,7 +47,7 @@ def headless(site_dir, target, prefix, tmp_path, **answers_extra):
 
 def test_kickstart_extracts_a_jpa_and_the_bundle_restores_itself_without_site_packages(tmp_path, demo_site, db_factory, php):
     site = demo_site
-    archive = backup(site, tmp_path / "out", "jpa", "--part-size", "300K")
+    backup(site, tmp_path / "out", "jpa", "--part-size", "300K")
     upload = tmp_path / "upload"
     pyz = build_kickstart(upload)
     for part in (tmp_path / "out").iterdir():

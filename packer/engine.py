@@ -285,7 +285,7 @@ class BackupJob:
                         secrets=(password or "", installer_password or "",
                                  site.db.password if site and site.db else ""))
         records.update(record.id, log_path=str(log_path))
-        job_dir = private_dir(jobs_dir() / str(record.id))
+        private_dir(jobs_dir() / str(record.id))  # created owner-only before any state lands in it
         settings = prof.to_dict()
         settings.pop("archive_password", None)
         started = time.time()

@@ -12,7 +12,6 @@ verify and extract to the same content as the uninterrupted backup.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import subprocess
