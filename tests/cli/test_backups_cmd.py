@@ -56,7 +56,8 @@ def test_freeze_delete_files_and_delete(tmp_path):
     refused = _sitepack("backups", "delete", str(rec.id))
     assert refused.returncode == 1
     assert refused.stderr == (f"error: backup #{rec.id} is frozen and cannot be deleted; unfreeze "
-                              f"it first (sitepack backups freeze {rec.id} --unfreeze)\n")
+                              f"it first (Unfreeze in Manage Backups, or sitepack backups freeze "
+                              f"{rec.id} --unfreeze)\n")
     assert _sitepack("backups", "delete-files", str(rec.id)).returncode == 1
     assert archive.exists() and records.get(rec.id).frozen
 
