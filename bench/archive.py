@@ -70,12 +70,17 @@ def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> tuple[fl
     """Seconds and peak RSS (KiB) of one child process.
 
     The child is started by ``/usr/bin/time``: a child forked from this (larger) Python
-    process would report this process's RSS as its own high-water mark.
+    process would report this process's RSS as its own high-water mark. The time runs
+    from a clean page cache (``sync`` first) until the child's own writes are on disk
+    (``sync`` after): otherwise a tool pays for the writeback of the one before it and
+    the ratios swing with the kernel's flushing.
     """
     with tempfile.NamedTemporaryFile("r") as rss_file:
+        os.sync()
         started = time.perf_counter()
         result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *map(str, cmd)],
                                 cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+        os.sync()
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
             raise SystemExit(f"{' '.join(map(str, cmd))} failed with {result.returncode}")
