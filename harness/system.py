@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -50,6 +51,9 @@ def ensure_debian_packages(binaries: dict[str, str]) -> None:
 def ensure_project_packages() -> None:
     """Installs every Debian package the project needs (``make`` runs this once)."""
     ensure_debian_packages(PROJECT_PROGRAMS)
+    # Debian's own python3 ships venv without ensurepip until python3-venv is installed.
+    if importlib.util.find_spec("ensurepip") is None:
+        ensure_debian_packages({"/nonexistent/python3-venv": "python3-venv"})
     php_modules = subprocess.run(["php", "-m"], capture_output=True, text=True).stdout.split()
     if "mysqli" not in php_modules:
         ensure_debian_packages({"/nonexistent/php-mysqli": _PHP_MYSQL_PACKAGE})
