@@ -9,9 +9,16 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from harness.mariadb import DbParams, MariaDBServer
 from harness.php import ensure_php
+
+# CI replays the same property-test examples on every run (a red CI always reproduces);
+# developers' runs keep exploring new random examples.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent
 BUILD = ROOT / "build"
