@@ -10,6 +10,7 @@ stopped; passwords are asked again because they are never written to disk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform as pyplatform
@@ -306,15 +307,9 @@ class RestoreSession:
         notes = []
         if super_user.get("email") or super_user.get("password"):
             from .joomla_users import update_super_user
-            conn = db.conn_info().connect()
-            try:
+            with _site_connection(db, f"changing the super user in {db.prefix}users") as conn:
                 user = update_super_user(conn, db.prefix, user_id=super_user.get("id"),
                                          email=super_user.get("email"), password=super_user.get("password"))
-            except pymysql.err.MySQLError as exc:
-                raise DatabaseError(f"changing the super user in {db.prefix}users failed: {exc.args[-1]}; "
-                                    f"check that the database step finished with this prefix") from None
-            finally:
-                conn.close()
             notes.append(f"super user {user['username']!r} updated")
         return _write_config(path, text, notes)
 
@@ -337,16 +332,10 @@ class RestoreSession:
         text = rewrite_wp_config(original, changes, refresh_salts=True)
         notes = []
         if live_site:
-            conn = db.conn_info().connect()
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(f"UPDATE `{db.prefix}options` SET option_value = %s "
-                                f"WHERE option_name IN ('siteurl', 'home')", (live_site,))
-            except pymysql.err.MySQLError as exc:
-                raise DatabaseError(f"setting siteurl and home in {db.prefix}options failed: {exc.args[-1]}; "
-                                    f"check that the database step finished with this prefix") from None
-            finally:
-                conn.close()
+            with _site_connection(db, f"setting siteurl and home in {db.prefix}options") as conn, \
+                    conn.cursor() as cur:
+                cur.execute(f"UPDATE `{db.prefix}options` SET option_value = %s "
+                            f"WHERE option_name IN ('siteurl', 'home')", (live_site,))
             notes.append(f"siteurl and home set to {live_site}")
         return _write_config(path, text, notes)
 
@@ -569,6 +558,19 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
     for text in warnings:
         report(f"WARNING: {text}")
     return 2 if warnings else 0
+
+
+@contextlib.contextmanager
+def _site_connection(db, action: str):
+    """A connection to the restored site's database; a failure names ``action`` and the likely cause."""
+    conn = db.conn_info().connect()
+    try:
+        yield conn
+    except pymysql.err.MySQLError as exc:
+        raise DatabaseError(f"{action} failed: {exc.args[-1]}; "
+                            f"check that the database step finished with this prefix") from None
+    finally:
+        conn.close()
 
 
 def _write_config(path: Path, text: str, notes: list[str]) -> SetupResult:
