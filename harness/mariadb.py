@@ -40,9 +40,9 @@ class DbParams:
     database: str
 
     def connect(self, **kwargs) -> pymysql.connections.Connection:
+        options = {"charset": "utf8mb4", "autocommit": True, **kwargs}
         return pymysql.connect(host=self.host, port=self.port, user=self.user,
-                               password=self.password, database=self.database or None,
-                               charset="utf8mb4", autocommit=True, **kwargs)
+                               password=self.password, database=self.database or None, **options)
 
     def client_args(self) -> list[str]:
         """Arguments for the ``mariadb``/``mariadb-dump`` clients, password excluded.

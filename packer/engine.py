@@ -456,7 +456,7 @@ class BackupJob:
         if self._writer is not None:
             self._writer.out.close_handle()
             self._writer._pool.shutdown(wait=True, cancel_futures=True)
-        for holder in (self._scanner, self._entries):
+        for holder in (self._scanner, self._entries, self._dumper):
             if holder is not None:
                 holder.close()
         self._writer = self._scanner = self._entries = self._dumper = None
@@ -746,7 +746,7 @@ class BackupJob:
         if not isinstance(exc, (SitepackError, OSError)):
             self._log.error("".join(traceback.format_exception(exc)))
         self._discard_archive()
-        for holder in (self._scanner, self._entries):
+        for holder in (self._scanner, self._entries, self._dumper):
             if holder is not None:
                 holder.close()
         self._scanner = self._entries = self._dumper = None

@@ -10,7 +10,18 @@ row into one string, so Python never decodes a value; it only joins rows.
 
 Consistency: one ``START TRANSACTION WITH CONSISTENT SNAPSHOT`` (REPEATABLE READ) covers
 everything a single process dumps, so InnoDB tables form one snapshot while the site
-keeps writing. Rows are read in primary-key order in batches (keyset pagination, the
+keeps writing.
+
+Parallelism: formatting literals costs the server more than the rest of the dump, so
+extra reader connections fetch the next batches of a table while this process writes
+the current one; the output is written in order, byte for byte what one connection
+would write. All connections must see the same snapshot: another connection briefly
+holds ``LOCK TABLES ... READ`` on the tables to dump (no commit can touch them) while
+every reader starts its transaction, then lets go, as mydumper does with a global lock.
+Where the lock is refused (no LOCK TABLES privilege) or waits too long (a long
+transaction on the site), the dump reads on its one connection instead.
+
+Rows are read in primary-key order in batches (keyset pagination, the
 last key saved), so a dump resumed in a NEW process (which cannot rejoin the old
 snapshot) continues each table right after the last row written: without writes in
 between the output is byte-identical to an unbroken run; with writes, each row present
@@ -22,7 +33,13 @@ only when nobody writes to them in between.
 
 from __future__ import annotations
 
+import bisect
+import collections
+import concurrent.futures
 import dataclasses
+import itertools
+import operator
+import queue
 import re
 import time
 from pathlib import Path
@@ -43,6 +60,9 @@ _START = b"/**ABDB**/"
 _END = b";\n"
 STATE_FORMAT = 1
 _BATCH_BYTES = 512 << 10
+# How long the snapshot lock may wait for the site's open transactions before the dump
+# gives up on parallel readers (writers queue behind a waiting lock, so keep it short).
+_LOCK_WAIT_SECONDS = 3
 
 # Akeeba keeps the structure but not the contents of these (plus MEMORY tables):
 # sessions, and the Smart Search index (rebuilt by the site). The taxonomy root and
@@ -74,6 +94,7 @@ class DumpOptions:
     packet_size: int = 1 << 20
     basename: str = "site"
     batch_rows: int = 20000   # rows per query (and the finest slice granularity)
+    readers: int = 2          # extra connections reading batches ahead (0: one connection)
 
 
 @dataclasses.dataclass
@@ -153,6 +174,50 @@ def _after(key: list[str], values: list[str]) -> str:
     return " OR ".join(terms)
 
 
+class _BatchReaders:
+    """Connections that run batch queries ahead of the writer, all in its snapshot.
+
+    With no connections of its own it runs each query at once on the writer's
+    connection, so the dump has one code path whether or not it reads in parallel.
+    """
+
+    def __init__(self, writer_conn, conns: list):
+        self.conns = conns
+        self.depth = len(conns) + 1 if conns else 1   # batches fetched ahead at most
+        self._writer_conn = writer_conn
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        for conn in conns:
+            self._idle.put(conn)
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            len(conns), thread_name_prefix="sitepack-dump") if conns else None
+
+    def submit(self, sql: str) -> concurrent.futures.Future:
+        if self._pool is None:
+            future: concurrent.futures.Future = concurrent.futures.Future()
+            future.set_result(self._fetch(self._writer_conn, sql))
+            return future
+        return self._pool.submit(self._fetch_idle, sql)
+
+    def _fetch_idle(self, sql: str):
+        conn = self._idle.get()
+        try:
+            return self._fetch(conn, sql)
+        finally:
+            self._idle.put(conn)
+
+    @staticmethod
+    def _fetch(conn, sql: str):
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        for conn in self.conns:
+            close_quietly(conn)
+
+
 class Dumper:
     def __init__(self, conn_info: DbConnectionInfo, out_dir: Path, options: DumpOptions, *,
                  _state: dict | None = None):
@@ -163,6 +228,10 @@ class Dumper:
         self.progress = DumpProgress()
         self.warnings: list[str] = []
         self._conn: pymysql.connections.Connection | None = None
+        self._readers: _BatchReaders | None = None
+        # Batches of the current table asked of the readers, oldest first: (last key of
+        # the batch or None for the table's last batch, its WHERE clause, future rows).
+        self._pending: collections.deque = collections.deque()
         self._plan: list[dict] | None = None
         self._item = 0
         self._in_data = False
@@ -211,12 +280,12 @@ class Dumper:
                     self._writer.flush()
                     return False
         except pymysql.err.MySQLError as exc:
-            self._close()
+            self.close()
             raise DatabaseError(f"Dumping {self._current_name()} from database "
                                 f"{self.database!r} at {self.conn_info.where} failed: "
                                 f"{exc.args[-1]}. Check that the database user may read it.") from None
         self._writer.close()
-        self._close()
+        self.close()
         self._finished = True
         self.progress.table = ""
         return True
@@ -253,14 +322,8 @@ class Dumper:
     def _open(self) -> None:
         if self._conn is not None:
             return
-        self._conn = self.conn_info.connect(use_unicode=False, conv={}, autocommit=True)
+        self._conn = self._connect()
         with self._conn.cursor() as cur:
-            cur.execute("SET SESSION time_zone = '+00:00', SESSION sql_mode = '', "
-                        "SESSION net_write_timeout = 600, SESSION net_read_timeout = 600, "
-                        "SESSION sql_quote_show_create = 1, "
-                        "SESSION group_concat_max_len = 4294967295")
-            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             cur.execute("SELECT @@max_allowed_packet")
             server_packet = int(cur.fetchone()[0])
         # An INSERT must stay under the server's limit or it cannot be imported there.
@@ -268,8 +331,62 @@ class Dumper:
         if self._plan is None:
             self._plan = self._make_plan()
         self.progress.items_total = len(self._plan)
+        self._readers = _BatchReaders(self._conn, self._start_snapshots())
 
-    def _close(self) -> None:
+    def _connect(self) -> pymysql.connections.Connection:
+        conn = self.conn_info.connect(use_unicode=False, conv={}, autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET SESSION time_zone = '+00:00', SESSION sql_mode = '', "
+                            "SESSION net_write_timeout = 600, SESSION net_read_timeout = 600, "
+                            "SESSION sql_quote_show_create = 1, "
+                            "SESSION group_concat_max_len = 4294967295")
+                cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        except BaseException:
+            close_quietly(conn)
+            raise
+        return conn
+
+    def _start_snapshots(self) -> list:
+        """Starts the snapshot on this connection and on the readers; returns the readers.
+
+        Readers are only used when all connections could start under the table lock,
+        i.e. see exactly the same data; otherwise the dump reads on one connection.
+        """
+        tables = sorted({item["name"] for item in self._plan[self._item:]
+                         if item["kind"] == "table" and item["data"]})
+        readers: list = []
+        if self.options.readers > 0 and tables:
+            locker = None
+            try:
+                locker = self._connect()
+                readers = [self._connect() for _ in range(self.options.readers)]
+                with locker.cursor() as cur:
+                    cur.execute(f"SET SESSION lock_wait_timeout = {_LOCK_WAIT_SECONDS}")
+                    cur.execute("LOCK TABLES " + ", ".join(f"{quote_ident(t)} READ" for t in tables))
+                    for conn in (self._conn, *readers):
+                        with conn.cursor() as reader:
+                            reader.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                    cur.execute("UNLOCK TABLES")
+                return readers
+            except (pymysql.err.MySQLError, DatabaseError):
+                # Refused, timed out, or no connection to spare (max_user_connections).
+                for conn in readers:
+                    close_quietly(conn)
+                readers = []
+            finally:
+                close_quietly(locker)
+        with self._conn.cursor() as cur:
+            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        return readers
+
+    def close(self) -> None:
+        """Lets go of the connections (the saved state stays true); ``run`` reopens them."""
+        self._pending.clear()
+        self._table = None   # its scheduling cursor ran ahead of what was written
+        if self._readers is not None:
+            self._readers.close()
+            self._readers = None
         close_quietly(self._conn)
         self._conn = None
 
@@ -367,7 +484,9 @@ class Dumper:
                     + ",".join(quote_ident(c.name) for c in stored) + ") VALUES ")
             self._table = {"name": item["name"], "key": key, "primary": primary, "row": row,
                            "key_literals": [key_literal(by_name[k]) for k in key],
-                           "head": _START + head.encode()}
+                           "head": _START + head.encode(),
+                           # the last key asked of the readers; None: from the start
+                           "scheduled_to": self._key_values, "all_scheduled": False}
             avg = max(int(item.get("avg_row") or 0), 1)
             # A batch (one string from the server) stays around _BATCH_BYTES. The first
             # is small: the server's average row length may be missing or stale.
@@ -378,41 +497,42 @@ class Dumper:
         """Writes the next batch of rows; True when the table is complete."""
         facts = self._table_facts(item)
         table = quote_ident(item["name"])
-        batch = facts["batch"]
-        key = facts["key"]
         self.progress.table = item["abstract"]
         self.progress.rows_total = max(int(item.get("rows") or 0), self._rows_read)
-        if key:
-            count = self._write_group(item, facts, table)
+        if facts["key"]:
+            count, done = self._write_group(item, facts, table)
         else:
+            batch = facts["batch"]
             count, _ = self._write_rows(item, f"SELECT {facts['row']} FROM {table} "
                                               f"LIMIT {self._rows_read},{batch}")
+            done = count < batch
         self._rows_read += count
         self.progress.rows_done = self._rows_read
-        if count < batch:
-            if self._stmt_size:
-                self._writer.write(_END)
-                self._stmt_size = 0
-            return True
-        return False
+        if done and self._stmt_size:
+            self._writer.write(_END)
+            self._stmt_size = 0
+        return done
 
-    def _write_group(self, item: dict, facts: dict, table: str) -> int:
-        """The next ``batch`` rows in key order, glued together by the server.
+    def _schedule_batches(self, facts: dict, table: str) -> None:
+        """Asks the readers for the table's next batches until ``depth`` are pending.
 
-        One query finds the key of the batch's last row, a second returns the rows
-        between the two keys as ONE string (NUL-separated: no SQL literal contains a raw
-        NUL), so Python handles one large string instead of thousands of small rows.
+        A cheap query on the key finds where each batch ends; the expensive one returns
+        the batch's rows between the two keys as ONE string glued by the server
+        (NUL-separated: no SQL literal contains a raw NUL), so Python handles one large
+        string instead of thousands of small rows.
         """
-        key, batch = facts["key"], facts["batch"]
+        key = facts["key"]
         order = ",".join(quote_ident(k) for k in key)
-        after = f" WHERE {_after(key, self._key_values)}" if self._key_values else ""
-        with self._conn.cursor() as cur:
-            cur.execute(f"SELECT {','.join(facts['key_literals'])} FROM {table}{after} "
-                        f"ORDER BY {order} LIMIT {batch - 1},1")
-            bound = cur.fetchone()
+        while not facts["all_scheduled"] and len(self._pending) < self._readers.depth:
+            start = facts["scheduled_to"]
+            after = _after(key, start) if start else ""
+            with self._conn.cursor() as cur:
+                cur.execute(f"SELECT {','.join(facts['key_literals'])} FROM {table}"
+                            f"{' WHERE ' + after if after else ''} "
+                            f"ORDER BY {order} LIMIT {facts['batch'] - 1},1")
+                bound = cur.fetchone()
             upto = [v.decode("utf-8") for v in bound] if bound else None
-            where = [c for c in (_after(key, self._key_values) if self._key_values else "",
-                                 _up_to(key, upto) if upto else "") if c]
+            where = [c for c in (after, _up_to(key, upto) if upto else "") if c]
             condition = " WHERE " + " AND ".join(f"({c})" for c in where) if where else ""
             if facts["primary"]:
                 # A range scan of the clustered primary key yields rows in key order;
@@ -420,28 +540,39 @@ class Dumper:
                 source, glue = f"{table} FORCE INDEX (PRIMARY)", ""
             else:
                 source, glue = table, f" ORDER BY {order}"
-            cur.execute(f"SELECT GROUP_CONCAT({facts['row']}{glue} SEPARATOR '\\0'), "
-                        f"COUNT(*) FROM {source}{condition}")
-            chunk, rows = cur.fetchone()
+            future = self._readers.submit(f"SELECT GROUP_CONCAT({facts['row']}{glue} SEPARATOR "
+                                          f"'\\0'), COUNT(*) FROM {source}{condition}")
+            self._pending.append((upto, condition, future))
+            facts["scheduled_to"] = upto
+            facts["all_scheduled"] = upto is None
+
+    def _write_group(self, item: dict, facts: dict, table: str) -> tuple[int, bool]:
+        """Writes the oldest pending batch; (rows written, whether the table is done)."""
+        self._schedule_batches(facts, table)
+        upto, condition, future = self._pending.popleft()
+        chunk, rows = future.result()
         rows = int(rows)
-        if rows == 0:
-            return 0
-        if chunk is None or chunk.count(b"\0") + 1 != rows or chunk[-1:] != b")":
+        if rows and (chunk is None or chunk.count(b"\0") + 1 != rows or chunk[-1:] != b")"):
             # Longer than the server's max_allowed_packet: row by row instead.
-            count, _ = self._write_rows(item, f"SELECT {facts['row']} FROM {table}{condition} "
-                                              f"ORDER BY {order}")
-        else:
+            order = ",".join(quote_ident(k) for k in facts["key"])
+            rows, _ = self._write_rows(item, f"SELECT {facts['row']} FROM {table}{condition} "
+                                             f"ORDER BY {order}")
+        elif rows:
             self._emit_group(chunk)
-            count = rows
-            # Size the next batch from what this one really weighed (the server's
+            # Size the next batches from what this one really weighed (the server's
             # average row length is only an estimate): memory stays flat.
             facts["batch"] = max(1, min(self.options.batch_rows, _BATCH_BYTES * rows // len(chunk)))
-        if count == batch:
+        if upto is not None:
             self._key_values = upto
-        return count
+        self._schedule_batches(facts, table)   # keeps the readers busy while this is written
+        return rows, upto is None
 
     def _emit_group(self, chunk: bytes) -> None:
-        """Writes NUL-separated rows exactly as ``_emit_row`` would, one write per INSERT."""
+        """Writes NUL-separated rows exactly as ``_emit_row`` would, one write per INSERT.
+
+        Where each INSERT must end is found by bisecting the running sizes of the rows
+        (computed in C), not by a Python loop over rows.
+        """
         packet = self._packet
         head = self._table["head"]
         size = self._stmt_size
@@ -450,22 +581,28 @@ class Dumper:
             self._stmt_size = size + 1 + len(chunk)
             return
         rows = chunk.split(b"\0")
-        i = 0
-        while i < len(rows):
+        # weights[k]: bytes that rows[:k] add to a statement, a comma each included
+        weights = list(map(operator.add, itertools.accumulate(map(len, rows), initial=0),
+                           itertools.count()))
+        i, count = 0, len(rows)
+        while i < count:
             starting = not size
             if starting:
+                first = i
                 size = len(head) + len(rows[i])
-                j = i + 1
-            else:
-                j = i
-            while j < len(rows) and size + len(rows[j]) + 3 <= packet:
-                size += 1 + len(rows[j])
-                j += 1
+                i += 1
+            # rows i..j-1 still fit: each needs its comma and room for the closing ";\n"
+            j = max(i, min(count, bisect.bisect_right(weights, weights[i] + packet - 2 - size) - 1))
+            size += weights[j] - weights[i]
             if starting:
-                self._writer.start_statement(head + b",".join(rows[i:j]))
+                # The part is chosen on the first row alone, as row by row: the output
+                # must not depend on where batches happened to end.
+                self._writer.start_statement(head + rows[first])
+                if j > i:
+                    self._writer.write(b"," + b",".join(rows[i:j]))
             elif j > i:
                 self._writer.write(b"," + b",".join(rows[i:j]))
-            if j < len(rows):
+            if j < count:
                 self._writer.write(_END)
                 size = 0
             i = j

@@ -101,7 +101,7 @@ def test_resumed_dump_while_the_site_writes_loses_and_duplicates_nothing(db, db_
     step = 0
     while not dumper.run(budget_seconds=0):
         state = json.loads(json.dumps(dumper.state()))
-        dumper._close()  # the old process is gone: its snapshot with it
+        dumper.close()  # the old process is gone: its snapshot with it
         with db.connect() as conn, conn.cursor() as cur:
             cur.execute("INSERT INTO jos_log (v) VALUES ('new')")
             victim = 1 + (step * 397) % 2000
