@@ -27,6 +27,10 @@ class UnsafeEntryError(ArchiveError):
     """An entry would write outside the target or is of a kind never extracted."""
 
 
+class TargetWriteError(SitepackError):
+    """Extraction could not write into the target folder (full disk, permissions)."""
+
+
 class DatabaseError(SitepackError):
     """The database refused a connection or a statement."""
 

@@ -9,11 +9,14 @@ symlink, and paths that conflict with an earlier entry (the same path twice, a f
 where a directory is needed or the reverse). Existing directories on the way are
 checked once (``lstat``) so that a symlink already in the target cannot redirect writes.
 
-Writing: each file goes to a temporary name beside it (``.NAME.sitepack-tmp``) and is
-renamed when complete, after its mode and mtime were set on the open descriptor, so a
-file with its real name is always complete. On any error the temporary file is
-removed. Directory modes and mtimes are applied at the end, deepest first (a read-only
-directory must not block its contents). setuid/setgid bits are never restored.
+Writing (``filewriter.py``): each file goes to a temporary name beside it
+(``.NAME.sitepack-tmp``) and is renamed when complete, after its mode and mtime were set
+on the open descriptor, so a file with its real name is always complete. On any error
+the temporary file is removed, and a failure to write (full disk, permissions) is one
+clear ``TargetWriteError`` naming the file. Small files are written by a child process
+while this one reads on; large ones are streamed here. Directory modes and mtimes are
+applied at the end, deepest first (a read-only directory must not block its contents).
+setuid/setgid bits are never restored.
 
 Integrity: file data is hashed while written; when the archive carries a manifest
 (``installation/sitepack-manifest.jsonl``, extracted like any other file) every
@@ -31,18 +34,19 @@ them (original names), so the finish step renames exactly those back.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import posixpath
 import re
 import stat
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from restorer.errors import ArchiveError, UnsafeEntryError
+from restorer.errors import ArchiveError, TargetWriteError, UnsafeEntryError
+from restorer.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
+                                 temp_name, unlink_quietly, write_file)
 from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryType
 from restorer.manifest import ManifestReader
@@ -51,15 +55,8 @@ from restorer.verify import ManifestComparison, Observed, observe
 
 #: Written as ``<name>.bak`` at the site root during a restore (issue 7, D1).
 SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")
-TEMP_SUFFIX = ".sitepack-tmp"
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-_KEPT_PERMISSIONS = 0o1777   # no setuid/setgid from an archive
 _MAX_LINK_DEPTH = 40
-#: Small files are written by a few threads: creating a file is mostly waiting for
-#: the file system, and several creations in flight overlap that wait.
-_WRITER_THREADS = 4
-_MAX_PENDING_BYTES = 32 * 1024 * 1024
-_MAX_PENDING_FILES = 512
 
 
 @dataclass
@@ -196,9 +193,7 @@ class Extractor:
         self._dir_meta: list[tuple[str, int, int | None]] = []
         self._observed: dict[str, Observed] = {}
         self._renamed: set[str] = set()
-        self._umask = _current_umask()
-        self._pending: deque = deque()
-        self._pending_bytes = 0
+        self._umask = current_umask()
 
     def run(self, reader: ArchiveReader) -> ExtractReport:
         self.report.format = reader.format
@@ -211,36 +206,39 @@ class Extractor:
         if self.progress is not None:
             self.progress.update(0, total=reader.total_size)
         manifest = None
-        self._pool = ThreadPoolExecutor(_WRITER_THREADS, thread_name_prefix="sitepack-extract")
+        self._files = FileWriter(self._umask)
         try:
-            for entry, chunks in reader.entries():
-                out_path = self._out_path(entry)
-                if entry.is_dir:
-                    self._make_dir(entry, out_path)
-                    self._observed[entry.path] = observe(entry, None)
-                elif entry.is_symlink:
-                    self._make_symlink(entry, out_path)
-                    self._observed[entry.path] = observe(
-                        entry, hashlib.sha256(entry.target.encode("utf-8")).hexdigest())
-                elif entry.size <= SMALL_ENTRY and entry.path != MANIFEST_PATH:
-                    self._write_small(entry, out_path, b"".join(chunks))
-                else:
-                    if entry.path == MANIFEST_PATH:
-                        self._wait_writes(0)     # every earlier entry observed first
-                        comparison = ManifestComparison(self._observed)
-                        manifest = ManifestReader(on_record=comparison.check)
-                        manifest_entry = entry
-                    digest = self._write_file(entry, out_path, chunks, manifest)
-                    self._observed[entry.path] = observe(entry, digest)
-                self.report.entries += 1
-                self.report.bytes += entry.size
-            self._wait_writes(0)
-        finally:
-            # Writes already handed over finish (or fail and clean up after themselves)
-            # before the error, if any, goes up: nothing is left half-written.
-            self._pool.shutdown(wait=True)
-            self._pending.clear()
-        self._apply_dir_meta()
+            try:
+                for entry, chunks in reader.entries():
+                    out_path = self._out_path(entry)
+                    if entry.is_dir:
+                        self._make_dir(entry, out_path)
+                        self._observed[entry.path] = observe(entry, None)
+                    elif entry.is_symlink:
+                        self._make_symlink(entry, out_path)
+                        self._observed[entry.path] = observe(
+                            entry, hashlib.sha256(entry.target.encode("utf-8")).hexdigest())
+                    elif entry.size <= SMALL_ENTRY and entry.path != MANIFEST_PATH:
+                        self._write_small(entry, out_path, b"".join(chunks))
+                    else:
+                        if entry.path == MANIFEST_PATH:
+                            self._files.close()     # every earlier file written first
+                            comparison = ManifestComparison(self._observed)
+                            manifest = ManifestReader(on_record=comparison.check)
+                            manifest_entry = entry
+                        digest = self._write_file(entry, out_path, chunks, manifest)
+                        self._observed[entry.path] = observe(entry, digest)
+                    self.report.entries += 1
+                    self.report.bytes += entry.size
+            except BaseException:
+                # Files already handed over are written (or fail and clean up after
+                # themselves) before the error goes up: nothing is left half-written.
+                self._files.abort()
+                raise
+            self._files.close()
+            self._apply_dir_meta()
+        except WriteFailure as failure:
+            raise self._write_error(failure) from None
         if manifest is not None:
             manifest.check_own_entry(manifest_entry.mode, manifest_entry.mtime)
             self._check_manifest(manifest, comparison)
@@ -264,55 +262,27 @@ class Extractor:
             self.report.renamed.clear()
 
     def _write_small(self, entry: Entry, out_path: str, data: bytes) -> None:
-        """Hands a small file to the writer threads (its folder exists before)."""
-        final, temp = self._parent_ready(out_path)
-        future = self._pool.submit(self._write_whole, entry, final, temp, data)
-        self._pending.append((entry, out_path, future, len(data)))
-        self._pending_bytes += len(data)
+        """Hands a small file to the file writer (its folder exists before)."""
+        final = self._parent_ready(out_path)
+        self._files.write(final, data, entry.mode, entry.mtime)
+        self._observed[entry.path] = observe(entry, hashlib.sha256(data).hexdigest())
         if self.progress is not None:
             self.progress.update(advance=len(data), item=entry.path)
-        self._wait_writes(_MAX_PENDING_BYTES)
 
-    def _wait_writes(self, limit: int) -> None:
-        pending = self._pending
-        while pending and (limit == 0 or self._pending_bytes > limit
-                           or len(pending) > _MAX_PENDING_FILES or pending[0][2].done()):
-            entry, out_path, future, size = pending.popleft()
-            self._pending_bytes -= size
-            self._observed[entry.path] = observe(entry, future.result())
-
-    def _write_whole(self, entry: Entry, final: str, temp: str, data: bytes) -> str:
-        """Writer thread: one small file, temp name then rename; its SHA-256."""
-        return self._write_chunks(entry, final, temp, (data,))
-
-    def _write_chunks(self, entry: Entry, final: str, temp: str, chunks, on_chunk=None) -> str:
-        """Writes ``chunks`` under ``temp``, sets mode and mtime on the open descriptor,
-        renames to ``final``; returns the SHA-256. On any error the temp file is removed."""
-        mode = entry.mode & _KEPT_PERMISSIONS
-        digest = hashlib.sha256()
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     mode | 0o600)
-        try:
-            for chunk in chunks:
-                digest.update(chunk)
-                if on_chunk is not None:
-                    on_chunk(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view):]
-            if (mode | 0o600) & ~self._umask != mode:
-                os.fchmod(fd, mode)
-            if entry.mtime is not None:
-                os.utime(fd, (entry.mtime, entry.mtime))
-            os.close(fd)
-            fd = -1
-            _replace(temp, final, entry.path)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            _unlink_quietly(temp)
-            raise
-        return digest.hexdigest()
+    def _write_error(self, failure: WriteFailure) -> ArchiveError:
+        """A ``WriteFailure`` as the message a user can act on."""
+        path = os.path.relpath(failure.filename, self._root) if failure.filename else "a file"
+        if failure.step == "rename" and failure.errno == errno.EISDIR:
+            return UnsafeEntryError(f"cannot extract {path!r}: a directory with that name "
+                                    "already exists in the target folder")
+        advice = {errno.ENOSPC: "free some space or extract somewhere else",
+                  errno.EDQUOT: "free some space or extract somewhere else",
+                  errno.EACCES: "check the permissions of the target folder",
+                  errno.EPERM: "check the permissions of the target folder",
+                  errno.EROFS: "extract into a writable folder"}.get(failure.errno,
+                                                                     "check the target folder")
+        return TargetWriteError(f"cannot write {path} into {self.dest}: {failure.strerror}; "
+                                f"{advice}, then extract again")
 
     # -- per entry ---------------------------------------------------------------------
     def _out_path(self, entry: Entry) -> str:
@@ -326,16 +296,13 @@ class Extractor:
         self.tree.claim(entry, out_path)
         return out_path
 
-    def _parent_ready(self, out_path: str) -> tuple[str, str]:
-        """Creates the parent directories of ``out_path`` (checked once each).
-
-        Returns the full path and the temporary name to write it under.
-        """
-        parent, name = posixpath.split(out_path)
+    def _parent_ready(self, out_path: str) -> str:
+        """Creates the parent directories of ``out_path`` (checked once each); returns
+        the full path to write."""
+        parent = posixpath.dirname(out_path)
         if parent and parent not in self._checked_dirs:
             self._ensure_dir(parent)
-        folder = os.path.join(self._root, parent) if parent else self._root
-        return os.path.join(folder, name), os.path.join(folder, "." + name[:200] + TEMP_SUFFIX)
+        return self._root + "/" + out_path
 
     def _ensure_dir(self, rel: str) -> None:
         parent = posixpath.dirname(rel)
@@ -350,6 +317,8 @@ class Extractor:
                 kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a directory"
                 raise UnsafeEntryError(f"refusing to write into {rel!r}: it already exists in "
                                        f"the target folder and is {kind}") from None
+        except OSError as exc:
+            raise WriteFailure(exc.errno, exc.strerror, full, "create") from None
         self._checked_dirs.add(rel)
 
     def _make_dir(self, entry: Entry, out_path: str) -> None:
@@ -357,36 +326,46 @@ class Extractor:
         self._dir_meta.append((out_path, entry.mode, entry.mtime))
 
     def _make_symlink(self, entry: Entry, out_path: str) -> None:
-        final, temp = self._parent_ready(out_path)
-        _unlink_quietly(temp)
-        os.symlink(entry.target, temp)
+        final = self._parent_ready(out_path)
+        temp = temp_name(final)
+        step = "create"
         try:
+            unlink_quietly(temp)
+            os.symlink(entry.target, temp)
             if entry.mtime is not None:
                 os.utime(temp, (entry.mtime, entry.mtime), follow_symlinks=False)
-            _replace(temp, final, entry.path)
-        except BaseException:
-            _unlink_quietly(temp)
-            raise
+            step = "rename"
+            os.replace(temp, final)
+        except OSError as exc:
+            unlink_quietly(temp)
+            raise WriteFailure(exc.errno, exc.strerror, final, step) from None
 
     def _write_file(self, entry: Entry, out_path: str, chunks, manifest: ManifestReader | None) -> str:
-        final, temp = self._parent_ready(out_path)
+        """Streams a large file (or the manifest) into place here; returns its SHA-256."""
+        final = self._parent_ready(out_path)
         progress = self.progress
+        digest = hashlib.sha256()
 
         def on_chunk(chunk: bytes) -> None:
+            digest.update(chunk)
             if manifest is not None:
                 manifest.feed(chunk)
             if progress is not None:
                 progress.update(advance=len(chunk), item=entry.path)
 
-        return self._write_chunks(entry, final, temp, chunks, on_chunk)
+        write_file(final, chunks, entry.mode, entry.mtime, self._umask, on_chunk)
+        return digest.hexdigest()
 
     # -- at the end ---------------------------------------------------------------------
     def _apply_dir_meta(self) -> None:
         for out_path, mode, mtime in sorted(self._dir_meta, key=lambda item: -item[0].count("/")):
             full = os.path.join(self._root, out_path)
-            os.chmod(full, mode & _KEPT_PERMISSIONS)
-            if mtime is not None:
-                os.utime(full, (mtime, mtime))
+            try:
+                os.chmod(full, mode & KEPT_PERMISSIONS)
+                if mtime is not None:
+                    os.utime(full, (mtime, mtime))
+            except OSError as exc:
+                raise WriteFailure(exc.errno, exc.strerror, full, "finish") from None
 
     def _check_manifest(self, manifest: ManifestReader, comparison: ManifestComparison) -> None:
         manifest.finish()
@@ -397,7 +376,7 @@ class Extractor:
         for path, _ in problems:
             out_path = path + ".bak" if path in self._renamed else path
             if self.tree.kinds.get(out_path) is EntryType.FILE:
-                _unlink_quietly(os.path.join(self._root, out_path))
+                unlink_quietly(os.path.join(self._root, out_path))
         path, problem = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ArchiveError(f"the archive is damaged: {path}: {problem}{more}; the damaged files "
@@ -416,24 +395,3 @@ def extract_reader(reader: ArchiveReader, dest: Path | str, *, progress: Progres
                    server_files_as_bak: bool | str = False) -> ExtractReport:
     """Like ``extract`` for an archive already opened."""
     return Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak).run(reader)
-
-
-def _replace(temp: str, final: str, name: str) -> None:
-    try:
-        os.replace(temp, final)
-    except IsADirectoryError:
-        raise UnsafeEntryError(f"cannot extract {name!r}: a directory with that name already "
-                               "exists in the target folder") from None
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
