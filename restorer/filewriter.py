@@ -20,6 +20,7 @@ files handed over before it are complete. Where no child can be started (no
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -34,7 +35,11 @@ FILE_HEAD = struct.Struct("<IIHBq")
 """One file on the pipe: path length, data length, permission bits, whether an mtime
 follows (1) or not (0), mtime; then the UTF-8 path (surrogate escapes kept) and the data."""
 _HAS_MTIME = 1
-_PIPE_BUFFER = 1 << 20
+# The pipe to a child holds up to a mebibyte (Linux's default 64 KiB would make this
+# process wait for the child after every few files, and the two would take turns
+# instead of running side by side); this process hands over 64 KiB at a time.
+_PIPE_SIZE = 1 << 20
+_HAND_OVER_BUFFER = 64 << 10
 
 
 def temp_name(final: str) -> str:
@@ -193,10 +198,14 @@ def _start_child() -> subprocess.Popen | None:
     try:
         process = subprocess.Popen([sys.executable, "-S", "-m", "restorer.filewriter"],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, env=env, bufsize=_PIPE_BUFFER,
-                                   close_fds=True)
+                                   stderr=subprocess.DEVNULL, env=env,
+                                   bufsize=_HAND_OVER_BUFFER, close_fds=True)
     except OSError:
         return None
+    try:
+        fcntl.fcntl(process.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    except OSError:
+        pass  # a smaller pipe only costs speed
     # ``sys.executable`` may be an embedding program (uWSGI, say) that is no Python.
     ready, _, _ = select.select([process.stdout], [], [], _START_TIMEOUT)
     if not ready or process.stdout.read(1) != _READY:
@@ -233,4 +242,5 @@ def _serve(source, report) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_serve(sys.stdin.buffer, sys.stdout.buffer))
+    sys.exit(_serve(open(sys.stdin.fileno(), "rb", buffering=_PIPE_SIZE, closefd=False),
+                    sys.stdout.buffer))
