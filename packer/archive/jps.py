@@ -10,7 +10,9 @@ the writing thread, because every record's associated data binds its index and o
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import os
+import threading
 from collections.abc import Callable, Iterator
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -69,20 +71,40 @@ class JpsWriter(RandomSourceMixin, ArchiveWriter):
         self._chunk = chunk_size_for(self.part_size)
 
     def _start(self) -> None:
+        # The password KDF (a quarter second on purpose) runs in a thread while the first
+        # files are read and compressed; the header is written when the key is needed.
         salt, archive_id = self._random(32), self._random(16)
-        key, verifier = split_master_key(derive_master_key(self._password, self._kdf, salt))
-        self._password = None  # only the derived key is kept (and checkpointed)
-        header = layout.build_header(self._kdf, salt, archive_id, verifier,
-                                     spanned=self.part_size is not None)
-        self._use_key(key, header.digest)
-        self.out.write(header.raw)
+        password, self._password = self._password, None  # only the derived key is kept
+        self._pending_key = concurrent.futures.Future()
+
+        def derive() -> None:
+            try:
+                self._pending_key.set_result(
+                    split_master_key(derive_master_key(password, self._kdf, salt)))
+            except BaseException as exc:  # raised where the key is needed
+                self._pending_key.set_exception(exc)
+
+        self._header_fields = (salt, archive_id)
+        threading.Thread(target=derive, name="sitepack-kdf", daemon=True).start()
+
+    def _keyed(self) -> AESGCM:
+        """The record cipher; the first call waits for the KDF and writes the header."""
+        if self._aead is None:
+            key, verifier = self._pending_key.result()
+            salt, archive_id = self._header_fields
+            header = layout.build_header(self._kdf, salt, archive_id, verifier,
+                                         spanned=self.part_size is not None)
+            self._use_key(key, header.digest)
+            self.out.write(header.raw)
+        return self._aead
 
     def _use_key(self, key: bytes, digest: bytes) -> None:
         self._key, self._digest = key, digest
         self._aead = AESGCM(key)
 
     def _seal(self, signature: bytes, plaintext: bytes) -> None:
-        record = layout.seal_record(self._aead, self._digest, signature, self._index,
+        aead = self._keyed()
+        record = layout.seal_record(aead, self._digest, signature, self._index,
                                     self.out.total, self._random(layout.NONCE_SIZE),
                                     plaintext)
         self.out.write(record)
@@ -113,15 +135,17 @@ class JpsWriter(RandomSourceMixin, ArchiveWriter):
         self._stored += len(piece) - 1
 
     def _finish(self) -> None:
+        aead = self._keyed()
         # The end record stays in one part, so the part count it states is final.
         self.out.ensure_room(layout.END_RECORD_SIZE)
         end = layout.END.pack(self._index, self.entity_count, self.total_size, self._stored,
                               self.out.index, self.out.total + layout.END_RECORD_SIZE)
         self.out.write(layout.seal_record(
-            self._aead, self._digest, layout.END_SIGNATURE, layout.END_POSITION,
+            aead, self._digest, layout.END_SIGNATURE, layout.END_POSITION,
             layout.END_POSITION, self._random(layout.NONCE_SIZE), end))
 
     def _format_state(self) -> dict:
+        self._keyed()
         return {"key": base64.b64encode(self._key).decode("ascii"),
                 "header_digest": base64.b64encode(self._digest).decode("ascii"),
                 "records": self._index, "stored": self._stored}

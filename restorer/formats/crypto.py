@@ -162,6 +162,8 @@ class KdfParams:
                 "by sitepack or is damaged")
 
 
+_SCRYPT_MAXMEM = 2 ** 31 - 1   # hashlib's upper bound; KdfParams.check() allows 1 GiB
+
 SCRYPT_DEFAULT = KdfParams(KDF_SCRYPT, 16, 8, 1)
 """n = 2**16, r = 8: 64 MiB of memory and about 0.3 s per derivation."""
 
@@ -171,10 +173,10 @@ def derive_master_key(password: str, params: KdfParams, salt: bytes) -> bytes:
     params.check()
     secret = password.encode("utf-8")
     if params.kdf == KDF_SCRYPT:
-        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
-
-        return Scrypt(salt=salt, length=32, n=1 << params.a, r=params.b, p=params.c).derive(secret)
+        # hashlib's scrypt (OpenSSL's) lets other threads run meanwhile; check() has
+        # already capped the memory at 1 GiB, so the ceiling here is only a formality.
+        return hashlib.scrypt(secret, salt=salt, n=1 << params.a, r=params.b, p=params.c,
+                              maxmem=_SCRYPT_MAXMEM, dklen=32)
     try:
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
     except ImportError:  # cryptography < 44 or an OpenSSL without Argon2

@@ -163,27 +163,27 @@ class BlockDecrypter:
         length; ``JPST`` 92 bytes from the end means a per-block salt; ``JPIV`` 24 bytes
         from the end means a stored IV (otherwise the IV is the legacy key).
         """
-        if len(block) < LENGTH_TRAILER.size:
-            raise ArchiveError(f"{what}: encrypted block of {len(block)} bytes is too short")
-        (stored_length,) = LENGTH_TRAILER.unpack_from(block, len(block) - 4)
-        end = len(block) - 4
+        size = len(block)
+        if size < LENGTH_TRAILER.size:
+            raise ArchiveError(f"{what}: encrypted block of {size} bytes is too short")
+        (stored_length,) = LENGTH_TRAILER.unpack_from(block, size - 4)
+        end = size - 4
         salt = None
-        if len(block) >= 92 and block[-92:-88] == SALT_MARK:
+        if size >= 92 and block[-92:-88] == SALT_MARK:
             salt = block[-88:-24]
             end -= SALT_TRAILER.size
         cipher = self._cipher_for(salt)
-        if len(block) >= 24 and block[-24:-20] == IV_MARK:
+        if size >= 24 and block[-24:-20] == IV_MARK:
             iv = block[-20:-4]
             end -= 20
         else:  # JPS 1.x: the IV is the legacy key, whatever the key is
             iv = self._legacy_cipher().key
-        ciphertext = block[:end]
-        if not ciphertext or len(ciphertext) % AES_BLOCK:
+        if end <= 0 or end % AES_BLOCK:
             raise ArchiveError(
-                f"{what}: encrypted block body of {len(ciphertext)} bytes is not whole AES blocks")
-        plain = cipher.decrypt(iv, ciphertext)
-        tail = plain[stored_length:]
-        plausible = length <= stored_length <= len(plain) and tail == bytes(len(tail))
+                f"{what}: encrypted block body of {max(end, 0)} bytes is not whole AES blocks")
+        plain = cipher.decrypt(iv, block[:end])
+        plausible = (length <= stored_length <= end
+                     and not plain[stored_length:].strip(b"\0"))
         return plain[:length], plausible
 
 
