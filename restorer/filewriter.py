@@ -33,7 +33,9 @@ KEPT_PERMISSIONS = 0o1777   # no setuid/setgid from an archive
 
 FILE_HEAD = struct.Struct("<IIHBq")
 """One file on the pipe: path length, data length, permission bits, whether an mtime
-follows (1) or not (0), mtime; then the UTF-8 path (surrogate escapes kept) and the data."""
+follows (1) or not (0), mtime; then the path as the file system spells it
+(``os.fsencode``: the child inherits the environment, so it decodes it the same way)
+and the data."""
 _HAS_MTIME = 1
 # The pipe to a child holds up to a mebibyte (Linux's default 64 KiB would make this
 # process wait for the child after every few files, and the two would take turns
@@ -141,7 +143,7 @@ class FileWriter:
         write_file(final, (data,), mode, mtime, self._umask)
 
     def _hand_over(self, final: str, data: bytes, mode: int, mtime: int | None) -> None:
-        path = final.encode("utf-8", "surrogateescape")
+        path = os.fsencode(final)
         head = FILE_HEAD.pack(len(path), len(data), mode & KEPT_PERMISSIONS,
                               _HAS_MTIME if mtime is not None else 0, mtime or 0)
         self._turn = (self._turn + 1) % len(self._processes)
@@ -231,7 +233,7 @@ def _serve(source, report) -> int:
         path, data = read(path_length), read(size)
         if len(path) != path_length or len(data) != size:
             return 1  # the extraction stopped mid-file: nothing of it is written
-        final = path.decode("utf-8", "surrogateescape")
+        final = os.fsdecode(path)
         try:
             write_file(final, (data,), mode, mtime if flags & _HAS_MTIME else None, umask)
         except WriteFailure as failure:
