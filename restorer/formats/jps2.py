@@ -230,9 +230,11 @@ def parse_entity(plain: bytes, plausible: bool, where: str, *, first: bool) -> E
     return EntityHeader(path, entry_type, compression, size, mode, mtime)
 
 
-def decode_chunk(compression: int, plain: bytes, where: str, limit: int | None = None) -> bytes:
+def decode_chunk(compression: int, plain: bytes, where, what: str,
+                 limit: int | None = None) -> bytes:
     """One data block's plaintext turned back into file bytes (at most ``limit + 1`` of
-    them, so that a damaged block cannot balloon in memory)."""
+    them, so that a damaged block cannot balloon in memory). ``where`` (a ``LazyWhere``)
+    and ``what`` are only formatted into an error."""
     try:
         if compression == COMPRESSION_DEFLATE:
             inflater = zlib.decompressobj(-15)
@@ -240,12 +242,13 @@ def decode_chunk(compression: int, plain: bytes, where: str, limit: int | None =
             if not inflater.eof or inflater.unused_data:
                 if inflater.unconsumed_tail:
                     return out  # more than ``limit``: the caller reports it
-                raise ArchiveError(f"{where}: data block is not one complete deflate stream")
+                raise ArchiveError(f"{where} ({what}): data block is not one complete "
+                                   "deflate stream")
             return out
         if compression == COMPRESSION_BZIP2:
             return bz2.decompress(plain)
     except (zlib.error, OSError, ValueError) as exc:
-        raise ArchiveError(f"{where}: data block does not decompress ({exc})") from None
+        raise ArchiveError(f"{where} ({what}): data block does not decompress ({exc})") from None
     return plain
 
 
@@ -415,7 +418,7 @@ class Jps2Reader(ArchiveReader):
         if not plausible:
             raise ArchiveError(f"{where}: data block of {what} does not decrypt cleanly: "
                                "the archive is damaged")
-        data = decode_chunk(compression, plain, f"{where} ({what})", limit)
+        data = decode_chunk(compression, plain, where, what, limit)
         if limit is not None and (not data or len(data) > limit):
             raise ArchiveError(f"{where}: {what} holds more or less data than its header "
                                "says: the archive is damaged")
