@@ -110,7 +110,7 @@ def unlink_quietly(path: str) -> None:
 
 
 class FileWriter:
-    """Writes whole small files in order, in child processes (see the module docstring).
+    """Writes whole small files in child processes (see the module docstring).
 
     The first ``INLINE_FILES`` files are written here: a small archive is done before a
     child would have started. ``write`` returns once the file is handed over; a failure
@@ -153,6 +153,9 @@ class FileWriter:
             pipe.write(data)
         except BrokenPipeError:  # a child stopped: it says why
             self.close()
+            # A child always stops with a report or a status; should one ever not, the
+            # file is still written, here.
+            write_file(final, (data,), mode, mtime, self._umask)
 
     def close(self) -> None:
         """Waits for every file handed over; raises a child's failure, if any. Files
