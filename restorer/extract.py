@@ -41,14 +41,16 @@ import os
 import posixpath
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from restorer.errors import ArchiveError, TargetWriteError, UnsafeEntryError
 from restorer.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
                                  temp_name, unlink_quietly, write_file)
 from restorer.formats import MANIFEST_PATH, open_archive
-from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryType
+from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
 from restorer.manifest import ManifestReader
 from restorer.progress import Progress
 from restorer.verify import ManifestComparison, Observed, observe
@@ -189,7 +191,8 @@ class Extractor:
         self.server_files_as_bak = server_files_as_bak
         self.tree = _Tree()
         self.report = ExtractReport()
-        self._checked_dirs: set[str] = set()
+        self._checked_dirs: set[str] = set()   # a directory or absent (see _ensure_dir)
+        self._present_dirs: set[str] = set()   # checked and there
         self._dir_meta: list[tuple[str, int, int | None]] = []
         self._observed: dict[str, Observed] = {}
         self._renamed: set[str] = set()
@@ -206,7 +209,10 @@ class Extractor:
         if self.progress is not None:
             self.progress.update(0, total=reader.total_size)
         manifest = None
-        self._files = FileWriter(self._umask)
+        keys = reader.handover_keys()
+        module = type(reader).__module__
+        decoding = (module, keys) if keys is not None and hasattr(sys.modules[module], "decoder") else None
+        self._files = FileWriter(self._umask, decoding=decoding)
         try:
             try:
                 for entry, chunks in reader.entries():
@@ -219,7 +225,7 @@ class Extractor:
                         self._observed[entry.path] = observe(
                             entry, hashlib.sha256(entry.target.encode("utf-8")).hexdigest())
                     elif entry.size <= SMALL_ENTRY and entry.path != MANIFEST_PATH:
-                        self._write_small(entry, out_path, b"".join(chunks))
+                        self._write_small(entry, out_path, chunks)
                     else:
                         if entry.path == MANIFEST_PATH:
                             self._files.close()     # every earlier file written first
@@ -261,13 +267,19 @@ class Extractor:
             self._renamed.clear()
             self.report.renamed.clear()
 
-    def _write_small(self, entry: Entry, out_path: str, data: bytes) -> None:
-        """Hands a small file to the file writer (its folder exists before)."""
-        final = self._parent_ready(out_path)
-        self._files.write(final, data, entry.mode, entry.mtime)
-        self._observed[entry.path] = observe(entry, hashlib.sha256(data).hexdigest())
+    def _write_small(self, entry: Entry, out_path: str, chunks) -> None:
+        """Hands a small file to the file writer (which makes its folder if missing), as
+        stored when a writer process decodes it, else decoded here."""
+        final = self._parent_ready(out_path, create=False)
+        data = chunks.take() if self._files.takes_stored and isinstance(chunks, EntryData) else None
+        if data is None:
+            data = b"".join(chunks)
+        self._files.write(final, data, entry.mode, entry.mtime, partial(self._written, entry))
         if self.progress is not None:
-            self.progress.update(advance=len(data), item=entry.path)
+            self.progress.update(advance=entry.size, item=entry.path)
+
+    def _written(self, entry: Entry, sha256: str) -> None:
+        self._observed[entry.path] = observe(entry, sha256)
 
     def _write_error(self, failure: WriteFailure) -> ArchiveError:
         """A ``WriteFailure`` as the message a user can act on."""
@@ -296,33 +308,50 @@ class Extractor:
         self.tree.claim(entry, out_path)
         return out_path
 
-    def _parent_ready(self, out_path: str) -> str:
-        """Creates the parent directories of ``out_path`` (checked once each); returns
-        the full path to write."""
+    def _parent_ready(self, out_path: str, create: bool = True) -> str:
+        """Checks the parent directories of ``out_path`` (once each) and creates them,
+        unless ``create`` is false (a file writer creates missing ones); returns the
+        full path to write."""
         parent = posixpath.dirname(out_path)
-        if parent and parent not in self._checked_dirs:
-            self._ensure_dir(parent)
+        if parent and parent not in (self._present_dirs if create else self._checked_dirs):
+            self._ensure_dir(parent, create)
         return self._root + "/" + out_path
 
-    def _ensure_dir(self, rel: str) -> None:
+    def _ensure_dir(self, rel: str, create: bool) -> None:
+        """Checks that ``rel`` is a directory or absent (nothing else may be in the way)
+        and, if ``create``, that it exists. Creating is left to whoever writes into a
+        directory first: most directories are made by the file writer processes."""
         parent = posixpath.dirname(rel)
-        if parent and parent not in self._checked_dirs:
-            self._ensure_dir(parent)
+        if parent and parent not in (self._present_dirs if create else self._checked_dirs):
+            self._ensure_dir(parent, create)
         full = os.path.join(self._root, rel)
         try:
-            os.mkdir(full, 0o700 | 0o777 & ~self._umask)
+            if create:
+                os.mkdir(full, 0o700 | 0o777 & ~self._umask)
+            else:
+                info = os.lstat(full)
+                self._check_existing_dir(rel, info)
+                self._present_dirs.add(rel)
         except FileExistsError:
-            info = os.lstat(full)
-            if not stat.S_ISDIR(info.st_mode):
-                kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a directory"
-                raise UnsafeEntryError(f"refusing to write into {rel!r}: it already exists in "
-                                       f"the target folder and is {kind}") from None
+            self._check_existing_dir(rel, os.lstat(full))
+        except FileNotFoundError:
+            if create:
+                raise WriteFailure(errno.ENOENT, os.strerror(errno.ENOENT), full, "create") from None
         except OSError as exc:
             raise WriteFailure(exc.errno, exc.strerror, full, "create") from None
+        if create:
+            self._present_dirs.add(rel)
         self._checked_dirs.add(rel)
 
+    @staticmethod
+    def _check_existing_dir(rel: str, info: os.stat_result) -> None:
+        if not stat.S_ISDIR(info.st_mode):
+            kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a directory"
+            raise UnsafeEntryError(f"refusing to write into {rel!r}: it already exists in "
+                                   f"the target folder and is {kind}")
+
     def _make_dir(self, entry: Entry, out_path: str) -> None:
-        self._ensure_dir(out_path)
+        self._ensure_dir(out_path, create=False)
         self._dir_meta.append((out_path, entry.mode, entry.mtime))
 
     def _make_symlink(self, entry: Entry, out_path: str) -> None:
@@ -358,6 +387,9 @@ class Extractor:
 
     # -- at the end ---------------------------------------------------------------------
     def _apply_dir_meta(self) -> None:
+        for out_path, _, _ in self._dir_meta:   # empty ones were not made by any file
+            if out_path not in self._present_dirs:
+                self._ensure_dir(out_path, create=True)
         for out_path, mode, mtime in sorted(self._dir_meta, key=lambda item: -item[0].count("/")):
             full = os.path.join(self._root, out_path)
             try:

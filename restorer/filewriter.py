@@ -4,23 +4,32 @@
 sets its mode and mtime on the open descriptor and renames it into place; on any error
 the temporary file is removed.
 
-``FileWriter`` does that for the many small files of an archive in a child process
-(``python -m restorer.filewriter``, fed through a pipe). Creating a file is mostly the
-file system's time; in a thread beside the reading, inflating and hashing, every system
-call would have to win the GIL back from them, and the two threads spent more time
-handing the GIL over than writing (measured: 7-35 futex calls per file, twice unzip's
-system time). A child process has its own interpreter, so the two run side by side on
-two cores. This module imports only a few standard modules, and the child starts
-without ``site``, so that it is ready in a few milliseconds.
+``FileWriter`` does that for the many small files of an archive in child processes
+(``python -m restorer.filewriter``, fed through pipes). Creating a file is mostly the
+file system's time; in a thread beside the reading, every system call would have to win
+the GIL back from the reader, and the two threads spent more time handing the GIL over
+than writing (measured: 7-35 futex calls per file, twice unzip's system time). A child
+process has its own interpreter, so the two run side by side on two cores.
+
+A child also decodes what it writes, when the reader can hand a small file over as
+stored (``EntryData.take``: deflated, AES-encrypted): it inflates and decrypts with the
+reader module's ``decoder`` and the keys it was sent over the pipe (never on a command
+line), hashes the bytes and sends the SHA-256 back, so the reading process only reads.
+Damaged data makes the child answer "failed" and stop; this process then decodes the
+same bytes itself (``StoredData.decode``), which raises the reader's exact error.
 
 The child stops at its first failure and reports it (errno, which step, which file);
 files handed over before it are complete. Where no child can be started (no
-``sys.executable``, no process to spare), the files are written in this process.
+``sys.executable``, no process to spare, no ``cryptography`` for an encrypted archive),
+the files are written in this process.
 """
 
 from __future__ import annotations
 
+import collections
 import fcntl
+import hashlib
+import importlib
 import json
 import os
 import select
@@ -31,17 +40,29 @@ import sys
 TEMP_SUFFIX = ".sitepack-tmp"
 KEPT_PERMISSIONS = 0o1777   # no setuid/setgid from an archive
 
-FILE_HEAD = struct.Struct("<IIHBq")
-"""One file on the pipe: path length, data length, permission bits, whether an mtime
-follows (1) or not (0), mtime; then the path as the file system spells it
-(``os.fsencode``: the child inherits the environment, so it decodes it the same way)
-and the data."""
-_HAS_MTIME = 1
+FILE_HEAD = struct.Struct("<IIHBqQQQ")
+"""One file on the pipe: path length, data length, permission bits, flags (``_HAS_MTIME``,
+``_STORED``: decode the data first), mtime, the three ``StoredData.params``; then the
+path as the file system spells it (``os.fsencode``: the child inherits the environment,
+so it decodes it the same way) and the data."""
+_HAS_MTIME, _STORED = 1, 2
+SETUP_HEAD = struct.Struct("<I")
+"""Length of the JSON that starts a child's input: the reader module and its keys."""
+# Replies, one per file and in order: WRITTEN and the SHA-256 of the bytes written;
+# REFUSED (the data does not decode; the child stops); FAILED and a JSON report of the
+# write failure (the child stops).
+_WRITTEN, _REFUSED, _FAILED = b"D", b"X", b"F"
 # The pipe to a child holds up to a mebibyte (Linux's default 64 KiB would make this
 # process wait for the child after every few files, and the two would take turns
 # instead of running side by side); this process hands over 64 KiB at a time.
 _PIPE_SIZE = 1 << 20
 _HAND_OVER_BUFFER = 64 << 10
+_REPLY_SIZE = 33
+# Files handed to a child whose reply was not read yet: at most as many as their
+# replies fit the reply pipe (``_Child.room``), or a child could wait for this process
+# while this process waits for it; their bytes are kept here until then (the fallback
+# writes them), at most this many.
+_PENDING_BYTES = 16 << 20
 
 
 def temp_name(final: str) -> str:
@@ -73,8 +94,13 @@ def write_file(final: str, chunks, mode: int, mtime: int | None, umask: int,
     temp = temp_name(final)
     step = "create"
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     mode | 0o600)
+        try:
+            fd = os.open(temp, _CREATE, mode | 0o600)
+        except FileNotFoundError:
+            # Its folder does not exist yet: the extraction checked that nothing else is
+            # in the way and leaves making it to whoever writes into it first.
+            _make_folders(os.path.dirname(final), 0o700 | 0o777 & ~umask)
+            fd = os.open(temp, _CREATE, mode | 0o600)
     except OSError as exc:
         raise WriteFailure(exc.errno, exc.strerror, final, step) from None
     try:
@@ -102,6 +128,24 @@ def write_file(final: str, chunks, mode: int, mtime: int | None, umask: int,
         raise
 
 
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _make_folders(folder: str, mode: int) -> None:
+    """Makes ``folder`` and the missing folders above it (another process may be making
+    the same ones)."""
+    try:
+        os.mkdir(folder, mode)
+    except FileNotFoundError:
+        _make_folders(os.path.dirname(folder), mode)
+        try:
+            os.mkdir(folder, mode)
+        except FileExistsError:
+            pass
+    except FileExistsError:
+        pass
+
+
 def unlink_quietly(path: str) -> None:
     try:
         os.unlink(path)
@@ -113,139 +157,281 @@ class FileWriter:
     """Writes whole small files in child processes (see the module docstring).
 
     The first ``INLINE_FILES`` files are written here: a small archive is done before a
-    child would have started. ``write`` returns once the file is handed over; a failure
-    of a child shows as a ``WriteFailure`` from a later ``write`` or from ``close``,
-    which waits until every file handed over is written. ``abort`` waits too but raises
-    nothing (an error is already on its way up). Nothing is left half-written either way.
+    child would have started. ``write`` returns once the file is handed over and calls
+    ``on_written(sha256 hex digest)`` when it is written; a failure shows as an error
+    from a later ``write`` or from ``close``, which waits until every file handed over
+    is written. ``abort`` waits too but raises nothing (an error is already on its way
+    up). Nothing is left half-written either way.
+
+    ``decoding`` names the reader module whose ``decoder`` the children decode stored
+    data with, and the keys it needs (``ArchiveReader.handover_keys``); None: the
+    children get decoded bytes only.
     """
 
     INLINE_FILES = 64
 
-    def __init__(self, umask: int, children: int = 2):
+    def __init__(self, umask: int, children: int = 2,
+                 decoding: tuple[str, dict[str, str]] | None = None):
         self._umask = umask
         self._children = children
+        self._decoding = decoding
         self._inline_left = self.INLINE_FILES
-        self._processes: list[subprocess.Popen] = []
+        self._processes: list[_Child] = []
         self._turn = 0
 
     @property
     def children_started(self) -> int:
         return len(self._processes)
 
-    def write(self, final: str, data: bytes, mode: int, mtime: int | None) -> None:
+    @property
+    def takes_stored(self) -> bool:
+        """Whether ``write`` is worth giving ``StoredData`` (children decode it)."""
+        return bool(self._processes) and self._decoding is not None
+
+    def write(self, final: str, data, mode: int, mtime: int | None, on_written=None) -> None:
+        """Writes ``data`` (bytes, or ``StoredData`` to decode) as ``final``."""
         if self._inline_left:
             self._inline_left -= 1
             if not self._inline_left:
-                self._processes = [p for p in (_start_child() for _ in range(self._children)) if p]
+                setup = {"module": self._decoding[0], "keys": self._decoding[1]} if self._decoding else {}
+                self._processes = [p for p in (_Child.start(setup) for _ in range(self._children)) if p]
         elif self._processes:
-            self._hand_over(final, data, mode, mtime)
+            self._turn = (self._turn + 1) % len(self._processes)
+            child = self._processes[self._turn]
+            try:
+                child.hand_over(final, data, mode & KEPT_PERMISSIONS, mtime, on_written)
+                if len(child.pending) > child.room or child.pending_bytes > _PENDING_BYTES:
+                    child.settle(child.room // 2, _PENDING_BYTES // 2)
+            except BrokenPipeError:  # the child stopped: it says why
+                self._settled_or_stopped(child)
+                self._write_here(final, data, mode, mtime, on_written)   # it never got this one
+            except _Stopped:
+                self._stop(child)
             return
-        write_file(final, (data,), mode, mtime, self._umask)
+        self._write_here(final, data, mode, mtime, on_written)
 
-    def _hand_over(self, final: str, data: bytes, mode: int, mtime: int | None) -> None:
-        path = os.fsencode(final)
-        head = FILE_HEAD.pack(len(path), len(data), mode & KEPT_PERMISSIONS,
-                              _HAS_MTIME if mtime is not None else 0, mtime or 0)
-        self._turn = (self._turn + 1) % len(self._processes)
-        pipe = self._processes[self._turn].stdin
+    def _write_here(self, final: str, data, mode: int, mtime: int | None, on_written) -> None:
+        if not isinstance(data, bytes):
+            data = data.decode()
+        write_file(final, (data,), mode, mtime, self._umask)
+        if on_written is not None:
+            on_written(hashlib.sha256(data).hexdigest())
+
+    def _settled_or_stopped(self, child: "_Child") -> None:
+        """Reads all of a stopped child's replies, then ends it (``_stop``)."""
         try:
-            pipe.write(head + path)
-            pipe.write(data)
-        except BrokenPipeError:  # a child stopped: it says why
-            self.close()
-            # A child always stops with a report or a status; should one ever not, the
-            # file is still written, here.
-            write_file(final, (data,), mode, mtime, self._umask)
+            child.settle(0, 0)
+        except _Stopped:
+            pass
+        self._stop(child)
+
+    def _stop(self, child: "_Child") -> None:
+        """Ends a child that stopped: raises its failure or, when it refused data this
+        process could decode, writes here what it did not write."""
+        self._processes.remove(child)
+        self._turn = 0
+        for item in child.finish():
+            self._write_here(*item)
 
     def close(self) -> None:
         """Waits for every file handed over; raises a child's failure, if any. Files
         written after this are written here."""
-        processes, self._processes, self._inline_left = self._processes, [], 0
-        failures = [failure for failure in map(_finish, processes) if failure is not None]
-        if failures:
-            raise failures[0]
+        self._inline_left = 0
+        first_failure = None
+        while self._processes:
+            child = self._processes[-1]
+            child.end_input()
+            try:
+                self._settled_or_stopped(child)
+            except Exception as failure:  # the other children finish their files first
+                if child in self._processes:
+                    self._processes.remove(child)
+                    child.drain()
+                first_failure = first_failure or failure
+        if first_failure is not None:
+            raise first_failure
 
     def abort(self) -> None:
-        try:
-            self.close()
+        """``close`` that raises nothing and decodes nothing here."""
+        self._inline_left = 0
+        processes, self._processes = self._processes, []
+        for child in processes:
+            child.drain()
+
+
+class _Stopped(Exception):
+    """A child stopped before replying for every file handed to it."""
+
+
+class _Child:
+    """One writer process, the files handed to it and its replies."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.process = process
+        self.pending: collections.deque = collections.deque()
+        self.pending_bytes = 0
+        self._failure: WriteFailure | None = None
+        self._refused = False
+        try:  # Linux gives a user over its pipe quota pipes of one page
+            reply_pipe = fcntl.fcntl(process.stdout.fileno(), fcntl.F_GETPIPE_SZ)
         except OSError:
+            reply_pipe = 4096
+        self.room = min(1024, reply_pipe // _REPLY_SIZE - 1)
+
+    @classmethod
+    def start(cls, setup: dict) -> "_Child | None":
+        """A child that said it is ready, or None (this process writes instead)."""
+        if not sys.executable:
+            return None
+        # The folder that holds the ``restorer`` package (a site-packages folder, a source
+        # checkout, a site bundle's installation/ folder or the kickstart .pyz itself),
+        # and the one that holds ``cryptography`` when it is in use (the child starts
+        # without ``site``, so that it is ready in a few milliseconds).
+        folders = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+        cryptography = sys.modules.get("cryptography")
+        if cryptography is not None and getattr(cryptography, "__file__", None):
+            folders.append(os.path.dirname(os.path.dirname(cryptography.__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(folders))
+        try:
+            process = subprocess.Popen([sys.executable, "-S", "-m", "restorer.filewriter"],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL, env=env,
+                                       bufsize=_HAND_OVER_BUFFER, close_fds=True)
+        except OSError:
+            return None
+        try:
+            fcntl.fcntl(process.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        except OSError:
+            pass  # a smaller pipe only costs speed
+        try:
+            encoded = json.dumps(setup).encode("utf-8")
+            process.stdin.write(SETUP_HEAD.pack(len(encoded)) + encoded)
+            process.stdin.flush()
+        except OSError:
+            pass  # the child is gone: no ready byte comes
+        # ``sys.executable`` may be an embedding program (uWSGI, say) that is no Python;
+        # a child that cannot import the decoder (no ``cryptography``) says nothing either.
+        ready, _, _ = select.select([process.stdout], [], [], _START_TIMEOUT)
+        if not ready or process.stdout.read(1) != _READY:
+            process.kill()
+            process.communicate()
+            return None
+        return cls(process)
+
+    def hand_over(self, final: str, data, mode: int, mtime: int | None, on_written) -> None:
+        path = os.fsencode(final)
+        flags = _HAS_MTIME if mtime is not None else 0
+        if isinstance(data, bytes):
+            payload, params = data, (0, 0, 0)
+        else:
+            payload, params = data.raw, data.params
+            flags |= _STORED
+        pipe = self.process.stdin
+        pipe.write(FILE_HEAD.pack(len(path), len(payload), mode, flags, mtime or 0, *params) + path)
+        pipe.write(payload)
+        self.pending.append((final, data, mode, mtime, on_written))
+        self.pending_bytes += len(payload)
+
+    def settle(self, files: int, size: int) -> None:
+        """Reads replies until at most ``files`` files and ``size`` bytes wait for one;
+        raises ``_Stopped`` when the child stopped first."""
+        try:
+            self.process.stdin.flush()  # the child needs them all to reply
+        except (BrokenPipeError, ValueError):  # gone, or its input already closed
             pass
+        read = self.process.stdout.read
+        pending = self.pending
+        while len(pending) > files or self.pending_bytes > size:
+            reply = read(1)
+            if reply == _WRITTEN:
+                digest = read(32)
+                if len(digest) == 32:
+                    _, data, _, _, on_written = pending.popleft()
+                    self.pending_bytes -= len(data if isinstance(data, bytes) else data.raw)
+                    if on_written is not None:
+                        on_written(digest.hex())
+                    continue
+            elif reply == _REFUSED:
+                pending[0][1].decode()   # raises the reader's error for damaged data
+                self._refused = True
+            elif reply == _FAILED:
+                failure = json.loads(read())
+                self._failure = WriteFailure(failure["errno"], failure["strerror"],
+                                             failure["path"], failure["step"])
+            raise _Stopped()
+
+    def end_input(self) -> None:
+        try:
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    def finish(self) -> list[tuple]:
+        """Ends the child; raises its failure. Returns the files it did not write after
+        refusing data that this process decodes, to be written here."""
+        self.drain()
+        if self._failure is not None:
+            raise self._failure
+        if self._refused:
+            return list(self.pending)
+        if self.process.returncode != 0 or self.pending:
+            raise WriteFailure(0, "the file-writing process stopped "
+                               f"(status {self.process.returncode})", "", "write")
+        return []
+
+    def drain(self) -> None:
+        """Ends the child: reads what is left of its replies and waits for it."""
+        self.end_input()
+        self.process.stdout.read()
+        self.process.stdout.close()
+        self.process.wait()
 
 
 _READY = b"R"
 _START_TIMEOUT = 10.0
 
-
-def _finish(process: subprocess.Popen) -> WriteFailure | None:
-    try:
-        process.stdin.close()
-    except BrokenPipeError:
-        pass
-    report = process.stdout.read()
-    process.stdout.close()
-    status = process.wait()
-    if report:
-        failure = json.loads(report)
-        return WriteFailure(failure["errno"], failure["strerror"], failure["path"], failure["step"])
-    if status != 0:
-        return WriteFailure(0, f"the file-writing process stopped (status {status})", "", "write")
-    return None
-
-
-def _start_child() -> subprocess.Popen | None:
-    """A child that said it is ready, or None (this process writes instead)."""
-    if not sys.executable:
-        return None
-    # The folder that holds the ``restorer`` package: a site-packages folder, a source
-    # checkout, a site bundle's installation/ folder or the kickstart .pyz itself.
-    package_home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=package_home)
-    try:
-        process = subprocess.Popen([sys.executable, "-S", "-m", "restorer.filewriter"],
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, env=env,
-                                   bufsize=_HAND_OVER_BUFFER, close_fds=True)
-    except OSError:
-        return None
-    try:
-        fcntl.fcntl(process.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
-    except OSError:
-        pass  # a smaller pipe only costs speed
-    # ``sys.executable`` may be an embedding program (uWSGI, say) that is no Python.
-    ready, _, _ = select.select([process.stdout], [], [], _START_TIMEOUT)
-    if not ready or process.stdout.read(1) != _READY:
-        process.kill()
-        process.communicate()
-        return None
-    return process
-
-
-def _serve(source, report) -> int:
-    """The child: writes the files read from ``source`` until it ends or one fails."""
-    report.write(_READY)
-    report.flush()
-    umask = current_umask()
+def _serve(source, replies: int) -> int:
+    """The child: reads its setup, then decodes, hashes and writes the files read from
+    ``source`` until it ends or one fails; replies go to the descriptor ``replies``."""
     read = source.read
+    (length,) = SETUP_HEAD.unpack(read(SETUP_HEAD.size))
+    setup = json.loads(read(length))
+    decode = None
+    if setup.get("module"):
+        try:
+            decode = importlib.import_module(setup["module"]).decoder(setup["keys"])
+        except Exception:  # no cryptography, say
+            return 1  # no ready byte: the files are decoded and written in the parent
+    os.write(replies, _READY)
+    umask = current_umask()
+    sha256 = hashlib.sha256
     while True:
         head = read(FILE_HEAD.size)
         if not head:
             return 0
         if len(head) != FILE_HEAD.size:
             return 1
-        path_length, size, mode, flags, mtime = FILE_HEAD.unpack(head)
+        path_length, size, mode, flags, mtime, *params = FILE_HEAD.unpack(head)
         path, data = read(path_length), read(size)
         if len(path) != path_length or len(data) != size:
             return 1  # the extraction stopped mid-file: nothing of it is written
+        if flags & _STORED:
+            try:
+                data = decode(data, *params)
+            except Exception:  # damaged: the parent decodes it again and says how
+                os.write(replies, _REFUSED)
+                return 1
         final = os.fsdecode(path)
         try:
             write_file(final, (data,), mode, mtime if flags & _HAS_MTIME else None, umask)
         except WriteFailure as failure:
-            report.write(json.dumps({"errno": failure.errno, "strerror": failure.strerror,
-                                     "path": final, "step": failure.step}).encode("utf-8"))
-            report.flush()
+            os.write(replies, _FAILED + json.dumps({
+                "errno": failure.errno, "strerror": failure.strerror, "path": final,
+                "step": failure.step}).encode("utf-8"))
             return 1
+        os.write(replies, _WRITTEN + sha256(data).digest())
 
 
 if __name__ == "__main__":
     sys.exit(_serve(open(sys.stdin.fileno(), "rb", buffering=_PIPE_SIZE, closefd=False),
-                    sys.stdout.buffer))
+                    sys.stdout.fileno()))

@@ -4,7 +4,11 @@ Every format module in this package exposes two functions:
 
 - ``detect(head: bytes) -> bool``: whether the first bytes of the first part are its
   magic (at least 16 bytes are given when the file has them);
-- ``open_reader(parts: list[Path], password: str | None) -> ArchiveReader``.
+- ``open_reader(parts: list[Path], password: str | None) -> ArchiveReader``;
+- ``decoder(keys: dict[str, str]) -> Callable[[bytes, int, int, int], bytes]``: what a
+  writer process (``restorer/filewriter.py``) decodes a ``StoredData`` with, given its
+  ``raw`` bytes and ``params`` and the reader's ``handover_keys()``; it raises on damaged
+  data (the reader's ``StoredData.decode`` then says what is wrong).
 
 ``open_archive`` finds the parts (``parts.find_parts``), reads the first bytes of the
 first part and hands over to the first module that recognizes them. Encrypted formats

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import stat
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,6 +104,55 @@ def validate_entry_path(path: str) -> str:
     return path
 
 
+@dataclass(frozen=True)
+class StoredData:
+    """A small file's data as the archive stores it (compressed, encrypted), taken whole
+    so that a writer process can decode it: there, the ``decoder`` of the reader's
+    module does it with ``params``; here, ``decode()`` does the same and raises this
+    reader's exact error for damaged data (the writer process only says "failed")."""
+
+    raw: bytes
+    params: tuple[int, int, int]
+    decode: Callable[[], bytes]
+
+
+class EntryData:
+    """An entry's data: an iterator over its bytes that knows whether it was read to
+    the end (so that a reader can skip what a consumer such as ``ls`` left unread).
+
+    A small file's data may instead be taken as stored (``take``), when the reader can
+    hand it over undecoded; then it counts as read.
+    """
+
+    def __init__(self, chunks: Iterator[bytes], take: Callable[[], StoredData | None] | None = None):
+        self._chunks = chunks
+        self._take = take
+        self.finished = False
+
+    def __iter__(self) -> "EntryData":
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self.finished = True
+            raise
+
+    def take(self) -> StoredData | None:
+        """The data as stored, or None when it must be read by iterating (a format or a
+        layout a writer process cannot decode)."""
+        stored = None if self._take is None else self._take()
+        if stored is not None:
+            self.finished = True
+        return stored
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+
+
 class ArchiveReader(ABC):
     """Reads one archive (all its parts) entry by entry.
 
@@ -132,7 +181,15 @@ class ArchiveReader(ABC):
         Raises ``ArchiveError`` (naming the part and offset) on damaged data; the chunk
         iterator raises when the data it yields turns out to be wrong (bad size,
         broken deflate stream, failed checksum), at the latest after its last chunk.
+        A small file's iterator may be an ``EntryData`` whose ``take()`` gives its data
+        as stored instead.
         """
+
+    def handover_keys(self) -> dict[str, str] | None:
+        """The secrets a writer process needs to decode what ``EntryData.take`` returns
+        (sent over a pipe, never on a command line): ``{}`` when it needs none, None
+        when this reader takes nothing."""
+        return {}
 
     def close(self) -> None:
         """Releases open part files."""

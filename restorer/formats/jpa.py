@@ -11,11 +11,13 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from restorer.errors import ArchiveError
 
-from .base import CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryType, normalize_mode
+from .base import (CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType, StoredData,
+                   normalize_mode)
 from .parts import PartReader, expect_part_count
 
 MAGIC = b"JPA"
@@ -180,6 +182,8 @@ class JpaReader(ArchiveReader):
             entry = Entry(path, kind, size, normalize_mode(kind, mode), mtime)
             chunks = (self._stored(entry, compressed, data_start) if method == METHOD_STORED
                       else self._inflated(entry, compressed, data_start))
+            if compressed <= SMALL_ENTRY and size <= SMALL_ENTRY:
+                chunks = EntryData(chunks, partial(self._take, entry, method, compressed, data_start))
             yield entry, chunks
             stream.seek(data_start + compressed)
         if found != self.entity_count:
@@ -188,9 +192,7 @@ class JpaReader(ArchiveReader):
                 f"{found} were found (it was cut short or a part is missing or short)")
 
     def _stored(self, entry: Entry, compressed: int, data_start: int) -> Iterator[bytes]:
-        if compressed != entry.size:
-            raise ArchiveError(f"the archive is damaged: stored entry {entry.path!r} has "
-                               f"{compressed} bytes of data for a size of {entry.size}")
+        _check_stored_size(compressed, entry.size, entry.path)
         self.stream.seek(data_start)
         yield from self.stream.iter_range(compressed, f"the data of {entry.path!r}", CHUNK_SIZE)
 
@@ -198,17 +200,8 @@ class JpaReader(ArchiveReader):
         self.stream.seek(data_start)
         if compressed <= SMALL_ENTRY and entry.size <= SMALL_ENTRY:
             # most entries: one read, one inflate call
-            data = self.stream.read_exact(compressed, f"the data of {entry.path!r}")
-            inflater = zlib.decompressobj(-15)
-            try:
-                data = inflater.decompress(data, entry.size + 1)
-            except zlib.error as exc:
-                raise ArchiveError(f"the archive is damaged: the data of {entry.path!r} does "
-                                   f"not decompress ({exc})") from None
-            if len(data) != entry.size or not inflater.eof or inflater.unused_data:
-                raise ArchiveError(f"the archive is damaged: the data of {entry.path!r} "
-                                   f"decompresses to {len(data)} bytes instead of {entry.size}")
-            yield data
+            yield decode_small(self.stream.read_exact(compressed, f"the data of {entry.path!r}"),
+                               METHOD_DEFLATE, entry.size, entry.path)
             return
         inflater = zlib.decompressobj(-15)
         produced = 0
@@ -231,6 +224,12 @@ class JpaReader(ArchiveReader):
             raise ArchiveError(f"the archive is damaged: the data of {entry.path!r} decompresses "
                                f"to {produced} bytes instead of {entry.size}")
 
+    def _take(self, entry: Entry, method: int, compressed: int, data_start: int) -> StoredData:
+        self.stream.seek(data_start)
+        raw = self.stream.read_exact(compressed, f"the data of {entry.path!r}")
+        return StoredData(raw, (method, entry.size, 0),
+                          partial(decode_small, raw, method, entry.size, entry.path))
+
     def _short_part_hint(self, offset: int) -> str:
         short = self.stream.short_part_hint()
         if short:
@@ -244,6 +243,34 @@ class JpaReader(ArchiveReader):
 
     def close(self) -> None:
         self.stream.close()
+
+
+def decode_small(raw: bytes, method: int, size: int, path: str) -> bytes:
+    """A small entry's bytes from its stored data, checked against its size."""
+    if method == METHOD_STORED:
+        _check_stored_size(len(raw), size, path)
+        return raw
+    inflater = zlib.decompressobj(-15)
+    try:
+        data = inflater.decompress(raw, size + 1)
+    except zlib.error as exc:
+        raise ArchiveError(f"the archive is damaged: the data of {path!r} does "
+                           f"not decompress ({exc})") from None
+    if len(data) != size or not inflater.eof or inflater.unused_data:
+        raise ArchiveError(f"the archive is damaged: the data of {path!r} "
+                           f"decompresses to {len(data)} bytes instead of {size}")
+    return data
+
+
+def _check_stored_size(stored: int, size: int, path: str) -> None:
+    if stored != size:
+        raise ArchiveError(f"the archive is damaged: stored entry {path!r} has "
+                           f"{stored} bytes of data for a size of {size}")
+
+
+def decoder(keys: dict[str, str]):
+    """For a writer process: ``StoredData.raw`` and ``params`` to bytes."""
+    return lambda raw, method, size, _unused: decode_small(raw, method, size, "")
 
 
 def _inflate_all(data: bytes, path: str) -> bytes:

@@ -25,14 +25,16 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
-from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
+from restorer.formats.base import (SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType,
+                                   StoredData, normalize_mode)
 from restorer.formats.crypto import (KdfParams, derive_master_key, split_master_key,
                                      verifier_matches)
-from restorer.formats.jps2 import LazyWhere, TrackedChunks
+from restorer.formats.jps2 import LazyWhere
 from restorer.formats.parts import PartReader, expect_part_count
 
 SIGNATURE = b"JPS"
@@ -160,12 +162,16 @@ class JpsReader(ArchiveReader):
         self._stream = PartReader(parts)
         try:
             self.header = parse_header(self._stream.read(HEADER_SIZE), self.name)
-            self._aead = AESGCM(open_key(self.header, password, self.name))
+            self._key = open_key(self.header, password, self.name)
+            self._aead = AESGCM(self._key)
             self.end = self._read_end()
         except BaseException:
             self._stream.close()
             raise
         self._index = 0
+
+    def handover_keys(self) -> dict[str, str]:
+        return {"key": self._key.hex(), "digest": self.header.digest.hex()}
 
     def close(self) -> None:
         self._stream.close()
@@ -186,15 +192,19 @@ class JpsReader(ArchiveReader):
             raise ArchiveError(f"{stream.where(start)}: {what} has an implausible length "
                                f"({length}): the archive is damaged")
         sealed = stream.read_exact(length, what)
-        try:
-            plain = self._aead.decrypt(
-                nonce, sealed, record_aad(self.header.digest, signature, self._index, start))
-        except self._invalid_tag:
-            raise ArchiveError(
-                f"{stream.where(start)}: {what} (record {self._index}) fails authentication: "
-                "the archive is damaged or was altered") from None
+        plain = self._unseal(signature, self._index, start, nonce, sealed, what)
         self._index += 1
         return signature, plain
+
+    def _unseal(self, signature: bytes, index: int, start: int, nonce: bytes, sealed: bytes,
+                what: str) -> bytes:
+        try:
+            return self._aead.decrypt(
+                nonce, sealed, record_aad(self.header.digest, signature, index, start))
+        except self._invalid_tag:
+            raise ArchiveError(
+                f"{self._stream.where(start)}: {what} (record {index}) fails authentication: "
+                "the archive is damaged or was altered") from None
 
     def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         self._stream.seek(HEADER_SIZE)
@@ -211,14 +221,15 @@ class JpsReader(ArchiveReader):
             count += 1
             total += entry.size
             if entry.is_dir:
-                data = TrackedChunks(iter(()))
+                data = EntryData(iter(()))
             elif entry.is_symlink:
                 target = self._chunk(entry.path, entry.size) if entry.size else b""
                 entry = Entry(entry.path, entry.type, entry.size, entry.mode, entry.mtime,
                               target.decode("utf-8", errors="surrogateescape"))
-                data = TrackedChunks(iter((target,)))
+                data = EntryData(iter((target,)))
             else:
-                data = TrackedChunks(self._file_data(entry))
+                take = partial(self._take, entry) if 0 < entry.size <= SMALL_ENTRY else None
+                data = EntryData(self._file_data(entry), take)
             yield entry, data
             if not data.finished:  # the consumer skipped (part of) the data
                 data.close()
@@ -244,27 +255,35 @@ class JpsReader(ArchiveReader):
         """The entry bytes of the next data record."""
         start = self._stream.tell()
         _, plain = self._record((DATA_SIGNATURE,), f"a data record of {path}")
-        where = LazyWhere(self._stream, start)
-        if not plain:
-            raise ArchiveError(f"{where}: empty data record of {path}: the archive is damaged")
-        method, payload = plain[0], plain[1:]
-        self._stored += len(payload)
-        if method == METHOD_STORED:
-            data = payload
-        elif method == METHOD_DEFLATE:
-            inflater = zlib.decompressobj(-15)
-            try:
-                data = inflater.decompress(payload, remaining + 1)
-            except zlib.error as exc:
-                raise ArchiveError(f"{where}: data of {path} does not inflate ({exc})") from None
-            if not inflater.eof or inflater.unused_data:
-                raise ArchiveError(f"{where}: data of {path} is not one deflate stream")
-        else:
-            raise ArchiveError(f"{where}: data of {path} uses unknown method {method}")
-        if not data or len(data) > remaining:
-            raise ArchiveError(f"{where}: {path} holds more or less data than its entry "
-                               "record says: the archive is damaged")
-        return data
+        self._stored += max(len(plain) - 1, 0)
+        return decode_data(plain, remaining, LazyWhere(self._stream, start), path)
+
+    def _take(self, entry: Entry) -> StoredData | None:
+        """A small file's one data record, sealed, when it is the file's only record;
+        else None and the file is read record by record."""
+        stream = self._stream
+        start = stream.tell()
+        head = stream.read(RECORD_HEAD.size)
+        if len(head) == RECORD_HEAD.size:
+            signature, length, nonce = RECORD_HEAD.unpack(head)
+            if signature == DATA_SIGNATURE and TAG_SIZE < length <= MAX_RECORD:
+                # the record and the signature of the one after it, read at once
+                body = stream.read(length + 3)
+                if len(body) == length + 3 and body[-3:] in (ENTITY_SIGNATURE, END_SIGNATURE):
+                    stream.seek(start + RECORD_HEAD.size + length)
+                    index = self._index
+                    self._index += 1
+                    self._stored += length - TAG_SIZE - 1
+                    raw = nonce + body[:-3]
+                    return StoredData(raw, (index, start, entry.size),
+                                      partial(self._decode_taken, raw, index, start, entry))
+        stream.seek(start)
+        return None
+
+    def _decode_taken(self, raw: bytes, index: int, start: int, entry: Entry) -> bytes:
+        what = f"a data record of {entry.path}"
+        plain = self._unseal(DATA_SIGNATURE, index, start, raw[:NONCE_SIZE], raw[NONCE_SIZE:], what)
+        return decode_whole(plain, entry.size, LazyWhere(self._stream, start), entry.path)
 
     def _file_data(self, entry: Entry) -> Iterator[bytes]:
         done = 0
@@ -318,6 +337,56 @@ class JpsReader(ArchiveReader):
         if self.end != (self._index, count, total, self._stored):
             raise ArchiveError(f"{self._stream.where(start)}: the end record does not match "
                                "the records read: the archive is damaged")
+
+
+def decode_data(plain: bytes, remaining: int, where, path: str) -> bytes:
+    """A data record's entry bytes (its plaintext: method byte, stored or deflated)."""
+    if not plain:
+        raise ArchiveError(f"{where}: empty data record of {path}: the archive is damaged")
+    method, payload = plain[0], plain[1:]
+    if method == METHOD_STORED:
+        data = payload
+    elif method == METHOD_DEFLATE:
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(payload, remaining + 1)
+        except zlib.error as exc:
+            raise ArchiveError(f"{where}: data of {path} does not inflate ({exc})") from None
+        if not inflater.eof or inflater.unused_data:
+            raise ArchiveError(f"{where}: data of {path} is not one deflate stream")
+    else:
+        raise ArchiveError(f"{where}: data of {path} uses unknown method {method}")
+    if not data or len(data) > remaining:
+        raise _size_mismatch(where, path)
+    return data
+
+
+def decode_whole(plain: bytes, size: int, where, path: str) -> bytes:
+    """A file held in one data record: ``decode_data`` that must give all ``size`` bytes."""
+    data = decode_data(plain, size, where, path)
+    if len(data) != size:
+        raise _size_mismatch(where, path)
+    return data
+
+
+def _size_mismatch(where, path: str) -> ArchiveError:
+    return ArchiveError(f"{where}: {path} holds more or less data than its entry "
+                        "record says: the archive is damaged")
+
+
+def decoder(keys: dict[str, str]):
+    """For a writer process: a file's one sealed data record (``JpsReader.take``) to bytes."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    aead = AESGCM(bytes.fromhex(keys["key"]))
+    digest = bytes.fromhex(keys["digest"])
+
+    def decode(raw: bytes, index: int, offset: int, size: int) -> bytes:
+        plain = aead.decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:],
+                             record_aad(digest, DATA_SIGNATURE, index, offset))
+        return decode_whole(plain, size, "", "")
+
+    return decode
 
 
 def detect(head: bytes) -> bool:

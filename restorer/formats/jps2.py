@@ -20,11 +20,13 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from restorer.errors import ArchiveError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
-from restorer.formats.base import ArchiveReader, Entry, EntryType, normalize_mode
+from restorer.formats.base import (SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType,
+                                   StoredData, normalize_mode)
 from restorer.formats.crypto import (AES_BLOCK, PBKDF2_HASHES, AesCbc, akeeba_zero_pad,
                                      legacy_jps_key, pbkdf2_key)
 from restorer.formats.parts import PartReader, expect_part_count
@@ -134,6 +136,21 @@ class BlockDecrypter:
         self._static: AesCbc | None = None
         self._legacy: AesCbc | None = None
         self._salted: dict[bytes, AesCbc] = {}
+
+    @classmethod
+    def with_static_key(cls, key: bytes) -> "BlockDecrypter":
+        """A decrypter for blocks under an archive's static key (a writer process gets
+        the key, never the password; ``Jps2Reader.take`` hands it only such blocks)."""
+        decrypter = cls(KeySetup((2, 0), static_salt=b""), "")
+        decrypter._static = AesCbc(key)
+        return decrypter
+
+    @property
+    def static_key(self) -> bytes | None:
+        """The key of blocks without their own salt, when the archive has a static salt."""
+        if self.setup.static_salt is None:
+            return None
+        return self._cipher_for(None).key
 
     def _cipher_for(self, salt: bytes | None) -> AesCbc:
         if salt is not None:
@@ -252,6 +269,41 @@ def decode_chunk(compression: int, plain: bytes, where, what: str,
     return plain
 
 
+def decode_block(decrypter: BlockDecrypter, block: bytes, plain_length: int, compression: int,
+                 where, what: str, limit: int | None) -> bytes:
+    """One data block's file bytes (see ``decode_chunk``), or an error if it does not
+    decrypt cleanly or holds more than ``limit`` bytes or none."""
+    plain, plausible = decrypter.decrypt(block, plain_length, where)
+    if not plausible:
+        raise ArchiveError(f"{where}: data block of {what} does not decrypt cleanly: "
+                           "the archive is damaged")
+    data = decode_chunk(compression, plain, where, what, limit)
+    if limit is not None and (not data or len(data) > limit):
+        raise _size_mismatch(where, what)
+    return data
+
+
+def decode_whole_block(decrypter: BlockDecrypter, block: bytes, plain_length: int,
+                       compression: int, size: int, where, what: str) -> bytes:
+    """A file held in one data block: ``decode_block`` that must give all ``size`` bytes."""
+    data = decode_block(decrypter, block, plain_length, compression, where, what, size)
+    if len(data) != size:
+        raise _size_mismatch(where, what)
+    return data
+
+
+def _size_mismatch(where, what: str) -> ArchiveError:
+    return ArchiveError(f"{where}: {what} holds more or less data than its header "
+                        "says: the archive is damaged")
+
+
+def decoder(keys: dict[str, str]):
+    """For a writer process: a file's one data block (``Jps2Reader.take``) to bytes."""
+    decrypter = BlockDecrypter.with_static_key(bytes.fromhex(keys["key"]))
+    return lambda block, compression, plain_length, size: decode_whole_block(
+        decrypter, block, plain_length, compression, size, "", "")
+
+
 class LazyWhere:
     """``stream.where(offset)`` ("site.j02 at offset 1234"), worked out only when an
     error message formats it: computing it for every record costs measurable time."""
@@ -261,30 +313,6 @@ class LazyWhere:
 
     def __str__(self) -> str:
         return self._stream.where(self._offset)
-
-
-class TrackedChunks:
-    """An entry's chunk iterator that knows whether it was read to the end, so a reader
-    can skip what a consumer (``ls``, say) left unread."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        self._chunks = chunks
-        self.finished = False
-
-    def __iter__(self) -> "TrackedChunks":
-        return self
-
-    def __next__(self) -> bytes:
-        try:
-            return next(self._chunks)
-        except StopIteration:
-            self.finished = True
-            raise
-
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
 
 
 MAX_BLOCK = 64 * 1024 * 1024
@@ -314,6 +342,12 @@ class Jps2Reader(ArchiveReader):
         except BaseException:
             self._stream.close()
             raise
+        self._static_key = self._decrypter.static_key
+
+    def handover_keys(self) -> dict[str, str] | None:
+        if self._static_key is None:
+            return None  # JPS 1.x or per-block salts: blocks are decrypted here
+        return {"key": self._static_key.hex()}
 
     def _check_password(self) -> None:
         """Decrypts the first entity header now, so that a wrong password is reported
@@ -382,7 +416,7 @@ class Jps2Reader(ArchiveReader):
         path = header.path.rstrip("/") if entry_type is EntryType.DIR else header.path
         mode = normalize_mode(entry_type, header.mode)
         if entry_type is EntryType.DIR:
-            return Entry(path, entry_type, 0, mode, header.mtime), TrackedChunks(iter(()))
+            return Entry(path, entry_type, 0, mode, header.mtime), EntryData(iter(()))
         if entry_type is EntryType.SYMLINK:
             target = self._read_chunk(COMPRESSION_NONE, f"the link {path}") if header.size else b""
             if len(target) != header.size:
@@ -393,9 +427,12 @@ class Jps2Reader(ArchiveReader):
             except UnicodeDecodeError:
                 raise ArchiveError(f"{where}: the target of link {path} is not UTF-8") from None
             return (Entry(path, entry_type, header.size, mode, header.mtime, text),
-                    TrackedChunks(iter((target,))))
+                    EntryData(iter((target,))))
         entry = Entry(path, entry_type, header.size, mode, header.mtime)
-        return entry, TrackedChunks(self._file_data(header, path))
+        take = None
+        if 0 < header.size <= SMALL_ENTRY and self._static_key is not None:
+            take = partial(self._take, header, path)
+        return entry, EntryData(self._file_data(header, path), take)
 
     def _file_data(self, header: EntityHeader, path: str) -> Iterator[bytes]:
         done = 0
@@ -414,15 +451,30 @@ class Jps2Reader(ArchiveReader):
             raise ArchiveError(f"{where}: data block of {what} has implausible lengths "
                                f"({block_length}, {plain_length}): the archive is damaged")
         block = stream.read_exact(block_length, f"a data block of {what}")
-        plain, plausible = self._decrypter.decrypt(block, plain_length, where)
-        if not plausible:
-            raise ArchiveError(f"{where}: data block of {what} does not decrypt cleanly: "
-                               "the archive is damaged")
-        data = decode_chunk(compression, plain, where, what, limit)
-        if limit is not None and (not data or len(data) > limit):
-            raise ArchiveError(f"{where}: {what} holds more or less data than its header "
-                               "says: the archive is damaged")
-        return data
+        return decode_block(self._decrypter, block, plain_length, compression, where, what, limit)
+
+    def _take(self, header: EntityHeader, path: str) -> StoredData | None:
+        """A small file's one data block, when it is the file's only block and under the
+        static key; else None and the file is read block by block."""
+        stream = self._stream
+        start = stream.tell()
+        head = stream.read(DATA_HEAD.size)
+        if len(head) == DATA_HEAD.size:
+            block_length, plain_length = DATA_HEAD.unpack(head)
+            if plain_length <= block_length <= MAX_BLOCK and block_length >= 24:
+                # the block and the signature of the record after it, read at once
+                body = stream.read(block_length + 3)
+                if (body[-3:] in (ENTITY_SIGNATURE, END_SIGNATURE) and len(body) == block_length + 3
+                        and body[-27:-23] == IV_MARK
+                        and not (block_length >= 92 and body[-95:-91] == SALT_MARK)):
+                    stream.seek(start + DATA_HEAD.size + block_length)
+                    block = body[:-3]
+                    return StoredData(block, (header.compression, plain_length, header.size),
+                                      partial(decode_whole_block, self._decrypter, block,
+                                              plain_length, header.compression, header.size,
+                                              LazyWhere(stream, start), f"the file {path}"))
+        stream.seek(start)
+        return None
 
     def _skip_data(self) -> None:
         """Moves past data blocks nobody read, as Akeeba's reader skips: until the next

@@ -18,11 +18,13 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from restorer.errors import ArchiveError
 
-from .base import CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryType, default_mode, normalize_mode
+from .base import (CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType, StoredData,
+                   default_mode, normalize_mode)
 from .parts import PartReader, expect_part_count
 
 LOCAL_MAGIC = b"PK\x03\x04"
@@ -234,6 +236,9 @@ class ZipReader(ArchiveReader):
                 yield entry, iter(())
                 continue
             chunks = self._data(entry, method, crc, compressed, data_start)
+            if entry.is_file and compressed <= SMALL_ENTRY and entry.size <= SMALL_ENTRY:
+                chunks = EntryData(chunks, partial(self._take, entry, method, crc, compressed,
+                                                   data_start))
             if entry.is_symlink:
                 target_bytes = b"".join(chunks)
                 try:
@@ -271,17 +276,7 @@ class ZipReader(ArchiveReader):
         what = f"the data of {entry.path!r}"
         if compressed <= SMALL_ENTRY and entry.size <= SMALL_ENTRY:
             # most entries: one read, one inflate call
-            data = stream.read_exact(compressed, what)
-            if method == METHOD_DEFLATED:
-                try:
-                    data = _inflate_small(data, entry.size, what)
-                except ArchiveError as exc:
-                    raise self._damaged(str(exc)) from None
-            if len(data) != entry.size:
-                raise self._damaged(f"the archive is damaged: {what} is not {entry.size} bytes long")
-            if zlib.crc32(data) != crc:
-                raise self._damaged(f"the archive is damaged: {what} fails its CRC-32 check")
-            yield data
+            yield self._decode_small(stream.read_exact(compressed, what), method, entry.size, crc, what)
             return
         check = 0
         produced = 0
@@ -315,20 +310,46 @@ class ZipReader(ArchiveReader):
         if check != crc:
             raise self._damaged(f"the archive is damaged: {what} fails its CRC-32 check")
 
+    def _take(self, entry: Entry, method: int, crc: int, compressed: int,
+              data_start: int) -> StoredData:
+        what = f"the data of {entry.path!r}"
+        self.stream.seek(data_start)
+        raw = self.stream.read_exact(compressed, what)
+        return StoredData(raw, (method, entry.size, crc),
+                          partial(self._decode_small, raw, method, entry.size, crc, what))
+
+    def _decode_small(self, raw: bytes, method: int, size: int, crc: int, what: str) -> bytes:
+        try:
+            return decode_small(raw, method, size, crc, what)
+        except ArchiveError as exc:
+            raise self._damaged(str(exc)) from None
+
     def close(self) -> None:
         self.stream.close()
         self.directory.close()
 
 
-def _inflate_small(data: bytes, size: int, what: str) -> bytes:
-    inflater = zlib.decompressobj(-15)
-    try:
-        out = inflater.decompress(data, size + 1)
-    except zlib.error as exc:
-        raise ArchiveError(f"the archive is damaged: {what} does not decompress ({exc})") from None
-    if not inflater.eof or inflater.unused_data:
-        raise ArchiveError(f"the archive is damaged: {what} does not decompress to {size} bytes")
-    return out
+def decode_small(raw: bytes, method: int, size: int, crc: int, what: str) -> bytes:
+    """A small entry's bytes from its stored data, checked against its size and CRC-32."""
+    data = raw
+    if method == METHOD_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        try:
+            data = inflater.decompress(raw, size + 1)
+        except zlib.error as exc:
+            raise ArchiveError(f"the archive is damaged: {what} does not decompress ({exc})") from None
+        if not inflater.eof or inflater.unused_data:
+            raise ArchiveError(f"the archive is damaged: {what} does not decompress to {size} bytes")
+    if len(data) != size:
+        raise ArchiveError(f"the archive is damaged: {what} is not {size} bytes long")
+    if zlib.crc32(data) != crc:
+        raise ArchiveError(f"the archive is damaged: {what} fails its CRC-32 check")
+    return data
+
+
+def decoder(keys: dict[str, str]):
+    """For a writer process: ``StoredData.raw`` and ``params`` to bytes."""
+    return lambda raw, method, size, crc: decode_small(raw, method, size, crc, "")
 
 
 def _decode_name(raw: bytes, flags: int) -> str:

@@ -64,9 +64,9 @@ def test_a_killed_child_is_an_error_not_a_hang(tmp_path):
     writer = FileWriter(current_umask())
     for i in range(FileWriter.INLINE_FILES + 1):
         writer.write(str(tmp_path / f"f{i}"), b"x", 0o644, None)
-    for process in writer._processes:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
+    for child in writer._processes:
+        os.kill(child.process.pid, signal.SIGKILL)
+        child.process.wait()
     with pytest.raises(WriteFailure, match="stopped"):
         for i in range(100):
             writer.write(str(tmp_path / f"g{i}"), b"y" * 100_000, 0o644, None)
@@ -75,9 +75,10 @@ def test_a_killed_child_is_an_error_not_a_hang(tmp_path):
 
 def test_a_child_never_writes_a_file_it_did_not_receive_whole(tmp_path):
     """A child whose input ends mid-file (the extraction died) writes nothing of it."""
-    from restorer.filewriter import FILE_HEAD
+    from restorer.filewriter import FILE_HEAD, SETUP_HEAD
     path = str(tmp_path / "cut.php").encode()
-    message = FILE_HEAD.pack(len(path), 1000, 0o644, 0, 0) + path + b"only part of it"
+    message = (SETUP_HEAD.pack(2) + b"{}" + FILE_HEAD.pack(len(path), 1000, 0o644, 0, 0, 0, 0, 0)
+               + path + b"only part of it")
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     result = subprocess.run([sys.executable, "-S", "-m", "restorer.filewriter"], input=message,
                             capture_output=True, env=env)
