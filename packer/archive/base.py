@@ -96,6 +96,8 @@ class ArchiveWriter(ABC):
     format: str
     #: The archive's real extension, e.g. ``".jpa"``.
     suffix: str
+    #: Whether the header depends on ``size_hint`` (so it must be known when opening).
+    uses_size_hint = False
 
     def __init__(self, path: Path | str, *, part_size: int | None = None,
                  password: str | None = None, manifest: bool = True,
@@ -317,9 +319,10 @@ class ArchiveWriter(ABC):
             self._submit_batch()
         while self._pending:
             size, future = self._pending[0]
+            ready = self._can_write()
             must_wait = (limit == 0 or self._pending_bytes > limit
-                         or len(self._pending) > _MAX_PENDING_BATCHES)
-            if not must_wait and not future.done():
+                         or (ready and len(self._pending) > _MAX_PENDING_BATCHES))
+            if not must_wait and not (ready and future.done()):
                 return
             done = future.result()
             self._pending.popleft()
@@ -327,6 +330,11 @@ class ArchiveWriter(ABC):
             for entry, prepared, line in done:
                 self._write_prepared(entry, prepared)
                 self._count(entry, line)
+
+    def _can_write(self) -> bool:
+        """Whether writing would start now; while it would wait (for the key of an
+        encrypted archive), more batches may queue, up to the bytes limit."""
+        return True
 
     def _record(self, entry: Entry, digest: str | None) -> None:
         self._count(entry, manifest_line(entry, digest) if self.with_manifest else None)

@@ -49,6 +49,7 @@ def entity_header(entry: Entry, method: int, compressed: int) -> bytes:
 class JpaWriter(ArchiveWriter):
     format = "jpa"
     suffix = ".jpa"
+    uses_size_hint = True
 
     total_compressed = 0
     large_entries = False

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from restorer.errors import ArchiveError
 from restorer.formats import jps as layout
-from restorer.formats.base import Entry
+from restorer.formats.base import Entry, EntryType
 from restorer.formats.crypto import (SCRYPT_DEFAULT, KdfParams, derive_master_key,
                                      split_master_key)
 
@@ -28,13 +28,16 @@ from .compress import deflate_raw
 from .jps2 import RandomSourceMixin, chunk_size_for, deflate_fast, split_chunks
 
 
+_DEFLATED, _STORED = bytes((layout.METHOD_DEFLATE,)), bytes((layout.METHOD_STORED,))
+
+
 def pack_chunk(data: bytes, deflate: Callable[[bytes], bytes] = deflate_raw) -> bytes:
     """A data record's plaintext: method byte + deflated chunk, or stored when deflate
     does not make it smaller (already compressed media)."""
     deflated = deflate(data)
     if len(deflated) < len(data):
-        return bytes((layout.METHOD_DEFLATE,)) + deflated
-    return bytes((layout.METHOD_STORED,)) + data
+        return _DEFLATED + deflated
+    return _STORED + data
 
 
 PROBE = 64 * 1024
@@ -44,7 +47,7 @@ def pack_chunk_fast(data: bytes) -> bytes:
     """``pack_chunk`` with ISA-L's fast deflate, for the chunks of large files; a chunk
     whose first 64 KiB do not shrink by 3 % (media, archives) is stored untried."""
     if len(data) > 2 * PROBE and len(deflate_fast(data[:PROBE])) > PROBE * 0.97:
-        return bytes((layout.METHOD_STORED,)) + data
+        return _STORED + data
     return pack_chunk(data, deflate_fast)
 
 
@@ -71,8 +74,9 @@ class JpsWriter(RandomSourceMixin, ArchiveWriter):
         self._chunk = chunk_size_for(self.part_size)
 
     def _start(self) -> None:
-        # The password KDF (a quarter second on purpose) runs in a thread while the first
-        # files are read and compressed; the header is written when the key is needed.
+        # The password KDF (a quarter second on purpose) runs in a thread while the tree
+        # is measured and the first files are read and compressed (their batches queue
+        # up meanwhile, see _can_write); the header is written when the key is needed.
         salt, archive_id = self._random(32), self._random(16)
         password, self._password = self._password, None  # only the derived key is kept
         self._pending_key = concurrent.futures.Future()
@@ -98,41 +102,56 @@ class JpsWriter(RandomSourceMixin, ArchiveWriter):
             self.out.write(header.raw)
         return self._aead
 
+    def _can_write(self) -> bool:
+        return self._aead is not None or self._pending_key.done()
+
     def _use_key(self, key: bytes, digest: bytes) -> None:
         self._key, self._digest = key, digest
         self._aead = AESGCM(key)
 
-    def _seal(self, signature: bytes, plaintext: bytes) -> None:
-        aead = self._keyed()
-        record = layout.seal_record(aead, self._digest, signature, self._index,
-                                    self.out.total, self._random(layout.NONCE_SIZE),
-                                    plaintext)
-        self.out.write(record)
-        self._index += 1
-
-    def _prepare(self, entry: Entry, data: bytes) -> list[bytes]:
-        if entry.is_file:
-            return [pack_chunk(piece) for piece in split_chunks(iter((data,)), self._chunk)
-                    if piece]
-        return [bytes((layout.METHOD_STORED,)) + data] if data else []
-
-    def _write_prepared(self, entry: Entry, pieces: list[bytes]) -> None:
-        self._write_entity(entry)
+    def _seal(self, entity: bytes | None, pieces) -> None:
+        """Seals an entry record (``entity``, unless None) and data records (``pieces``)
+        and writes them as one piece: each record's index and offset go into its
+        associated data, so sealing waits for its turn here."""
+        aead = self._aead or self._keyed()
+        seal, digest, random = layout.seal_record, self._digest, self._random
+        index, offset = self._index, self.out.total
+        sealed = []
+        if entity is not None:
+            sealed.append(seal(aead, digest, layout.ENTITY_SIGNATURE, index, offset,
+                               random(layout.NONCE_SIZE), entity))
+            index += 1
+            offset += len(sealed[-1])
         for piece in pieces:
-            self._write_data(piece)
+            sealed.append(seal(aead, digest, layout.DATA_SIGNATURE, index, offset,
+                               random(layout.NONCE_SIZE), piece))
+            index += 1
+            offset += len(sealed[-1])
+            self._stored += len(piece) - 1
+        self.out.write(sealed[0] if len(sealed) == 1 else b"".join(sealed))
+        self._index = index
+
+    def _prepare(self, entry: Entry, data: bytes) -> tuple[bytes, list[bytes]]:
+        """Worker thread: the entry record's plaintext and the data records' (their
+        sealing waits for the offsets)."""
+        entity = layout.entity_plaintext(int(entry.type), entry.size, entry.mode, entry.mtime,
+                                         entry.path)
+        if not data:
+            return entity, []
+        if entry.type is not EntryType.FILE:
+            return entity, [_STORED + data]
+        if len(data) <= self._chunk:
+            return entity, [pack_chunk(data)]
+        return entity, [pack_chunk(piece) for piece in split_chunks(iter((data,)), self._chunk)]
+
+    def _write_prepared(self, entry: Entry, prepared: tuple[bytes, list[bytes]]) -> None:
+        self._seal(*prepared)
 
     def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None:
-        self._write_entity(entry)
+        self._seal(layout.entity_plaintext(int(entry.type), entry.size, entry.mode, entry.mtime,
+                                           entry.path), ())
         for piece in self.map_ordered(pack_chunk_fast, split_chunks(chunks, self._chunk)):
-            self._write_data(piece)
-
-    def _write_entity(self, entry: Entry) -> None:
-        self._seal(layout.ENTITY_SIGNATURE, layout.entity_plaintext(
-            int(entry.type), entry.size, entry.mode, entry.mtime, entry.path))
-
-    def _write_data(self, piece: bytes) -> None:
-        self._seal(layout.DATA_SIGNATURE, piece)
-        self._stored += len(piece) - 1
+            self._seal(None, (piece,))
 
     def _finish(self) -> None:
         aead = self._keyed()

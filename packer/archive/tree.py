@@ -20,7 +20,7 @@ from restorer.errors import SitepackError
 from restorer.progress import Progress
 
 from . import open_writer
-from .base import SourceChangedError
+from .base import SourceChangedError, writer_class
 
 
 @dataclass
@@ -52,14 +52,16 @@ def pack_tree(root: Path | str, archive: Path | str, fmt: str, *, part_size: int
     archive = Path(archive).absolute()
     if not root.is_dir():
         raise SitepackError(f"{root} is not a folder: give the folder to pack")
-    total = tree_size(root)
-    if progress is not None:
-        progress.update(0, total=total)
-    report = PackReport()
+    # A writer whose header does not need the total is opened first: an encrypted one
+    # derives its key (a quarter second of CPU) while the tree is measured.
+    total = tree_size(root) if writer_class(fmt).uses_size_hint else None
     writer = open_writer(fmt, archive, part_size=part_size, password=password, size_hint=total)
+    report = PackReport()
     own_files = re.compile(re.escape(archive.with_suffix("").name)
                            + r"\.(?:[a-z]\d{2,}|" + re.escape(archive.suffix[1:]) + r")(?:\..*-tmp)?$")
     try:
+        if progress is not None:
+            progress.update(0, total=tree_size(root) if total is None else total)
         _walk(root.absolute(), "", writer, report, progress, archive.parent, own_files)
         report.parts = writer.close()
     except BaseException:
