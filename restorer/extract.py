@@ -270,7 +270,7 @@ class Extractor:
     def _write_small(self, entry: Entry, out_path: str, chunks) -> None:
         """Hands a small file to the file writer (which makes its folder if missing), as
         stored when a writer process decodes it, else decoded here."""
-        final = self._parent_ready(out_path, create=False)
+        final = self._parent_ready(out_path, create=self._files.behind)
         data = chunks.take() if self._files.takes_stored and isinstance(chunks, EntryData) else None
         if data is None:
             data = b"".join(chunks)
@@ -319,8 +319,8 @@ class Extractor:
 
     def _ensure_dir(self, rel: str, create: bool) -> None:
         """Checks that ``rel`` is a directory or absent (nothing else may be in the way)
-        and, if ``create``, that it exists. Creating is left to whoever writes into a
-        directory first: most directories are made by the file writer processes."""
+        and, if ``create``, that it exists. Otherwise creating it is left to whoever
+        writes into it first: the file writer processes, unless they are behind."""
         parent = posixpath.dirname(rel)
         if parent and parent not in (self._present_dirs if create else self._checked_dirs):
             self._ensure_dir(parent, create)
@@ -351,7 +351,7 @@ class Extractor:
                                    f"the target folder and is {kind}")
 
     def _make_dir(self, entry: Entry, out_path: str) -> None:
-        self._ensure_dir(out_path, create=False)
+        self._ensure_dir(out_path, create=self._files.behind)
         self._dir_meta.append((out_path, entry.mode, entry.mtime))
 
     def _make_symlink(self, entry: Entry, out_path: str) -> None:

@@ -42,10 +42,10 @@ KEPT_PERMISSIONS = 0o1777   # no setuid/setgid from an archive
 
 FILE_HEAD = struct.Struct("<IIHBqQQQ")
 """One file on the pipe: path length, data length, permission bits, flags (``_HAS_MTIME``,
-``_STORED``: decode the data first), mtime, the three ``StoredData.params``; then the
+``_STORED``: decode the data first, ``_HASH``: reply with its SHA-256), mtime, the three ``StoredData.params``; then the
 path as the file system spells it (``os.fsencode``: the child inherits the environment,
 so it decodes it the same way) and the data."""
-_HAS_MTIME, _STORED = 1, 2
+_HAS_MTIME, _STORED, _HASH = 1, 2, 4
 SETUP_HEAD = struct.Struct("<I")
 """Length of the JSON that starts a child's input: the reader module and its keys."""
 # Replies, one per file and in order: WRITTEN and the SHA-256 of the bytes written;
@@ -62,7 +62,11 @@ _REPLY_SIZE = 33
 # replies fit the reply pipe (``_Child.room``), or a child could wait for this process
 # while this process waits for it; their bytes are kept here until then (the fallback
 # writes them), at most this many.
-_PENDING_BYTES = 16 << 20
+_PENDING_BYTES = 8 << 20
+# Stored data goes to a child to decode and hash unless the child has more than this
+# many files to write: then the child is the slower one (file creation is slow on this
+# disk, say) and this process decodes and hashes, so that neither side waits for long.
+_BACKLOG, _LOOK_EVERY = 16, 8
 
 
 def temp_name(final: str) -> str:
@@ -184,6 +188,12 @@ class FileWriter:
         return len(self._processes)
 
     @property
+    def behind(self) -> bool:
+        """Whether a child has more files to write than it keeps up with: then this
+        process also decodes, hashes and makes folders (see ``_BACKLOG``)."""
+        return any(len(child.pending) > _BACKLOG for child in self._processes)
+
+    @property
     def takes_stored(self) -> bool:
         """Whether ``write`` is worth giving ``StoredData`` (children decode it)."""
         return bool(self._processes) and self._decoding is not None
@@ -199,6 +209,13 @@ class FileWriter:
             self._turn = (self._turn + 1) % len(self._processes)
             child = self._processes[self._turn]
             try:
+                if child.backlog() > _BACKLOG:
+                    # The child is behind: this process decodes and hashes.
+                    if not isinstance(data, bytes):
+                        data = data.decode()
+                    if on_written is not None:
+                        on_written(hashlib.sha256(data).hexdigest())
+                        on_written = None
                 child.hand_over(final, data, mode & KEPT_PERMISSIONS, mtime, on_written)
                 if len(child.pending) > child.room or child.pending_bytes > _PENDING_BYTES:
                     child.settle(child.room // 2, _PENDING_BYTES // 2)
@@ -272,6 +289,11 @@ class _Child:
         self.pending_bytes = 0
         self._failure: WriteFailure | None = None
         self._refused = False
+        self._reply_fd = process.stdout.fileno()
+        os.set_blocking(self._reply_fd, False)
+        self._replies = bytearray()
+        self._eof = False
+        self._looks = 0
         try:  # Linux gives a user over its pipe quota pipes of one page
             reply_pipe = fcntl.fcntl(process.stdout.fileno(), fcntl.F_GETPIPE_SZ)
         except OSError:
@@ -320,7 +342,7 @@ class _Child:
 
     def hand_over(self, final: str, data, mode: int, mtime: int | None, on_written) -> None:
         path = os.fsencode(final)
-        flags = _HAS_MTIME if mtime is not None else 0
+        flags = (_HAS_MTIME if mtime is not None else 0) | (_HASH if on_written is not None else 0)
         if isinstance(data, bytes):
             payload, params = data, (0, 0, 0)
         else:
@@ -332,33 +354,68 @@ class _Child:
         self.pending.append((final, data, mode, mtime, on_written))
         self.pending_bytes += len(payload)
 
+    def backlog(self) -> int:
+        """About how many files the child has yet to write (replies taken every few
+        calls: each look is a system call)."""
+        self._looks += 1
+        if self._looks % _LOOK_EVERY == 0:
+            self.poll()
+        return len(self.pending)
+
+    def poll(self) -> None:
+        """Takes the replies that arrived, without waiting."""
+        while not self._eof:
+            try:
+                data = os.read(self._reply_fd, 1 << 16)
+            except BlockingIOError:
+                break
+            self._eof = not data
+            self._replies += data
+        self._take_replies()
+
     def settle(self, files: int, size: int) -> None:
-        """Reads replies until at most ``files`` files and ``size`` bytes wait for one;
+        """Takes replies until at most ``files`` files and ``size`` bytes wait for one;
         raises ``_Stopped`` when the child stopped first."""
         try:
             self.process.stdin.flush()  # the child needs them all to reply
         except (BrokenPipeError, ValueError):  # gone, or its input already closed
             pass
-        read = self.process.stdout.read
-        pending = self.pending
-        while len(pending) > files or self.pending_bytes > size:
-            reply = read(1)
-            if reply == _WRITTEN:
-                digest = read(32)
-                if len(digest) == 32:
+        self.poll()
+        while len(self.pending) > files or self.pending_bytes > size:
+            select.select([self._reply_fd], [], [])
+            self.poll()
+
+    def _take_replies(self) -> None:
+        """Acts on the complete replies received (see ``_WRITTEN``)."""
+        replies, pending = self._replies, self.pending
+        at = 0
+        try:
+            while at < len(replies):
+                kind = replies[at:at + 1]
+                if kind == _WRITTEN and at + _REPLY_SIZE <= len(replies) and pending:
                     _, data, _, _, on_written = pending.popleft()
                     self.pending_bytes -= len(data if isinstance(data, bytes) else data.raw)
                     if on_written is not None:
-                        on_written(digest.hex())
-                    continue
-            elif reply == _REFUSED:
-                pending[0][1].decode()   # raises the reader's error for damaged data
-                self._refused = True
-            elif reply == _FAILED:
-                failure = json.loads(read())
-                self._failure = WriteFailure(failure["errno"], failure["strerror"],
-                                             failure["path"], failure["step"])
-            raise _Stopped()
+                        on_written(replies[at + 1:at + _REPLY_SIZE].hex())
+                    at += _REPLY_SIZE
+                elif kind == _WRITTEN and not self._eof:
+                    break   # the rest of it is on its way
+                elif kind == _REFUSED and pending:
+                    pending[0][1].decode()   # raises the reader's error for damaged data
+                    self._refused = True
+                    raise _Stopped()
+                elif kind == _FAILED and not self._eof:
+                    break   # the report is read to the end of the pipe
+                else:
+                    if kind == _FAILED:
+                        failure = json.loads(bytes(replies[at + 1:]))
+                        self._failure = WriteFailure(failure["errno"], failure["strerror"],
+                                                     failure["path"], failure["step"])
+                    raise _Stopped()
+            if self._eof and pending:
+                raise _Stopped()   # it ended without replying for every file
+        finally:
+            del replies[:at]
 
     def end_input(self) -> None:
         try:
@@ -382,7 +439,11 @@ class _Child:
     def drain(self) -> None:
         """Ends the child: reads what is left of its replies and waits for it."""
         self.end_input()
-        self.process.stdout.read()
+        while not self._eof:
+            select.select([self._reply_fd], [], [])
+            data = os.read(self._reply_fd, 1 << 16)
+            self._eof = not data
+            self._replies += data
         self.process.stdout.close()
         self.process.wait()
 
@@ -390,11 +451,42 @@ class _Child:
 _READY = b"R"
 _START_TIMEOUT = 10.0
 
-def _serve(source, replies: int) -> int:
+def _serve(source: int, replies: int) -> int:
     """The child: reads its setup, then decodes, hashes and writes the files read from
-    ``source`` until it ends or one fails; replies go to the descriptor ``replies``."""
-    read = source.read
+    the descriptor ``source`` until it ends or one fails; replies go to ``replies``,
+    gathered while more input is at hand and sent before waiting for more."""
+    taken = bytearray()
+    at = 0
+    sent = bytearray()
+
+    def have(n: int) -> bool:
+        """Whether ``n`` unread bytes are at hand, reading (and first sending the
+        replies gathered) when they are not; False at the end of the input."""
+        nonlocal at
+        while len(taken) - at < n:
+            if sent:
+                os.write(replies, sent)
+                sent.clear()
+            if at:
+                del taken[:at]
+                at = 0
+            more = os.read(source, max(_PIPE_SIZE, n))
+            if not more:
+                return False
+            taken.extend(more)
+        return True
+
+    def read(n: int) -> bytes:
+        nonlocal at
+        at += n
+        with memoryview(taken) as view:
+            return bytes(view[at - n:at])
+
+    if not have(SETUP_HEAD.size):
+        return 1
     (length,) = SETUP_HEAD.unpack(read(SETUP_HEAD.size))
+    if not have(length):
+        return 1
     setup = json.loads(read(length))
     decode = None
     if setup.get("module"):
@@ -405,33 +497,31 @@ def _serve(source, replies: int) -> int:
     os.write(replies, _READY)
     umask = current_umask()
     sha256 = hashlib.sha256
+    no_digest = bytes(32)
     while True:
-        head = read(FILE_HEAD.size)
-        if not head:
-            return 0
-        if len(head) != FILE_HEAD.size:
-            return 1
-        path_length, size, mode, flags, mtime, *params = FILE_HEAD.unpack(head)
-        path, data = read(path_length), read(size)
-        if len(path) != path_length or len(data) != size:
+        if not have(FILE_HEAD.size):
+            return 1 if len(taken) > at else 0
+        path_length, size, mode, flags, mtime, *params = FILE_HEAD.unpack(read(FILE_HEAD.size))
+        if not have(path_length + size):
             return 1  # the extraction stopped mid-file: nothing of it is written
+        path, data = read(path_length), read(size)
         if flags & _STORED:
             try:
                 data = decode(data, *params)
             except Exception:  # damaged: the parent decodes it again and says how
-                os.write(replies, _REFUSED)
+                os.write(replies, sent + _REFUSED)
                 return 1
         final = os.fsdecode(path)
         try:
             write_file(final, (data,), mode, mtime if flags & _HAS_MTIME else None, umask)
         except WriteFailure as failure:
-            os.write(replies, _FAILED + json.dumps({
+            os.write(replies, sent + _FAILED + json.dumps({
                 "errno": failure.errno, "strerror": failure.strerror, "path": final,
                 "step": failure.step}).encode("utf-8"))
             return 1
-        os.write(replies, _WRITTEN + sha256(data).digest())
+        sent += _WRITTEN
+        sent += sha256(data).digest() if flags & _HASH else no_digest
 
 
 if __name__ == "__main__":
-    sys.exit(_serve(open(sys.stdin.fileno(), "rb", buffering=_PIPE_SIZE, closefd=False),
-                    sys.stdout.fileno()))
+    sys.exit(_serve(sys.stdin.fileno(), sys.stdout.fileno()))

@@ -14,6 +14,7 @@ import pytest
 from packer.archive import open_writer
 from restorer.errors import ArchiveError
 from restorer.extract import extract
+from restorer import filewriter
 from restorer.filewriter import TEMP_SUFFIX, FileWriter, current_umask
 from restorer.formats import open_archive
 from restorer.formats.base import StoredData
@@ -46,7 +47,12 @@ def password_for(fmt: str) -> str | None:
 
 
 @pytest.mark.parametrize("fmt", ["jpa", "zip", "jps", "jps2"])
-def test_children_decode_every_format_to_the_same_bytes(tmp_path, fmt):
+@pytest.mark.parametrize("children_behind", [False, True])
+def test_children_decode_every_format_to_the_same_bytes(tmp_path, monkeypatch, fmt, children_behind):
+    """Children that keep up decode and hash; children that are behind get decoded
+    bytes (this process hashes them and makes the folders): the same files either way."""
+    if children_behind:
+        monkeypatch.setattr(filewriter, "_BACKLOG", -1)
     archive = make_archive(tmp_path, fmt)
     report = extract(archive, tmp_path / "out", password=password_for(fmt))
     assert report.manifest_checked
