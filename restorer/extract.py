@@ -13,8 +13,9 @@ Writing (``filewriter.py``): each file goes to a temporary name beside it
 (``.NAME.sitepack-tmp``) and is renamed when complete, after its mode and mtime were set
 on the open descriptor, so a file with its real name is always complete. On any error
 the temporary file is removed, and a failure to write (full disk, permissions) is one
-clear ``TargetWriteError`` naming the file. Small files are written by a child process
-while this one reads on; large ones are streamed here. Directory modes and mtimes are
+clear ``TargetWriteError`` naming the file. Small files are written (and, while they
+keep up, decoded, hashed and given their folders) by child processes while this one
+reads on; large ones are streamed here. Directory modes and mtimes are
 applied at the end, deepest first (a read-only directory must not block its contents).
 setuid/setgid bits are never restored.
 

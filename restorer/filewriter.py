@@ -15,7 +15,10 @@ A child also decodes what it writes, when the reader can hand a small file over 
 stored (``EntryData.take``: deflated, AES-encrypted): it inflates and decrypts with the
 reader module's ``decoder`` and the keys it was sent over the pipe (never on a command
 line), hashes the bytes and sends the SHA-256 back, so the reading process only reads.
-Damaged data makes the child answer "failed" and stop; this process then decodes the
+That is worth it while the children keep up: where creating files is slow (a busy
+disk) they fall behind, and then this process decodes, hashes and makes the folders
+itself (``_BACKLOG``), so each side takes the work the other cannot keep up with.
+Damaged data makes the child answer "refused" and stop; this process then decodes the
 same bytes itself (``StoredData.decode``), which raises the reader's exact error.
 
 The child stops at its first failure and reports it (errno, which step, which file);
