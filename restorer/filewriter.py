@@ -5,7 +5,7 @@ sets its mode and mtime on the open descriptor and renames it into place; on any
 the temporary file is removed.
 
 ``FileWriter`` does that for the many small files of an archive in child processes
-(``python -m restorer.filewriter``, fed through pipes). Creating a file is mostly the
+(``child_command``, fed through pipes). Creating a file is mostly the
 file system's time; in a thread beside the reading, every system call would have to win
 the GIL back from the reader, and the two threads spent more time handing the GIL over
 than writing (measured: 7-35 futex calls per file, twice unzip's system time). A child
@@ -308,19 +308,9 @@ class _Child:
         """A child that said it is ready, or None (this process writes instead)."""
         if not sys.executable:
             return None
-        # The folder that holds the ``restorer`` package (a site-packages folder, a source
-        # checkout, a site bundle's installation/ folder or the kickstart .pyz itself),
-        # and the one that holds ``cryptography`` when it is in use (the child starts
-        # without ``site``, so that it is ready in a few milliseconds).
-        folders = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
-        cryptography = sys.modules.get("cryptography")
-        if cryptography is not None and getattr(cryptography, "__file__", None):
-            folders.append(os.path.dirname(os.path.dirname(cryptography.__file__)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(folders))
         try:
-            process = subprocess.Popen([sys.executable, "-S", "-m", "restorer.filewriter"],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=subprocess.DEVNULL, env=env,
+            process = subprocess.Popen(child_command(), stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                        bufsize=_HAND_OVER_BUFFER, close_fds=True)
         except OSError:
             return None
@@ -337,7 +327,7 @@ class _Child:
         # ``sys.executable`` may be an embedding program (uWSGI, say) that is no Python;
         # a child that cannot import the decoder (no ``cryptography``) says nothing either.
         ready, _, _ = select.select([process.stdout], [], [], _START_TIMEOUT)
-        if not ready or process.stdout.read(1) != _READY:
+        if not ready or process.stdout.read(len(_READY)) != _READY:
             process.kill()
             process.communicate()
             return None
@@ -451,8 +441,31 @@ class _Child:
         self.process.wait()
 
 
-_READY = b"R"
+_READY = b"sitepack-writer-2\n"
+"""What a child says when it is ready: names this protocol, so that a child that is not
+this module's own (which ``child_command`` rules out) could never be fed files."""
 _START_TIMEOUT = 10.0
+
+
+def child_command() -> list[str]:
+    """How a writer process is started: isolated (``-I``: neither the current folder
+    nor PYTHON* variables can put another ``restorer`` first, say an older one in the
+    ``installation/`` folder being extracted into) and without ``site``, so that it is
+    ready in a few milliseconds; it imports this very package, and ``cryptography``
+    from where this process found it when it is in use."""
+    # The folder holding ``restorer``: a site-packages folder, a source checkout, a
+    # site bundle's installation/ folder or the kickstart .pyz itself.
+    folders = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+    cryptography = sys.modules.get("cryptography")
+    if cryptography is not None and getattr(cryptography, "__file__", None):
+        folders.append(os.path.dirname(os.path.dirname(cryptography.__file__)))
+    code = f"import sys; sys.path[:0] = {folders!r}; from restorer.filewriter import main; main()"
+    return [sys.executable, "-I", "-S", "-c", code]
+
+
+def main() -> None:
+    """The writer process (``child_command``): stdin in, replies on stdout."""
+    sys.exit(_serve(sys.stdin.fileno(), sys.stdout.fileno()))
 
 def _serve(source: int, replies: int) -> int:
     """The child: reads its setup, then decodes, hashes and writes the files read from
@@ -524,7 +537,3 @@ def _serve(source: int, replies: int) -> int:
             return 1
         sent += _WRITTEN
         sent += sha256(data).digest() if flags & _HASH else no_digest
-
-
-if __name__ == "__main__":
-    sys.exit(_serve(sys.stdin.fileno(), sys.stdout.fileno()))

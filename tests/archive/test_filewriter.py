@@ -75,15 +75,32 @@ def test_a_killed_child_is_an_error_not_a_hang(tmp_path):
 
 def test_a_child_never_writes_a_file_it_did_not_receive_whole(tmp_path):
     """A child whose input ends mid-file (the extraction died) writes nothing of it."""
-    from restorer.filewriter import FILE_HEAD, SETUP_HEAD
+    from restorer.filewriter import FILE_HEAD, SETUP_HEAD, child_command
     path = str(tmp_path / "cut.php").encode()
     message = (SETUP_HEAD.pack(2) + b"{}" + FILE_HEAD.pack(len(path), 1000, 0o644, 0, 0, 0, 0, 0)
                + path + b"only part of it")
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
-    result = subprocess.run([sys.executable, "-S", "-m", "restorer.filewriter"], input=message,
-                            capture_output=True, env=env)
+    result = subprocess.run(child_command(), input=message, capture_output=True)
     assert result.returncode == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_another_restorer_in_the_current_folder_is_not_what_the_children_run(tmp_path):
+    """Extracting from inside a site bundle's installation/ folder (which holds an older
+    restorer) or with PYTHONPATH pointing elsewhere: the children are this restorer."""
+    stale = tmp_path / "cwd"
+    (stale / "restorer").mkdir(parents=True)
+    (stale / "restorer" / "__init__.py").write_text("")
+    (stale / "restorer" / "filewriter.py").write_text(
+        "import sys\nsys.stdout.write('R')\nsys.stdout.flush()\nsys.stdin.read()\n")
+    archive = make_archive(tmp_path, 300)
+    home = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([home, str(stale)]))
+    result = subprocess.run([sys.executable, "-c", "import sys; sys.path.remove(''); "
+                             "from packer.cli import main; main()", "extract", str(archive),
+                             str(tmp_path / "site"), "-q"], cwd=stale, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert len(assert_whole(tmp_path / "site")) == 300
 
 
 def source_bytes(i: int) -> bytes:
