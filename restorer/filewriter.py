@@ -185,16 +185,13 @@ class FileWriter:
         self._inline_left = self.INLINE_FILES
         self._processes: list[_Child] = []
         self._turn = 0
+        #: Whether the last child handed a file had more to write than it keeps up
+        #: with: then this process also decodes, hashes and makes folders (``_BACKLOG``).
+        self.behind = False
 
     @property
     def children_started(self) -> int:
         return len(self._processes)
-
-    @property
-    def behind(self) -> bool:
-        """Whether a child has more files to write than it keeps up with: then this
-        process also decodes, hashes and makes folders (see ``_BACKLOG``)."""
-        return any(len(child.pending) > _BACKLOG for child in self._processes)
 
     @property
     def takes_stored(self) -> bool:
@@ -212,8 +209,8 @@ class FileWriter:
             self._turn = (self._turn + 1) % len(self._processes)
             child = self._processes[self._turn]
             try:
-                if child.backlog() > _BACKLOG:
-                    # The child is behind: this process decodes and hashes.
+                self.behind = child.backlog() > _BACKLOG
+                if self.behind:  # this process decodes and hashes
                     if not isinstance(data, bytes):
                         data = data.decode()
                     if on_written is not None:
