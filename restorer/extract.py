@@ -388,13 +388,14 @@ class Extractor:
 
     # -- at the end ---------------------------------------------------------------------
     def _apply_dir_meta(self) -> None:
-        for out_path, _, _ in self._dir_meta:   # empty ones were not made by any file
-            if out_path not in self._present_dirs:
-                self._ensure_dir(out_path, create=True)
         for out_path, mode, mtime in sorted(self._dir_meta, key=lambda item: -item[0].count("/")):
             full = os.path.join(self._root, out_path)
             try:
-                os.chmod(full, mode & KEPT_PERMISSIONS)
+                try:
+                    os.chmod(full, mode & KEPT_PERMISSIONS)
+                except FileNotFoundError:   # empty: no file writer made it
+                    self._ensure_dir(out_path, create=True)
+                    os.chmod(full, mode & KEPT_PERMISSIONS)
                 if mtime is not None:
                     os.utime(full, (mtime, mtime))
             except OSError as exc:
