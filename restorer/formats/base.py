@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import stat
+import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,6 +103,16 @@ def validate_entry_path(path: str) -> str:
         raise ArchiveError(f"cannot archive {path!r}: an entry path must be relative, "
                            "'/'-separated, without '.', '..', backslashes or NUL bytes")
     return path
+
+
+def inflate_whole(data: bytes, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes inflated from ``data`` (raw deflate), and whether ``data``
+    is exactly one complete stream (False also when the output reached ``limit``);
+    ``zlib.error`` when it is no deflate data. Small entries and chunks are inflated in
+    one call; each format words its own errors."""
+    inflater = zlib.decompressobj(-15)
+    out = inflater.decompress(data, limit)
+    return out, inflater.eof and not inflater.unused_data
 
 
 @dataclass(frozen=True)

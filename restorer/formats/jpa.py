@@ -17,7 +17,7 @@ from pathlib import Path
 from restorer.errors import ArchiveError
 
 from .base import (CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType, StoredData,
-                   normalize_mode)
+                   inflate_whole, normalize_mode)
 from .parts import PartReader, expect_part_count
 
 MAGIC = b"JPA"
@@ -250,13 +250,12 @@ def decode_small(raw: bytes, method: int, size: int, path: str) -> bytes:
     if method == METHOD_STORED:
         _check_stored_size(len(raw), size, path)
         return raw
-    inflater = zlib.decompressobj(-15)
     try:
-        data = inflater.decompress(raw, size + 1)
+        data, whole = inflate_whole(raw, size + 1)
     except zlib.error as exc:
         raise ArchiveError(f"the archive is damaged: the data of {path!r} does "
                            f"not decompress ({exc})") from None
-    if len(data) != size or not inflater.eof or inflater.unused_data:
+    if len(data) != size or not whole:
         raise ArchiveError(f"the archive is damaged: the data of {path!r} "
                            f"decompresses to {len(data)} bytes instead of {size}")
     return data

@@ -31,7 +31,7 @@ from pathlib import Path
 from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
 from restorer.formats.base import (SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType,
-                                   StoredData, normalize_mode)
+                                   StoredData, inflate_whole, normalize_mode)
 from restorer.formats.crypto import (KdfParams, derive_master_key, split_master_key,
                                      verifier_matches)
 from restorer.formats.jps2 import LazyWhere
@@ -347,12 +347,11 @@ def decode_data(plain: bytes, remaining: int, where, path: str) -> bytes:
     if method == METHOD_STORED:
         data = payload
     elif method == METHOD_DEFLATE:
-        inflater = zlib.decompressobj(-15)
         try:
-            data = inflater.decompress(payload, remaining + 1)
+            data, whole = inflate_whole(payload, remaining + 1)
         except zlib.error as exc:
             raise ArchiveError(f"{where}: data of {path} does not inflate ({exc})") from None
-        if not inflater.eof or inflater.unused_data:
+        if not whole:
             raise ArchiveError(f"{where}: data of {path} is not one deflate stream")
     else:
         raise ArchiveError(f"{where}: data of {path} uses unknown method {method}")

@@ -26,7 +26,7 @@ from pathlib import Path
 from restorer.errors import ArchiveError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
 from restorer.formats.base import (SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType,
-                                   StoredData, normalize_mode)
+                                   StoredData, inflate_whole, normalize_mode)
 from restorer.formats.crypto import (AES_BLOCK, PBKDF2_HASHES, AesCbc, akeeba_zero_pad,
                                      legacy_jps_key, pbkdf2_key)
 from restorer.formats.parts import PartReader, expect_part_count
@@ -254,14 +254,11 @@ def decode_chunk(compression: int, plain: bytes, where, what: str,
     and ``what`` are only formatted into an error."""
     try:
         if compression == COMPRESSION_DEFLATE:
-            inflater = zlib.decompressobj(-15)
-            out = inflater.decompress(plain, 0 if limit is None else limit + 1)
-            if not inflater.eof or inflater.unused_data:
-                if inflater.unconsumed_tail:
-                    return out  # more than ``limit``: the caller reports it
+            out, whole = inflate_whole(plain, 0 if limit is None else limit + 1)
+            if not whole and (limit is None or len(out) <= limit):
                 raise ArchiveError(f"{where} ({what}): data block is not one complete "
                                    "deflate stream")
-            return out
+            return out  # more than ``limit``: the caller reports it
         if compression == COMPRESSION_BZIP2:
             return bz2.decompress(plain)
     except (zlib.error, OSError, ValueError) as exc:

@@ -24,7 +24,7 @@ from pathlib import Path
 from restorer.errors import ArchiveError
 
 from .base import (CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType, StoredData,
-                   default_mode, normalize_mode)
+                   default_mode, inflate_whole, normalize_mode)
 from .parts import PartReader, expect_part_count
 
 LOCAL_MAGIC = b"PK\x03\x04"
@@ -333,12 +333,11 @@ def decode_small(raw: bytes, method: int, size: int, crc: int, what: str) -> byt
     """A small entry's bytes from its stored data, checked against its size and CRC-32."""
     data = raw
     if method == METHOD_DEFLATED:
-        inflater = zlib.decompressobj(-15)
         try:
-            data = inflater.decompress(raw, size + 1)
+            data, whole = inflate_whole(raw, size + 1)
         except zlib.error as exc:
             raise ArchiveError(f"the archive is damaged: {what} does not decompress ({exc})") from None
-        if not inflater.eof or inflater.unused_data:
+        if not whole:
             raise ArchiveError(f"the archive is damaged: {what} does not decompress to {size} bytes")
     if len(data) != size:
         raise ArchiveError(f"the archive is damaged: {what} is not {size} bytes long")
