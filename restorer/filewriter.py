@@ -211,11 +211,7 @@ class FileWriter:
             try:
                 self.behind = child.backlog() > _BACKLOG
                 if self.behind:  # this process decodes and hashes
-                    if not isinstance(data, bytes):
-                        data = data.decode()
-                    if on_written is not None:
-                        on_written(hashlib.sha256(data).hexdigest())
-                        on_written = None
+                    data, on_written = _decoded_and_reported(data, on_written), None
                 child.hand_over(final, data, mode & KEPT_PERMISSIONS, mtime, on_written)
                 if len(child.pending) > child.room or child.pending_bytes > _PENDING_BYTES:
                     child.settle(child.room // 2, _PENDING_BYTES // 2)
@@ -228,11 +224,8 @@ class FileWriter:
         self._write_here(final, data, mode, mtime, on_written)
 
     def _write_here(self, final: str, data, mode: int, mtime: int | None, on_written) -> None:
-        if not isinstance(data, bytes):
-            data = data.decode()
+        data = _decoded_and_reported(data, on_written)
         write_file(final, (data,), mode, mtime, self._umask)
-        if on_written is not None:
-            on_written(hashlib.sha256(data).hexdigest())
 
     def _settled_or_stopped(self, child: "_Child") -> None:
         """Reads all of a stopped child's replies, then ends it (``_stop``)."""
@@ -274,6 +267,15 @@ class FileWriter:
         processes, self._processes = self._processes, []
         for child in processes:
             child.drain()
+
+
+def _decoded_and_reported(data, on_written) -> bytes:
+    """``data`` decoded here (``StoredData``) and its SHA-256 given to ``on_written``."""
+    if not isinstance(data, bytes):
+        data = data.decode()
+    if on_written is not None:
+        on_written(hashlib.sha256(data).hexdigest())
+    return data
 
 
 class _Stopped(Exception):

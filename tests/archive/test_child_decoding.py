@@ -128,3 +128,23 @@ def test_data_a_child_refuses_but_this_process_decodes_is_still_written(tmp_path
     for name, body in expected.items():
         assert Path(name).read_bytes() == body
         assert digests[name] == hashlib.sha256(body).hexdigest()
+
+
+def test_children_that_are_behind_get_decoded_bytes_and_this_process_hashes(tmp_path, monkeypatch):
+    """A child behind on its files is not given decoding to do: the data it could not
+    decode (here: any) reaches it decoded, and each digest is known at hand-over."""
+    monkeypatch.setattr(filewriter, "_BACKLOG", -1)
+    writer = FileWriter(current_umask(), decoding=("restorer.formats.jpa", {}))
+    digests = {}
+    for i in range(FileWriter.INLINE_FILES + 100):
+        body = b"file %d\n" % i
+        data = body
+        if i >= FileWriter.INLINE_FILES:   # a child would refuse it: not deflate data
+            data = StoredData(b"\xff" * 10, (METHOD_DEFLATE, len(body), 0), lambda body=body: body)
+        name = str(tmp_path / f"f{i}")
+        writer.write(name, data, 0o644, None, lambda sha, name=name: digests.__setitem__(name, sha))
+        assert digests[name] == hashlib.sha256(body).hexdigest()   # reported at once
+    assert writer.children_started == 2 and writer.behind
+    writer.close()
+    for i in range(FileWriter.INLINE_FILES + 100):
+        assert (tmp_path / f"f{i}").read_bytes() == b"file %d\n" % i
