@@ -6,6 +6,7 @@ Nothing here skips: if a real component cannot start, the test fails with the re
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ from hypothesis import settings
 
 from harness.mariadb import DbParams, MariaDBServer
 from harness.php import ensure_php
+
+# Tests run the ``sitepack`` command as users do; it is installed beside this interpreter
+# (the virtual environment's bin/), which ``python -m pytest`` does not put on PATH.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 # CI replays the same property-test examples on every run (a red CI always reproduces);
 # developers' runs keep exploring new random examples.
