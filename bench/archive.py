@@ -3,10 +3,12 @@
 Generates a tree (about 20k small PHP/text files plus 100 MB of incompressible data,
 times ``--scale``), then times creation (``sitepack pack`` per format vs ``zip -r -q``
 and ``tar czf``) and extraction (``sitepack extract`` vs ``unzip -q`` and ``tar xzf``),
-each as a separate process whose peak RSS ``/usr/bin/time`` reports. Prints times, ratios to the peer, archive sizes and
-peak RSS.
+each as a separate process whose peak RSS ``/usr/bin/time`` reports. Every tool runs
+``--rounds`` times, interleaved (every other round in reverse order), each time into a
+new file or folder: nothing is deleted between timings. Prints times, the ratios of the
+medians to the peer's, archive sizes and peak RSS.
 
-    python bench/archive.py [--scale 2] [--formats jpa,zip,jps,jps2] [--keep DIR]
+    python bench/archive.py [--scale 2] [--formats jpa,zip,jps,jps2] [--rounds 3] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -95,6 +98,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=int, default=1, help="multiply the tree size")
     parser.add_argument("--formats", default="jpa,zip,jps,jps2")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="times each tool runs (interleaved; medians are compared)")
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it")
     parser.add_argument("--huge", action="store_true",
                         help="instead: one real round trip of a 4.5 GiB file (JPA 1.3, ZIP64)")
@@ -106,62 +111,78 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="sitepack-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     tree = work / "site"
+    out = work / "out"
     try:
         if not tree.exists():
             t = time.perf_counter()
             files, total = generate(tree, args.scale)
             print(f"tree: {files} files, {total / 1e6:.1f} MB (generated in {time.perf_counter() - t:.1f} s)")
-        subprocess.run(["sync"], check=False)
-        env = dict(os.environ, SITEPACK_BENCH_PASSWORD=PASSWORD)
-        sitepack = [sys.executable, "-c", "from packer.cli import main; main()"]
-        rows = []
-
-        def record(label, kind, seconds, rss, size):
-            rows.append((label, kind, seconds, rss, size))
-            print(f"{kind:8} {label:12} {seconds:7.2f} s  {rss / 1024:7.1f} MiB RSS  "
-                  f"{size / 1e6:8.1f} MB", flush=True)
-
-        out = work / "out"
+        # What an earlier run left is deleted now, not between timings: on a disk with
+        # online discard, deleting many files slows the writes after it for seconds.
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
-        seconds, rss = run(["zip", "-r", "-q", out / "peer.zip", "."], cwd=tree)
-        record("zip -r", "create", seconds, rss, (out / "peer.zip").stat().st_size)
-        seconds, rss = run(["tar", "czf", out / "peer.tgz", "."], cwd=tree)
-        record("tar czf", "create", seconds, rss, (out / "peer.tgz").stat().st_size)
-        for fmt in formats:
-            archive = out / f"ours-{fmt}{SUFFIX[fmt]}"
-            cmd = sitepack + ["pack", tree, "-o", archive, "--format", fmt, "-q"]
-            if fmt in ("jps", "jps2"):
-                cmd += ["--password-env", "SITEPACK_BENCH_PASSWORD"]
-            seconds, rss = run(cmd, env=env)
-            record(f"sitepack {fmt}", "create", seconds, rss, archive.stat().st_size)
-        for target in ("x-unzip", "x-tar"):
-            shutil.rmtree(work / target, ignore_errors=True)
-            (work / target).mkdir()
-        seconds, rss = run(["unzip", "-q", out / "peer.zip", "-d", work / "x-unzip"])
-        record("unzip", "extract", seconds, rss, 0)
-        seconds, rss = run(["tar", "xzf", out / "peer.tgz", "-C", work / "x-tar"])
-        record("tar xzf", "extract", seconds, rss, 0)
-        for fmt in formats:
-            target = work / f"x-{fmt}"
-            shutil.rmtree(target, ignore_errors=True)
-            cmd = sitepack + ["extract", out / f"ours-{fmt}{SUFFIX[fmt]}", target, "-q"]
-            if fmt in ("jps", "jps2"):
-                cmd += ["--password-env", "SITEPACK_BENCH_PASSWORD"]
-            seconds, rss = run(cmd, env=env)
-            record(f"sitepack {fmt}", "extract", seconds, rss, 0)
+        os.sync()
+        env = dict(os.environ, SITEPACK_BENCH_PASSWORD=PASSWORD)
+        sitepack = [sys.executable, "-c", "from packer.cli import main; main()"]
+        secret = ["--password-env", "SITEPACK_BENCH_PASSWORD"]
+
+        def creators(r: int) -> list[tuple[str, list, Path]]:
+            tools = [("zip -r", ["zip", "-r", "-q", out / f"peer{r}.zip", "."], out / f"peer{r}.zip"),
+                     ("tar czf", ["tar", "czf", out / f"peer{r}.tgz", "."], out / f"peer{r}.tgz")]
+            for fmt in formats:
+                archive = out / f"ours{r}-{fmt}{SUFFIX[fmt]}"
+                cmd = sitepack + ["pack", tree, "-o", archive, "--format", fmt, "-q"]
+                tools.append((f"sitepack {fmt}", cmd + (secret if fmt.startswith("jps") else []),
+                              archive))
+            return tools
+
+        def extractors(r: int) -> list[tuple[str, list, Path]]:
+            target = out / f"x{r}"
+            tools = [("unzip", ["unzip", "-q", out / "peer0.zip", "-d", target / "unzip"], target / "unzip"),
+                     ("tar xzf", ["tar", "xzf", out / "peer0.tgz", "-C", target / "tar"], target / "tar")]
+            for fmt in formats:
+                tools.append((f"sitepack {fmt}", sitepack + ["extract", out / f"ours0-{fmt}{SUFFIX[fmt]}",
+                                                             target / fmt, "-q"]
+                              + (secret if fmt.startswith("jps") else []), target / fmt))
+            return tools
+
+        results: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
+        for kind, tools_for in (("create", creators), ("extract", extractors)):
+            for r in range(args.rounds):
+                tools = tools_for(r)
+                # every other round in reverse order: no tool always runs right after another
+                for label, cmd, made in (tools if r % 2 == 0 else tools[::-1]):
+                    if kind == "extract":
+                        made.mkdir(parents=True)
+                    seconds, rss = run(cmd, cwd=tree if kind == "create" else None, env=env)
+                    size = made.stat().st_size if kind == "create" else 0
+                    results.setdefault((kind, label), []).append((seconds, rss, size))
+                    print(f"{kind:8} {label:14} round {r + 1}  {seconds:7.2f} s  "
+                          f"{rss / 1024:7.1f} MiB RSS  {size / 1e6:8.1f} MB", flush=True)
         print()
-        by = {(kind, label): (seconds, rss, size) for label, kind, seconds, rss, size in rows}
-        zip_time, _, zip_size = by[("create", "zip -r")]
-        unzip_time = by[("extract", "unzip")][0]
+
+        def median(kind: str, label: str) -> float:
+            return statistics.median(seconds for seconds, _, _ in results[(kind, label)])
+
+        def peak(kind: str, label: str) -> int:
+            return max(rss for _, rss, _ in results[(kind, label)])
+
+        zip_time, unzip_time = median("create", "zip -r"), median("extract", "unzip")
+        zip_size = results[("create", "zip -r")][0][2]
+        print(f"medians of {args.rounds} rounds: zip -r {zip_time:.2f} s, unzip {unzip_time:.2f} s, "
+              f"tar czf {median('create', 'tar czf'):.2f} s, tar xzf {median('extract', 'tar xzf'):.2f} s")
         for fmt in formats:
-            seconds, rss, size = by[("create", f"sitepack {fmt}")]
-            x_seconds, x_rss, _ = by[("extract", f"sitepack {fmt}")]
-            print(f"{fmt:5} create {seconds / zip_time:5.2f}x zip's time, size {size / zip_size:5.3f}x "
-                  f"zip's; extract {x_seconds / unzip_time:5.2f}x unzip's time; peak RSS "
-                  f"{max(rss, x_rss) / 1024:.0f} MiB")
+            label = f"sitepack {fmt}"
+            create, extract = median("create", label), median("extract", label)
+            size = results[("create", label)][0][2]
+            print(f"{fmt:5} create {create / zip_time:5.2f}x zip's time, size {size / zip_size:5.3f}x "
+                  f"zip's; extract {extract / unzip_time:5.2f}x unzip's time; peak RSS "
+                  f"{max(peak('create', label), peak('extract', label)) / 1024:.0f} MiB")
         if "jpa" in formats and "jps" in formats:
-            print(f"jps creation costs {by[('create', 'sitepack jps')][0] / by[('create', 'sitepack jpa')][0] - 1:+.0%} over jpa")
+            per_round = [jps[0] / jpa[0] for jps, jpa in zip(results[("create", "sitepack jps")],
+                                                             results[("create", "sitepack jpa")])]
+            print(f"jps creation costs {median('create', 'sitepack jps') / median('create', 'sitepack jpa') - 1:+.0%} "
+                  f"over jpa (per round: {', '.join(f'{ratio - 1:+.0%}' for ratio in per_round)})")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

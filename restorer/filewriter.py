@@ -17,7 +17,8 @@ reader module's ``decoder`` and the keys it was sent over the pipe (never on a c
 line), hashes the bytes and sends the SHA-256 back, so the reading process only reads.
 That is worth it while the children keep up: where creating files is slow (a busy
 disk) they fall behind, and then this process decodes, hashes and makes the folders
-itself (``_BACKLOG``), so each side takes the work the other cannot keep up with.
+itself (``_BACKLOG``: its pipe fills up), so each side takes the work the other cannot
+keep up with.
 Damaged data makes the child answer "refused" and stop; this process then decodes the
 same bytes itself (``StoredData.decode``), which raises the reader's exact error.
 
@@ -39,6 +40,7 @@ import select
 import struct
 import subprocess
 import sys
+import termios
 
 TEMP_SUFFIX = ".sitepack-tmp"
 KEPT_PERMISSIONS = 0o1777   # no setuid/setgid from an archive
@@ -66,10 +68,12 @@ _REPLY_SIZE = 33
 # while this process waits for it; their bytes are kept here until then (the fallback
 # writes them), at most this many.
 _PENDING_BYTES = 8 << 20
-# Stored data goes to a child to decode and hash unless the child has more than this
-# many files to write: then the child is the slower one (file creation is slow on this
-# disk, say) and this process decodes and hashes, so that neither side waits for long.
-_BACKLOG, _LOOK_EVERY = 16, 8
+# Stored data goes to a child to decode and hash unless more than this many bytes (or a
+# quarter of a smaller pipe) wait in its pipe, unread: then the child is the slower one
+# (file creation is slow on this disk, say) and this process decodes and hashes, so
+# that neither side waits for the other. (Counting the files without a reply instead
+# says nothing: a child replies in batches, when it runs out of input.)
+_BACKLOG = 256 << 10
 
 
 def temp_name(final: str) -> str:
@@ -209,7 +213,7 @@ class FileWriter:
             self._turn = (self._turn + 1) % len(self._processes)
             child = self._processes[self._turn]
             try:
-                self.behind = child.backlog() > _BACKLOG
+                self.behind = child.unread() > child.backlog_limit
                 if self.behind:  # this process decodes and hashes
                     data, on_written = _decoded_and_reported(data, on_written), None
                 child.hand_over(final, data, mode & KEPT_PERMISSIONS, mtime, on_written)
@@ -292,15 +296,18 @@ class _Child:
         self._failure: WriteFailure | None = None
         self._refused = False
         self._reply_fd = process.stdout.fileno()
+        self._input_fd = process.stdin.fileno()
         os.set_blocking(self._reply_fd, False)
         self._replies = bytearray()
         self._eof = False
-        self._looks = 0
         try:  # Linux gives a user over its pipe quota pipes of one page
-            reply_pipe = fcntl.fcntl(process.stdout.fileno(), fcntl.F_GETPIPE_SZ)
+            reply_pipe = fcntl.fcntl(self._reply_fd, fcntl.F_GETPIPE_SZ)
+            input_pipe = fcntl.fcntl(self._input_fd, fcntl.F_GETPIPE_SZ)
         except OSError:
-            reply_pipe = 4096
+            reply_pipe = input_pipe = 4096
         self.room = min(1024, reply_pipe // _REPLY_SIZE - 1)
+        #: Unread input beyond which the child is behind (``_BACKLOG``).
+        self.backlog_limit = min(_BACKLOG, input_pipe // 4)
 
     @classmethod
     def start(cls, setup: dict) -> "_Child | None":
@@ -346,13 +353,10 @@ class _Child:
         self.pending.append((final, data, mode, mtime, on_written))
         self.pending_bytes += len(payload)
 
-    def backlog(self) -> int:
-        """About how many files the child has yet to write (replies taken every few
-        calls: each look is a system call)."""
-        self._looks += 1
-        if self._looks % _LOOK_EVERY == 0:
-            self.poll()
-        return len(self.pending)
+    def unread(self) -> int:
+        """Bytes handed over that the child has not read yet (one system call)."""
+        waiting = fcntl.ioctl(self._input_fd, termios.FIONREAD, bytes(4))
+        return int.from_bytes(waiting, sys.byteorder)
 
     def poll(self) -> None:
         """Takes the replies that arrived, without waiting."""

@@ -24,8 +24,8 @@ from restorer.formats.crypto import (SCRYPT_DEFAULT, KdfParams, derive_master_ke
                                      split_master_key)
 
 from .base import ArchiveWriter, register
-from .compress import deflate_raw
-from .jps2 import RandomSourceMixin, chunk_size_for, deflate_fast, split_chunks
+from .compress import deflate_fast, deflate_raw, looks_incompressible
+from .jps2 import RandomSourceMixin, chunk_size_for, split_chunks
 
 
 _DEFLATED, _STORED = bytes((layout.METHOD_DEFLATE,)), bytes((layout.METHOD_STORED,))
@@ -40,13 +40,10 @@ def pack_chunk(data: bytes, deflate: Callable[[bytes], bytes] = deflate_raw) -> 
     return _STORED + data
 
 
-PROBE = 64 * 1024
-
-
 def pack_chunk_fast(data: bytes) -> bytes:
     """``pack_chunk`` with ISA-L's fast deflate, for the chunks of large files; a chunk
-    whose first 64 KiB do not shrink by 3 % (media, archives) is stored untried."""
-    if len(data) > 2 * PROBE and len(deflate_fast(data[:PROBE])) > PROBE * 0.97:
+    that looks incompressible (media, archives) is stored untried."""
+    if looks_incompressible(data):
         return _STORED + data
     return pack_chunk(data, deflate_fast)
 

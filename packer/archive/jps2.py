@@ -6,7 +6,7 @@ block is AES-128-CBC with a fresh random IV. Data block headers (8 bytes) never 
 part boundary; a block body may cross one, so chunks stay below half the part size (a
 symlink's block never crosses one).
 Small files deflate like JPA's (zlib level 6, on the thread pool), large files' chunks
-with ISA-L's fast deflate.
+with ISA-L's fast deflate, or as stored deflate blocks when they look incompressible.
 Sizes are u32: a file of 4 GiB or more cannot go into JPS 2.0 (use ``jps``).
 """
 
@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import base64
 import os
-import zlib
 from collections.abc import Callable, Iterator
-
-from isal import isal_zlib
 
 from restorer.errors import ArchiveError
 from restorer.formats import jps2 as layout
@@ -25,20 +22,9 @@ from restorer.formats.base import CHUNK_SIZE, Entry, EntryType
 from restorer.formats.crypto import AesCbc, pbkdf2_key
 
 from .base import ArchiveWriter, register
-from .compress import deflate_raw
+from .compress import deflate_large, deflate_raw
 
 U32_MAX = 0xFFFFFFFF
-FAST_DEFLATE_LEVEL = 1
-
-
-def deflate_fast(data: bytes) -> bytes:
-    """One raw deflate stream made by ISA-L: for the 1 MiB chunks of large files, which
-    are mostly compressed media or dumps; 4 to 15 times faster than zlib level 6, and
-    still standard deflate for every reader."""
-    compressor = isal_zlib.compressobj(FAST_DEFLATE_LEVEL, zlib.DEFLATED, -15)
-    return compressor.compress(data) + compressor.flush()
-
-
 class BufferedRandom:
     """Random bytes from ``source`` drawn 4 KiB at a time: one system call per few
     hundred IVs or nonces instead of one each (measurable with 10 000s of small files)."""
@@ -132,7 +118,7 @@ class Jps2Writer(RandomSourceMixin, ArchiveWriter):
 
     def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None:
         self._write_entity(entry)
-        for piece in self.map_ordered(deflate_fast, split_chunks(chunks, self._chunk)):
+        for piece in self.map_ordered(deflate_large, split_chunks(chunks, self._chunk)):
             self._write_block(piece)
 
     def _write_entity(self, entry: Entry) -> None:

@@ -21,6 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from restorer.errors import ArchiveError
 
@@ -40,6 +41,10 @@ class EntryType(enum.IntEnum):
     DIR = 0
     FILE = 1
     SYMLINK = 2
+
+
+#: ``EntryType`` by value, for readers (indexing a tuple is much cheaper than ``EntryType(n)``).
+ENTRY_TYPES = (EntryType.DIR, EntryType.FILE, EntryType.SYMLINK)
 
 
 @dataclass(frozen=True)
@@ -115,8 +120,7 @@ def inflate_whole(data: bytes, limit: int) -> tuple[bytes, bool]:
     return out, inflater.eof and not inflater.unused_data
 
 
-@dataclass(frozen=True)
-class StoredData:
+class StoredData(NamedTuple):
     """A small file's data as the archive stores it (compressed, encrypted), taken whole
     so that a writer process can decode it: there, the ``decoder`` of the reader's
     module does it with ``params``; here, ``decode()`` does the same and raises this

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from restorer.errors import ArchiveError
 
-from .base import (CHUNK_SIZE, SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType, StoredData,
-                   inflate_whole, normalize_mode)
+from .base import (CHUNK_SIZE, ENTRY_TYPES, SMALL_ENTRY, ArchiveReader, Entry, EntryData,
+                   EntryType, StoredData, inflate_whole, normalize_mode)
 from .parts import PartReader, expect_part_count
 
 MAGIC = b"JPA"
@@ -151,7 +151,7 @@ class JpaReader(ArchiveReader):
             if entry_type not in (0, 1, 2):
                 raise ArchiveError(f"the archive is damaged: entry {path!r} has unknown type "
                                    f"{entry_type} ({stream.where(start)})")
-            kind = EntryType(entry_type)
+            kind = ENTRY_TYPES[entry_type]
             path = path.rstrip("/")
             data_start = stream.tell()
             if data_start + compressed > stream.size:

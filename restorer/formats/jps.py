@@ -30,8 +30,8 @@ from pathlib import Path
 
 from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
-from restorer.formats.base import (SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType,
-                                   StoredData, inflate_whole, normalize_mode)
+from restorer.formats.base import (ENTRY_TYPES, SMALL_ENTRY, ArchiveReader, Entry, EntryData,
+                                   EntryType, StoredData, inflate_whole, normalize_mode)
 from restorer.formats.crypto import (KdfParams, derive_master_key, split_master_key,
                                      verifier_matches)
 from restorer.formats.jps2 import LazyWhere
@@ -246,7 +246,7 @@ class JpsReader(ArchiveReader):
             path = plain[ENTITY.size:].decode("utf-8")
         except UnicodeDecodeError:
             raise ArchiveError(f"{where}: entry path is not UTF-8: the archive is damaged") from None
-        kind = EntryType(entry_type)
+        kind = ENTRY_TYPES[entry_type]
         if kind is EntryType.DIR and size:
             raise ArchiveError(f"{where}: directory {path} has a size: the archive is damaged")
         return Entry(path, kind, size, normalize_mode(kind, mode), mtime)

@@ -22,10 +22,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from restorer.errors import ArchiveError, WrongPasswordError
 from restorer.formats import NEEDS_PASSWORD
-from restorer.formats.base import (SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType,
+from restorer.formats.base import (ENTRY_TYPES, SMALL_ENTRY, ArchiveReader, Entry, EntryData,
                                    StoredData, inflate_whole, normalize_mode)
 from restorer.formats.crypto import (AES_BLOCK, PBKDF2_HASHES, AesCbc, akeeba_zero_pad,
                                      legacy_jps_key, pbkdf2_key)
@@ -183,13 +184,13 @@ class BlockDecrypter:
         size = len(block)
         if size < LENGTH_TRAILER.size:
             raise ArchiveError(f"{what}: encrypted block of {size} bytes is too short")
-        (stored_length,) = LENGTH_TRAILER.unpack_from(block, size - 4)
+        stored_length = int.from_bytes(block[-4:], "little")
         end = size - 4
-        salt = None
         if size >= 92 and block[-92:-88] == SALT_MARK:
-            salt = block[-88:-24]
+            cipher = self._cipher_for(block[-88:-24])
             end -= SALT_TRAILER.size
-        cipher = self._cipher_for(salt)
+        else:  # the usual case: every block of JPS 2.0 under the static key
+            cipher = self._static or self._cipher_for(None)
         if size >= 24 and block[-24:-20] == IV_MARK:
             iv = block[-20:-4]
             end -= 20
@@ -204,8 +205,7 @@ class BlockDecrypter:
         return plain[:length], plausible
 
 
-@dataclass(frozen=True)
-class EntityHeader:
+class EntityHeader(NamedTuple):
     path: str
     type: int
     compression: int
@@ -217,34 +217,52 @@ class EntityHeader:
 def parse_entity(plain: bytes, plausible: bool, where: str, *, first: bool) -> EntityHeader:
     """The entity fields, or an error: "wrong password" for the first entity (JPS 2.0
     cannot say so any other way), "damaged" for later ones."""
+    fields_at = 2 + (plain[0] | plain[1] << 8 if len(plain) >= 2 else 0)
+    if fields_at > 2 and fields_at + ENTITY_FIELDS.size <= len(plain):
+        entry_type, compression, size, mode, mtime = ENTITY_FIELDS.unpack_from(plain, fields_at)
+        raw_path = plain[2:fields_at]
+        if (plausible and entry_type in _ENTITY_TYPES and compression in _COMPRESSIONS
+                and b"\0" not in raw_path):
+            try:
+                path = raw_path.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if (entry_type == TYPE_FILE or (entry_type == TYPE_DIR and not size)
+                        or (entry_type == TYPE_LINK and size <= 65535)):
+                    return EntityHeader(path, entry_type, compression, size, mode, mtime)
+    reason = _entity_fault(plain, plausible)
+    if first:
+        raise WrongPasswordError(f"wrong password for {where}: {reason}")
+    raise ArchiveError(f"{where}: damaged entity header ({reason})")
 
-    def fail(reason: str):
-        if first:
-            raise WrongPasswordError(f"wrong password for {where}: {reason}")
-        raise ArchiveError(f"{where}: damaged entity header ({reason})")
 
+_ENTITY_TYPES = (TYPE_DIR, TYPE_FILE, TYPE_LINK)
+_COMPRESSIONS = (COMPRESSION_NONE, COMPRESSION_DEFLATE, COMPRESSION_BZIP2)
+
+
+def _entity_fault(plain: bytes, plausible: bool) -> str:
+    """What is wrong with an entity plaintext ``parse_entity`` refused."""
     if len(plain) < ENTITY_PATH_LENGTH.size + ENTITY_FIELDS.size:
-        fail(f"decrypted entity header of {len(plain)} bytes is too short")
+        return f"decrypted entity header of {len(plain)} bytes is too short"
     (path_length,) = ENTITY_PATH_LENGTH.unpack_from(plain)
     if path_length == 0 or ENTITY_PATH_LENGTH.size + path_length + ENTITY_FIELDS.size > len(plain):
-        fail(f"path length {path_length} does not fit the {len(plain)}-byte entity header")
+        return f"path length {path_length} does not fit the {len(plain)}-byte entity header"
     raw_path = plain[2:2 + path_length]
-    entry_type, compression, size, mode, mtime = ENTITY_FIELDS.unpack_from(plain, 2 + path_length)
-    if entry_type not in (TYPE_DIR, TYPE_FILE, TYPE_LINK):
-        fail(f"entity type {entry_type} is not 0, 1 or 2")
-    if compression not in (COMPRESSION_NONE, COMPRESSION_DEFLATE, COMPRESSION_BZIP2):
-        fail(f"compression method {compression} is not 0, 1 or 2")
+    entry_type, compression, size, _mode, _mtime = ENTITY_FIELDS.unpack_from(plain, 2 + path_length)
+    if entry_type not in _ENTITY_TYPES:
+        return f"entity type {entry_type} is not 0, 1 or 2"
+    if compression not in _COMPRESSIONS:
+        return f"compression method {compression} is not 0, 1 or 2"
     if b"\0" in raw_path:
-        fail("the path contains a NUL byte")
+        return "the path contains a NUL byte"
     try:
-        path = raw_path.decode("utf-8")
+        raw_path.decode("utf-8")
     except UnicodeDecodeError:
-        fail("the path is not UTF-8")
+        return "the path is not UTF-8"
     if not plausible:
-        fail("the block's lengths or padding do not match")
-    if (entry_type == TYPE_DIR and size) or (entry_type == TYPE_LINK and size > 65535):
-        fail(f"size {size} is implausible for a {'directory' if entry_type == TYPE_DIR else 'link'}")
-    return EntityHeader(path, entry_type, compression, size, mode, mtime)
+        return "the block's lengths or padding do not match"
+    return f"size {size} is implausible for a {'directory' if entry_type == TYPE_DIR else 'link'}"
 
 
 def decode_chunk(compression: int, plain: bytes, where, what: str,
@@ -312,6 +330,8 @@ class LazyWhere:
         return self._stream.where(self._offset)
 
 
+_NEXT_RECORD = (ENTITY_SIGNATURE, END_SIGNATURE)
+
 MAX_BLOCK = 64 * 1024 * 1024
 """Largest encrypted block accepted: writers use 1 MiB chunks; a damaged length field
 must not make the reader allocate gigabytes."""
@@ -351,9 +371,9 @@ class Jps2Reader(ArchiveReader):
         when the archive is opened, before anything is extracted."""
         stream = self._stream
         stream.seek(self._first_record)
-        if stream.read(3) == ENTITY_SIGNATURE:
-            stream.seek(self._first_record)
-            self._read_entity(first=True)
+        head = stream.read(ENTITY_HEAD.size)
+        if head[:3] == ENTITY_SIGNATURE and len(head) == ENTITY_HEAD.size:
+            self._read_entity(head, self._first_record, first=True)
 
     def close(self) -> None:
         self._stream.close()
@@ -377,17 +397,21 @@ class Jps2Reader(ArchiveReader):
         count = 0
         while True:
             start = stream.tell()
-            if start == stream.size:
-                raise stream.truncated("the end record (JPE), which is missing", start)
-            signature = stream.read_exact(3, "a record signature")
-            if signature == END_SIGNATURE:
-                self._check_end(start, count)
-                return
-            if signature != ENTITY_SIGNATURE:
+            head = stream.read(ENTITY_HEAD.size)
+            if head[:3] != ENTITY_SIGNATURE or len(head) != ENTITY_HEAD.size:
+                if head[:3] == END_SIGNATURE:
+                    stream.seek(start + 3)
+                    self._check_end(start, count)
+                    return
+                if len(head) < 3:
+                    raise stream.truncated("the end record (JPE), which is missing"
+                                           if start == stream.size else "a record signature", start)
+                if head[:3] == ENTITY_SIGNATURE:
+                    raise stream.truncated("an entity record", start + 3)
                 raise ArchiveError(
-                    f"{stream.where(start)}: found {signature!r} where an entity record (JPF) "
+                    f"{stream.where(start)}: found {head[:3]!r} where an entity record (JPF) "
                     "or the end record (JPE) must be: the archive is damaged")
-            header, where = self._read_entity(first=count == 0, start=start, signature=signature)
+            header, where = self._read_entity(head, start, first=count == 0)
             count += 1
             entry, data = self._entry(header, where)
             yield entry, data
@@ -395,41 +419,35 @@ class Jps2Reader(ArchiveReader):
                 data.close()
                 self._skip_data()
 
-    def _read_entity(self, first: bool, start: int | None = None,
-                     signature: bytes | None = None) -> tuple[EntityHeader, str]:
-        stream = self._stream
-        if start is None:
-            start = stream.tell()
-            signature = stream.read_exact(3, "a record signature")
-        _, block_length, plain_length = ENTITY_HEAD.unpack(
-            signature + stream.read_exact(ENTITY_HEAD.size - 3, "an entity record"))
-        block = stream.read_exact(block_length, "an entity record")
-        where = LazyWhere(stream, start)
+    def _read_entity(self, head: bytes, start: int, *, first: bool) -> tuple[EntityHeader, str]:
+        """The entity whose ``ENTITY_HEAD`` (``head``, read at ``start``) was just read."""
+        _, block_length, plain_length = ENTITY_HEAD.unpack(head)
+        block = self._stream.read_exact(block_length, "an entity record")
+        where = LazyWhere(self._stream, start)
         plain, plausible = self._decrypter.decrypt(block, plain_length, where)
         return parse_entity(plain, plausible, self.name if first else where, first=first), where
 
     def _entry(self, header: EntityHeader, where: str) -> tuple[Entry, Iterator[bytes]]:
-        entry_type = EntryType(header.type)
-        path = header.path.rstrip("/") if entry_type is EntryType.DIR else header.path
-        mode = normalize_mode(entry_type, header.mode)
-        if entry_type is EntryType.DIR:
-            return Entry(path, entry_type, 0, mode, header.mtime), EntryData(iter(()))
-        if entry_type is EntryType.SYMLINK:
-            target = self._read_chunk(COMPRESSION_NONE, f"the link {path}") if header.size else b""
-            if len(target) != header.size:
-                raise ArchiveError(f"{where}: the link {path} has a target of {len(target)} "
-                                   f"bytes, its header says {header.size}: the archive is damaged")
-            try:
-                text = target.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ArchiveError(f"{where}: the target of link {path} is not UTF-8") from None
-            return (Entry(path, entry_type, header.size, mode, header.mtime, text),
-                    EntryData(iter((target,))))
-        entry = Entry(path, entry_type, header.size, mode, header.mtime)
-        take = None
-        if 0 < header.size <= SMALL_ENTRY and self._static_key is not None:
-            take = partial(self._take, header, path)
-        return entry, EntryData(self._file_data(header, path), take)
+        path, entry_type, _, size, mode, mtime = header
+        kind = ENTRY_TYPES[entry_type]
+        if entry_type == TYPE_FILE:
+            entry = Entry(path, kind, size, normalize_mode(kind, mode), mtime)
+            take = None
+            if 0 < size <= SMALL_ENTRY and self._static_key is not None:
+                take = partial(self._take, header)
+            return entry, EntryData(self._file_data(header, path), take)
+        mode = normalize_mode(kind, mode)
+        if entry_type == TYPE_DIR:
+            return Entry(path.rstrip("/"), kind, 0, mode, mtime), EntryData(iter(()))
+        target = self._read_chunk(COMPRESSION_NONE, f"the link {path}") if size else b""
+        if len(target) != size:
+            raise ArchiveError(f"{where}: the link {path} has a target of {len(target)} "
+                               f"bytes, its header says {size}: the archive is damaged")
+        try:
+            text = target.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ArchiveError(f"{where}: the target of link {path} is not UTF-8") from None
+        return Entry(path, kind, size, mode, mtime, text), EntryData(iter((target,)))
 
     def _file_data(self, header: EntityHeader, path: str) -> Iterator[bytes]:
         done = 0
@@ -450,7 +468,7 @@ class Jps2Reader(ArchiveReader):
         block = stream.read_exact(block_length, f"a data block of {what}")
         return decode_block(self._decrypter, block, plain_length, compression, where, what, limit)
 
-    def _take(self, header: EntityHeader, path: str) -> StoredData | None:
+    def _take(self, header: EntityHeader) -> StoredData | None:
         """A small file's one data block, when it is the file's only block and under the
         static key; else None and the file is read block by block."""
         stream = self._stream
@@ -461,17 +479,21 @@ class Jps2Reader(ArchiveReader):
             if plain_length <= block_length <= MAX_BLOCK and block_length >= 24:
                 # the block and the signature of the record after it, read at once
                 body = stream.read(block_length + 3)
-                if (body[-3:] in (ENTITY_SIGNATURE, END_SIGNATURE) and len(body) == block_length + 3
+                if (body[-3:] in _NEXT_RECORD and len(body) == block_length + 3
                         and body[-27:-23] == IV_MARK
                         and not (block_length >= 92 and body[-95:-91] == SALT_MARK)):
                     stream.seek(start + DATA_HEAD.size + block_length)
                     block = body[:-3]
                     return StoredData(block, (header.compression, plain_length, header.size),
-                                      partial(decode_whole_block, self._decrypter, block,
-                                              plain_length, header.compression, header.size,
-                                              LazyWhere(stream, start), f"the file {path}"))
+                                      partial(self._decode_taken, block, plain_length, header, start))
         stream.seek(start)
         return None
+
+    def _decode_taken(self, block: bytes, plain_length: int, header: EntityHeader,
+                      start: int) -> bytes:
+        return decode_whole_block(self._decrypter, block, plain_length, header.compression,
+                                  header.size, LazyWhere(self._stream, start),
+                                  f"the file {header.path}")
 
     def _skip_data(self) -> None:
         """Moves past data blocks nobody read, as Akeeba's reader skips: until the next
