@@ -47,15 +47,3 @@ def deflate_large(data: bytes) -> bytes:
     faster than ISA-L's output for the same random bytes)."""
     return deflate_raw(data, 0) if looks_incompressible(data) else deflate_fast(data)
 
-
-def deflate_piece(data: bytes, final: bool, level: int = COMPRESSION_LEVEL) -> bytes:
-    """One piece of a raw deflate stream made of independently compressed pieces.
-
-    Pieces end on a byte boundary (sync flush); only the ``final`` one closes the
-    stream, so the pieces of one file can be compressed in parallel and concatenated
-    (what ``pigz`` does). A piece that looks incompressible is emitted as stored
-    deflate blocks, which costs a copy instead of a full compression.
-    """
-    flush = zlib.Z_FINISH if final else zlib.Z_SYNC_FLUSH
-    compressor = zlib.compressobj(0 if looks_incompressible(data) else level, zlib.DEFLATED, -15)
-    return compressor.compress(data) + compressor.flush(flush)

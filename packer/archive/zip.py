@@ -3,9 +3,12 @@
 Every entry has the UTF-8 flag, Unix mode in the external attributes (made by Unix),
 the extended timestamp extra (exact mtime; the DOS time is local time, as ``zip``
 writes it) and no data descriptor: small files are compressed (CRC and sizes known)
-before their local header is written; a large file's local header is patched once its
-data is out. Large files are deflated in 1 MiB pieces on the thread pool (one valid
-deflate stream, see ``compress.deflate_piece``).
+before their local header is written. Files of 1 MiB and more are stored, as Akeeba's
+ZIP writer stores them: Akeeba's extractor reads a deflated entry whole into PHP's
+memory and inflates it in one call, so a large deflated file fails on a host with a
+128 MiB ``memory_limit``; their CRC-32 is patched into the local header once the data
+is out. Symlinks say "version needed 1.0, Unix" (``0a 03``), the one sign Akeeba's
+extractor reads to make a link instead of a file holding the target.
 
 The central directory records go to a sidecar file while entries are added (constant
 memory) and are copied behind the data at ``close``. ZIP64 extras and end records are
@@ -32,14 +35,23 @@ from restorer.formats.zip import (CENTRAL_HEADER, CENTRAL_MAGIC, END_MAGIC, END_
                                   ZIP64_LOCATOR, ZIP64_LOCATOR_MAGIC, dos_datetime)
 
 from .base import ArchiveWriter, register
-from .compress import deflate_piece, deflate_raw
+from .compress import deflate_raw
 
 VERSION_MADE_BY = (SYSTEM_UNIX << 8) | 45
 VERSION_DEFAULT = 20
 VERSION_ZIP64 = 45
-#: Large files above this get a ZIP64 extra in their local header up front (deflate of
-#: incompressible pieces is stored, so the data never grows more than this margin).
-ZIP64_LOCAL_THRESHOLD = U32_MAX - U32_MAX // 64
+#: "Version needed" of a symlink, as Akeeba's ZIP writer puts it in both headers: its
+#: extractor makes a link only for entries whose local header says ``0a 03``.
+VERSION_SYMLINK = (SYSTEM_UNIX << 8) | 10
+#: Stored files of this size or more get a ZIP64 extra in their local header (their
+#: sizes do not fit the 32-bit fields, whose all-ones value means "see the extra").
+ZIP64_LOCAL_THRESHOLD = U32_MAX
+
+
+def _version_needed(entry: Entry, zip64: bool) -> int:
+    if zip64:
+        return VERSION_ZIP64
+    return VERSION_SYMLINK if entry.is_symlink else VERSION_DEFAULT
 
 
 def _timestamp_extra(mtime: int) -> bytes:
@@ -81,34 +93,14 @@ class ZipWriter(ArchiveWriter):
 
     def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None:
         name = self._name(entry)
-        zip64 = entry.size > ZIP64_LOCAL_THRESHOLD
-        disk, offset = self._local_header(entry, name, METHOD_DEFLATED, 0, 0, zip64=zip64)
+        zip64 = entry.size >= ZIP64_LOCAL_THRESHOLD
+        disk, offset = self._local_header(entry, name, METHOD_STORED, 0, entry.size, zip64=zip64)
         crc = 0
-        compressed = 0
-        seen = 0
-
-        def pieces():
-            nonlocal crc, seen
-            for chunk in chunks:
-                crc = zlib.crc32(chunk, crc)
-                seen += len(chunk)
-                yield chunk, seen >= entry.size
-
-        for packed in self.map_ordered(lambda item: deflate_piece(*item), pieces()):
-            self.out.write(packed)
-            compressed += len(packed)
-        if compressed > U32_MAX and not zip64:
-            raise OSError(f"{entry.path}: deflated data outgrew the ZIP header room")
-        position = (disk + 1, offset)
-        if zip64:
-            self.out.patch((position[0], offset + 14), LOCAL_HEADER.pack(
-                LOCAL_MAGIC, 0, 0, 0, 0, 0, crc, U32_MAX, U32_MAX, 0, 0)[14:22])
-            self.out.patch((position[0], offset + LOCAL_HEADER.size + len(name) + 9 + 4),
-                           entry.size.to_bytes(8, "little") + compressed.to_bytes(8, "little"))
-        else:
-            self.out.patch((position[0], offset + 14), crc.to_bytes(4, "little")
-                           + compressed.to_bytes(4, "little") + entry.size.to_bytes(4, "little"))
-        self._central(entry, name, METHOD_DEFLATED, crc, compressed, disk, offset, zip64=zip64)
+        for chunk in chunks:  # exactly entry.size bytes (the base rolls back otherwise)
+            crc = zlib.crc32(chunk, crc)
+            self.out.write(chunk)
+        self.out.patch((disk + 1, offset + 14), crc.to_bytes(4, "little"))
+        self._central(entry, name, METHOD_STORED, crc, entry.size, disk, offset, zip64=zip64)
 
     def _finish(self) -> None:
         self._cdir.flush()
@@ -178,7 +170,7 @@ class ZipWriter(ArchiveWriter):
             extra += (ZIP64_EXTRA_ID.to_bytes(2, "little") + (16).to_bytes(2, "little")
                       + entry.size.to_bytes(8, "little") + compressed.to_bytes(8, "little"))
         header = LOCAL_HEADER.pack(
-            LOCAL_MAGIC, VERSION_ZIP64 if zip64 else VERSION_DEFAULT, FLAG_UTF8, method,
+            LOCAL_MAGIC, _version_needed(entry, zip64), FLAG_UTF8, method,
             dos_time, dos_date, crc, U32_MAX if zip64 else compressed,
             U32_MAX if zip64 else entry.size, len(name), len(extra))
         self.out.ensure_room(len(header) + len(name) + len(extra))
@@ -198,7 +190,7 @@ class ZipWriter(ArchiveWriter):
                       + b"".join(v.to_bytes(8, "little") for v in big))
         external = (entry.mode << 16) | (MSDOS_DIRECTORY if entry.is_dir else 0)
         record = CENTRAL_HEADER.pack(
-            CENTRAL_MAGIC, VERSION_MADE_BY, VERSION_ZIP64 if big else VERSION_DEFAULT,
+            CENTRAL_MAGIC, VERSION_MADE_BY, _version_needed(entry, bool(big)),
             FLAG_UTF8, method, dos_time, dos_date, crc,
             U32_MAX if (zip64 or compressed >= U32_MAX) else compressed,
             U32_MAX if (zip64 or entry.size >= U32_MAX) else entry.size,

@@ -49,8 +49,29 @@ def test_unzip_and_zipfile_accept_our_zip(tmp_path):
         assert z.read(link) == "ünïcode €.php".encode()
         assert z.getinfo("empty/").is_dir()
         assert z.read("text.sql") == b"INSERT INTO t VALUES (1,'abc');\n" * 80_000
-        assert z.getinfo("text.sql").compress_type == zipfile.ZIP_DEFLATED
+        assert info.compress_type == zipfile.ZIP_DEFLATED
         assert z.read("installation/sitepack-manifest.jsonl").startswith(b'{"sitepack_manifest":1')
+
+
+def test_what_akeebas_extractor_needs_large_files_stored_and_symlinks_marked(tmp_path):
+    """Akeeba's extractor reads a deflated entry whole into PHP's memory (a large one fails
+    under a 128 MiB memory_limit) and makes a link only for entries whose local header
+    says "version needed" 0a 03. So files of 1 MiB and more are stored, as Akeeba's
+    writer does, and symlinks carry 0a 03 in both headers, other entries 14 00."""
+    archive = write_sample(tmp_path / "site.zip")
+    raw = archive.read_bytes()
+    with zipfile.ZipFile(archive) as z:
+        infos = {info.filename: info for info in z.infolist()}
+    for name in ("random.bin", "text.sql"):  # 2.5 MB of noise and 2.6 MB of SQL text
+        assert infos[name].file_size >= 1024 * 1024
+        assert infos[name].compress_type == zipfile.ZIP_STORED
+    assert infos["small/0.txt"].compress_type == zipfile.ZIP_STORED  # noise: deflate loses
+    assert infos["docs/ünïcode €.php"].compress_type == zipfile.ZIP_DEFLATED
+    for name, info in infos.items():
+        local_version = raw[info.header_offset + 4:info.header_offset + 6]
+        expected = b"\x0a\x03" if name == "docs/link" else b"\x14\x00"
+        assert local_version == expected, name
+        assert (info.extract_version, info.reserved) == (tuple(expected)), name
 
 
 def test_unzip_restores_symlinks_and_modes(tmp_path):
@@ -134,8 +155,8 @@ def test_zip64_end_records_when_entries_exceed_65535(tmp_path):
 
 
 def test_zip64_local_header_of_a_large_stream_is_patched_right(tmp_path, monkeypatch):
-    """Files above the ZIP64 threshold get a ZIP64 extra up front, patched after the data;
-    the threshold is lowered here so that a 1.5 MB file takes the path of a 5 GB one."""
+    """Files of 4 GiB and more get a ZIP64 extra up front and their CRC patched after the
+    data; the threshold is lowered here so that a 1.5 MB file takes the path of a 5 GB one."""
     import packer.archive.zip as zip_writer
 
     monkeypatch.setattr(zip_writer, "ZIP64_LOCAL_THRESHOLD", 1024 * 1024)
