@@ -35,6 +35,7 @@ them (original names), so the finish step renames exactly those back.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -197,9 +198,24 @@ class Extractor:
         self._dir_meta: list[tuple[str, int, int | None]] = []
         self._observed: dict[str, Observed] = {}
         self._renamed: set[str] = set()
+        self._epoch_links: list[str] = []          # symlinks whose mtime is 0
         self._umask = current_umask()
 
     def run(self, reader: ArchiveReader) -> ExtractReport:
+        try:
+            self._extract_all(reader)
+        except BaseException:
+            if self._renamed:  # a failed extraction puts them back as a finished one does
+                with contextlib.suppress(OSError):
+                    self._settle_server_files()
+            raise
+        self._apply_epoch_times()
+        if self._renamed:
+            self._settle_server_files()
+        return self.report
+
+    def _extract_all(self, reader: ArchiveReader) -> None:
+        """Every entry, then the manifest check."""
         self.report.format = reader.format
         try:
             self.dest.mkdir(parents=True, exist_ok=True)
@@ -252,9 +268,6 @@ class Extractor:
         elif reader.declares_manifest:
             raise ArchiveError(f"the archive is damaged: its header says it carries a manifest "
                                f"({MANIFEST_PATH}) but there is none; copy or download it again")
-        if self._renamed:
-            self._settle_server_files()
-        return self.report
 
     def _settle_server_files(self) -> None:
         installation = os.path.join(self._root, "installation")
@@ -264,7 +277,9 @@ class Extractor:
         elif self.server_files_as_bak == "auto":
             # Not a site bundle: nothing will put them back, so they keep their names.
             for path in sorted(self._renamed):
-                os.replace(os.path.join(self._root, path + ".bak"), os.path.join(self._root, path))
+                renamed = os.path.join(self._root, path + ".bak")
+                if os.path.lexists(renamed):  # not when a failure came first
+                    os.replace(renamed, os.path.join(self._root, path))
             self._renamed.clear()
             self.report.renamed.clear()
 
@@ -362,8 +377,10 @@ class Extractor:
         try:
             unlink_quietly(temp)
             os.symlink(entry.target, temp)
-            if entry.mtime is not None:
+            if entry.mtime:
                 os.utime(temp, (entry.mtime, entry.mtime), follow_symlinks=False)
+            elif entry.mtime == 0:
+                self._epoch_links.append(out_path)
             step = "rename"
             os.replace(temp, final)
         except OSError as exc:
@@ -396,10 +413,24 @@ class Extractor:
                 except FileNotFoundError:   # empty: no file writer made it
                     self._ensure_dir(out_path, create=True)
                     os.chmod(full, mode & KEPT_PERMISSIONS)
-                if mtime is not None:
+                if mtime:  # 0 waits for _apply_epoch_times
                     os.utime(full, (mtime, mtime))
             except OSError as exc:
                 raise WriteFailure(exc.errno, exc.strerror, full, "finish") from None
+
+    def _apply_epoch_times(self) -> None:
+        """An mtime of 0 is applied only to archives with a sitepack manifest (whose
+        writer stores real times): Akeeba's JPS writer puts 0 where it stores no time
+        (folders and links), which would date them 1 January 1970. Without one, such
+        folders and links keep the time of the extraction, as Akeeba's extractor leaves
+        them."""
+        if not self.report.manifest_checked:
+            return
+        for out_path, _, mtime in self._dir_meta:
+            if mtime == 0:
+                os.utime(os.path.join(self._root, out_path), (0, 0))
+        for out_path in self._epoch_links:
+            os.utime(os.path.join(self._root, out_path), (0, 0), follow_symlinks=False)
 
     def _check_manifest(self, manifest: ManifestReader, comparison: ManifestComparison) -> None:
         manifest.finish()

@@ -90,10 +90,13 @@ def normalize_mode(entry_type: EntryType, mode: int) -> int:
     """``mode`` with file-type bits that agree with ``entry_type``.
 
     Archives from other tools sometimes carry bare permission bits (no type bits); those
-    get the type added. A mode whose type bits say something else (a device, a fifo) is
+    get the type added. Akeeba's JPA and JPS writers store a symlink's mode with a call
+    that follows the link, so a link to a file or folder says "file" or "folder": a link
+    gets the link type. A mode whose type bits say something else (a device, a fifo) is
     kept as it is so that extraction can refuse it by name.
     """
-    if stat.S_IFMT(mode) == 0:
+    kind = stat.S_IFMT(mode)
+    if kind == 0 or (entry_type is EntryType.SYMLINK and kind in (stat.S_IFREG, stat.S_IFDIR)):
         return default_mode(entry_type, mode)
     return mode
 

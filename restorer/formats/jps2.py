@@ -337,6 +337,14 @@ MAX_BLOCK = 64 * 1024 * 1024
 must not make the reader allocate gigabytes."""
 
 
+def _check_data_head(stream: PartReader, where, what: str, block_length: int,
+                     plain_length: int) -> None:
+    """A data block's lengths must be possible before its body is read or skipped."""
+    if block_length > MAX_BLOCK or plain_length > block_length:
+        raise ArchiveError(f"{where}: {what} has implausible lengths ({block_length}, "
+                           f"{plain_length}): the archive is damaged{stream.short_part_hint()}")
+
+
 class Jps2Reader(ArchiveReader):
     """Reads JPS 2.0 (``format = "jps2"``) and JPS 1.x (``format = "jps1"``) archives."""
 
@@ -437,8 +445,9 @@ class Jps2Reader(ArchiveReader):
                 take = partial(self._take, header)
             return entry, EntryData(self._file_data(header, path), take)
         mode = normalize_mode(kind, mode)
+        path = path.rstrip("/")  # Akeeba names folders, and links to folders, "name/"
         if entry_type == TYPE_DIR:
-            return Entry(path.rstrip("/"), kind, 0, mode, mtime), EntryData(iter(()))
+            return Entry(path, kind, 0, mode, mtime), EntryData(iter(()))
         target = self._read_chunk(COMPRESSION_NONE, f"the link {path}") if size else b""
         if len(target) != size:
             raise ArchiveError(f"{where}: the link {path} has a target of {len(target)} "
@@ -462,9 +471,7 @@ class Jps2Reader(ArchiveReader):
         block_length, plain_length = DATA_HEAD.unpack(
             stream.read_exact(DATA_HEAD.size, f"a data block of {what}"))
         where = LazyWhere(stream, start)
-        if block_length > MAX_BLOCK or plain_length > block_length:
-            raise ArchiveError(f"{where}: data block of {what} has implausible lengths "
-                               f"({block_length}, {plain_length}): the archive is damaged")
+        _check_data_head(stream, where, f"data block of {what}", block_length, plain_length)
         block = stream.read_exact(block_length, f"a data block of {what}")
         return decode_block(self._decrypter, block, plain_length, compression, where, what, limit)
 
@@ -505,7 +512,11 @@ class Jps2Reader(ArchiveReader):
                 stream.seek(start)
                 return
             stream.seek(start)
-            block_length, _ = DATA_HEAD.unpack(stream.read_exact(DATA_HEAD.size, "a data block"))
+            block_length, plain_length = DATA_HEAD.unpack(
+                stream.read_exact(DATA_HEAD.size, "a data block"))
+            _check_data_head(stream, stream.where(start), "data block", block_length, plain_length)
+            if stream.tell() + block_length > stream.size:
+                raise stream.truncated("a data block", start)
             stream.seek(stream.tell() + block_length)
 
     def _check_end(self, start: int, count: int) -> None:

@@ -120,6 +120,9 @@ class PartReader:
             self.starts.append(total)
             total += size
         self.size = total
+        #: Size of a full part: writers fill every part but the last to this size, less
+        #: a header that did not fit (0 when there is no earlier part to compare).
+        self._full = max(self.sizes[:-1]) if len(parts) >= 3 else 0
         self._index = 0
         self._file = None
         self._pos = 0
@@ -193,13 +196,23 @@ class PartReader:
     def read_exact(self, n: int, what: str) -> bytes:
         """Exactly ``n`` bytes, or an error naming the part that ends too early."""
         start = self._pos
+        if not (self._part_start <= start and start + n <= self._part_end):
+            cut = self._cut_part_error(start, n, what)
+            if cut is not None:
+                raise cut
         data = self.read(n)
         if len(data) != n:
             raise self.truncated(what, start)
         return data
 
     def truncated(self, what: str, offset: int) -> MissingPartError:
-        """The error for data that runs past the end of the last part."""
+        """The error for data that runs past the end of the last part (or, when it left
+        a middle part that was cut, the error naming that part)."""
+        # a part may end short of a header it did not hold; only a clearly shorter one
+        # is blamed here, where nothing says the data really left it
+        cut = self._cut_part_error(offset, self.size - offset, what, slack=_HEADER_SLACK)
+        if cut is not None:
+            return cut
         if len(self.parts) == 1:
             return MissingPartError(
                 f"{self.parts[0].name} ends early (in {what} at offset {offset}): the "
@@ -209,23 +222,47 @@ class PartReader:
             f"the last part {self.parts[-1].name} or an earlier part is short or missing; "
             "copy every part again")
 
+    def _cut_part_error(self, start: int, n: int, what: str,
+                        slack: int = 0) -> MissingPartError | None:
+        """The error for ``n`` bytes from ``start`` that leave a part which was cut.
+
+        Data runs from one part into the next only out of a full part: writers fill a
+        part to its last byte before they go on (a header that does not fit starts the
+        next part instead). Data leaving a shorter part would be joined to bytes that
+        were never next to it, and a JPA or Akeeba archive has no checksum to notice:
+        that part was cut."""
+        if not self._full or n <= 0:
+            return None
+        first = self.locate(start)[0]
+        last = self.locate(min(start + n, self.size) - 1)[0]
+        for index in range(first, last):
+            if self.sizes[index] < self._full - slack:
+                return MissingPartError(
+                    f"the archive is damaged: {what} runs from {self.parts[index].name} into "
+                    f"{self.parts[index + 1].name}, but {self._short(index)}")
+        return None
+
+    def _short(self, index: int) -> str:
+        return (f"part {self.parts[index].name} is {self.sizes[index]} bytes, shorter than "
+                f"the others ({self._full}): it may be truncated, copy it again")
+
     def short_part_hint(self) -> str:
         """``"; part X is N bytes, shorter than the others (M): it may be truncated"`` or "".
 
         Writers fill every part but the last up to the part size, less at most one
         header that did not fit; a part clearly shorter than the longest one was cut.
         """
-        if len(self.parts) < 3:
-            return ""
-        longest = max(self.sizes[:-1])
         for index, size in enumerate(self.sizes[:-1]):
-            if size < longest - _HEADER_SLACK:
-                return (f"; part {self.parts[index].name} is {size} bytes, shorter than the "
-                        f"others ({longest}): it may be truncated, copy it again")
+            if size < self._full - _HEADER_SLACK:
+                return "; " + self._short(index)
         return ""
 
     def iter_range(self, length: int, what: str, chunk: int = 1024 * 1024):
-        """Yields the next ``length`` bytes in chunks, erroring if the parts end early."""
+        """Yields the next ``length`` bytes in chunks, erroring if the parts end early
+        (checked before the first chunk, so nothing of a cut entry is handed out)."""
+        cut = self._cut_part_error(self._pos, length, what)
+        if cut is not None:
+            raise cut
         while length > 0:
             data = self.read_exact(min(chunk, length), what)
             length -= len(data)

@@ -122,7 +122,9 @@ class ZipReader(ArchiveReader):
         stream.seek(stream.size - tail_length)
         tail = stream.read_exact(tail_length, "the end of the archive")
         at = tail.rfind(END_MAGIC)
-        while at >= 0 and at + END_RECORD.size + END_RECORD.unpack_from(tail, at)[7] != len(tail):
+        # the end record (22 bytes and its comment) must close the archive exactly
+        while at >= 0 and (at + END_RECORD.size > len(tail) or
+                           at + END_RECORD.size + END_RECORD.unpack_from(tail, at)[7] != len(tail)):
             at = tail.rfind(END_MAGIC, 0, at)
         if at < 0:
             raise ArchiveError(
@@ -154,10 +156,27 @@ class ZipReader(ArchiveReader):
         else:
             self.shift = 0
         self.cd_start = stream.starts[cd_disk] + cd_offset + self.shift
+        if len(self.parts) > 1 and not zip64:
+            self._find_moved_directory(end_position)
         self.total_size = self._sum_sizes()
         if self.cd_start + cd_size > stream.size or cd_disk >= len(self.parts):
             raise ArchiveError(f"{self.parts[-1].name}: the ZIP central directory lies outside "
                                "the archive; it is damaged or parts are missing")
+
+    def _find_moved_directory(self, end_position: int) -> None:
+        """Akeeba's split ZIP writer moves a central directory that does not fit into its
+        part to a new last part, but keeps the old part's size as its offset. The
+        directory then ends where the end record starts: it is taken from there when it
+        is not where the end record says and a central header starts there."""
+        stream = self.stream
+        stream.seek(self.cd_start)
+        if self.cd_start + 4 <= stream.size and stream.read(4) == CENTRAL_MAGIC:
+            return
+        moved = end_position - self.cd_size
+        if moved >= 0:
+            stream.seek(moved)
+            if stream.read(4) == CENTRAL_MAGIC:
+                self.cd_start = moved
 
     def _sum_sizes(self) -> int | None:
         """Uncompressed total from the central directory (ZIP64 sizes ignored: a guess)."""
@@ -261,6 +280,9 @@ class ZipReader(ArchiveReader):
         shown = name.decode("utf-8", "replace")
         raw = stream.read_exact(LOCAL_HEADER.size + len(name), f"the local header of {shown!r}")
         fields = LOCAL_HEADER.unpack_from(raw)
+        if fields[0] != LOCAL_MAGIC and len(self.parts) > 1 and local_offset >= 4:
+            at, raw = self._akeeba_split_header(name, disk, local_offset, at, raw)
+            fields = LOCAL_HEADER.unpack_from(raw)
         if fields[0] != LOCAL_MAGIC:
             raise self._damaged(f"the archive is damaged: no local header for {shown!r} in "
                                f"{stream.where(at)}; copy it again")
@@ -268,6 +290,29 @@ class ZipReader(ArchiveReader):
             raise self._damaged(f"the archive is damaged: the two headers of {shown!r} name "
                                f"different files ({stream.where(at)}); copy it again")
         return at + LOCAL_HEADER.size + fields[9] + fields[10]
+
+    def _akeeba_split_header(self, name: bytes, disk: int, local_offset: int, at: int,
+                             raw: bytes) -> tuple[int, bytes]:
+        """(position, bytes) of a local header that Akeeba's split ZIP writer recorded in
+        the wrong place, or ``(at, raw)`` unchanged.
+
+        When a header does not fit into a part, that writer starts the next part for it
+        but records the previous part's number and offset 4; and since it seeks to 4 on
+        a file opened for appending, every later entry of that part is recorded 4 bytes
+        after its real place. Its own extractor reads front to back and never notices.
+        Accepted only where a local header naming the same file starts.
+        """
+        stream = self.stream
+        candidates = [(disk, local_offset - 4)]
+        if local_offset == 4 and disk + 1 < len(self.parts):
+            candidates.insert(0, (disk + 1, 0))
+        for other_disk, offset in candidates:
+            position = stream.starts[other_disk] + offset
+            stream.seek(position)
+            found = stream.read(LOCAL_HEADER.size + len(name))
+            if found[:4] == LOCAL_MAGIC and found[LOCAL_HEADER.size:] == name:
+                return position, found
+        return at, raw
 
     def _data(self, entry: Entry, method: int, crc: int, compressed: int,
               data_start: int) -> Iterator[bytes]:

@@ -11,23 +11,18 @@ import zipfile
 import pytest
 
 from packer.archive import open_writer
-from packer.archive.jpa import entity_header
 from restorer.errors import ArchiveError, MissingPartError, UnsafeEntryError
 from restorer.extract import extract
-from restorer.formats.base import Entry, EntryType
+from restorer.formats.base import EntryType
 from restorer.formats.jpa import STANDARD_HEADER
+from tests.archive.akeeba_like import jpa_archive
 from tests.archive.treeutil import noise
 
 
 def craft_jpa(path, entries):
     """A JPA with exactly these (path, type, mode, data) entries, unchecked."""
-    body = b""
-    for name, kind, mode, data in entries:
-        entry = Entry(name, kind, len(data), mode, 1_600_000_000,
-                      data.decode() if kind is EntryType.SYMLINK else None)
-        body += entity_header(entry, 0, len(data)) + data
-    header = STANDARD_HEADER.pack(b"JPA", 19, 1, 2, len(entries), 0, 0)
-    path.write_bytes(header + body)
+    path.write_bytes(jpa_archive([(name + "/" if kind is EntryType.DIR else name, int(kind), data,
+                                   mode, 1_600_000_000) for name, kind, mode, data in entries]))
     return path
 
 

@@ -1,70 +1,18 @@
 """Reading JPS 1.x and the per-block-salt variant of JPS 2.0.
 
-sitepack never writes these, so the archives come from a small test-only encoder built
-from the format facts (FORMATS.md §2 and Akeeba's reader): JPS 1.x derives key and IV
-by AES-encrypting the NUL-padded password with itself and ends blocks with the length
-only; per-block-salt 2.0 has the static salt flag 0 and puts ``JPST`` + 64-byte salt
-before each block's ``JPIV`` trailer.
+sitepack never writes these, so the archives come from the test-only encoder in
+``akeeba_like.py``.
 """
 
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 
 import pytest
 
 from restorer.errors import ArchiveError, WrongPasswordError
 from restorer.formats import open_archive
-from restorer.formats.crypto import aes_cbc_encrypt, akeeba_zero_pad, legacy_jps_key, pbkdf2_key
-
-ITERATIONS = 2500  # stored in the key header; what Akeeba uses with per-block salts
-
-
-def _block(plaintext: bytes, password: bytes, variant: str) -> bytes:
-    padded = akeeba_zero_pad(plaintext)
-    length = struct.pack("<I", len(plaintext))
-    if variant == "1.x":
-        key = legacy_jps_key(password)
-        return aes_cbc_encrypt(key, key, padded) + length
-    salt, iv = os.urandom(64), os.urandom(16)
-    key = pbkdf2_key(password, salt, ITERATIONS)
-    return aes_cbc_encrypt(key, iv, padded) + b"JPST" + salt + b"JPIV" + iv + length
-
-
-def build_archive(entries, password: str, variant: str) -> bytes:
-    """``entries``: (path, type, data bytes, mode, mtime); dirs end with '/'."""
-    pw = password.encode()
-    if variant == "1.x":
-        out = [b"JPS\x01\x09\x00\x00\x00"]
-    else:
-        out = [b"JPS\x02\x00\x00" + struct.pack("<H", 76) + b"JH\x00\x01"
-               + struct.pack("<HBIB", 76, 0, ITERATIONS, 0) + bytes(64)]
-    total = deflated = 0
-    for path, kind, data, mode, mtime in entries:
-        raw = path.encode()
-        plain = (struct.pack("<H", len(raw)) + raw
-                 + struct.pack("<BBIII", kind, 1 if kind == 1 else 0, len(data), mode, mtime))
-        block = _block(plain, pw, variant)
-        out.append(b"JPF" + struct.pack("<HH", len(block), len(plain)) + block)
-        if kind == 1:  # small chunks, so that files span several blocks
-            pieces = [_deflate(data[i:i + 5000]) for i in range(0, len(data), 5000)]
-        else:
-            pieces = [data] if data else []
-        for piece in pieces:
-            block = _block(piece, pw, variant)
-            out.append(struct.pack("<II", len(block), len(piece)) + block)
-            deflated += len(piece)
-        total += len(data)
-    out.append(b"JPE" + struct.pack("<HIII", 1, len(entries), total, deflated))
-    return b"".join(out)
-
-
-def _deflate(data: bytes) -> bytes:
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-    return compressor.compress(data) + compressor.flush()
-
+from tests.archive.akeeba_like import jps_archive
 
 ENTRIES = [
     ("empty-dir/", 0, b"", 0o40755, 1600000000),
@@ -78,7 +26,7 @@ ENTRIES = [
 @pytest.mark.parametrize("variant", ["1.x", "2.0-per-block-salt"])
 def test_reads_legacy_variants(tmp_path, variant):
     archive = tmp_path / "old.jps"
-    archive.write_bytes(build_archive(ENTRIES, "sesame", variant))
+    archive.write_bytes(jps_archive(ENTRIES, "sesame", variant))
     with open_archive(archive, "sesame") as reader:
         assert reader.format == ("jps1" if variant == "1.x" else "jps2")
         got = [(e.path, int(e.type), b"".join(chunks), e.mode, e.mtime, e.target)
@@ -95,14 +43,14 @@ def test_reads_legacy_variants(tmp_path, variant):
 @pytest.mark.parametrize("variant", ["1.x", "2.0-per-block-salt"])
 def test_legacy_wrong_password(tmp_path, variant):
     archive = tmp_path / "old.jps"
-    archive.write_bytes(build_archive(ENTRIES, "sesame", variant))
+    archive.write_bytes(jps_archive(ENTRIES, "sesame", variant))
     with pytest.raises(WrongPasswordError, match=r"^wrong password for old\.jps: "):
         open_archive(archive, "open up")
 
 
 def test_listing_skips_unread_data(tmp_path):
     archive = tmp_path / "old.jps"
-    archive.write_bytes(build_archive(ENTRIES, "sesame", "1.x"))
+    archive.write_bytes(jps_archive(ENTRIES, "sesame", "1.x"))
     with open_archive(archive, "sesame") as reader:
         assert [e.path for e, _ in reader.entries()] == [
             "empty-dir", "site/index.php", "site/blank.txt", "site/ünïcode €.txt", "site/link"]
