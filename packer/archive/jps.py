@@ -29,6 +29,8 @@ from .jps2 import RandomSourceMixin, chunk_size_for, split_chunks
 
 
 _DEFLATED, _STORED = bytes((layout.METHOD_DEFLATE,)), bytes((layout.METHOD_STORED,))
+#: Records of an entry up to this size are joined and written at once.
+_JOINED_WRITE = 64 * 1024
 
 
 def pack_chunk(data: bytes, deflate: Callable[[bytes], bytes] = deflate_raw) -> bytes:
@@ -108,24 +110,28 @@ class JpsWriter(RandomSourceMixin, ArchiveWriter):
 
     def _seal(self, entity: bytes | None, pieces) -> None:
         """Seals an entry record (``entity``, unless None) and data records (``pieces``)
-        and writes them as one piece: each record's index and offset go into its
-        associated data, so sealing waits for its turn here."""
+        and writes them: each record's index and offset go into its associated data, so
+        sealing waits for its turn here. Small records go out in one write, large ones
+        as they are (their heads are not joined to a megabyte of body)."""
         aead = self._aead or self._keyed()
         seal, digest, random = layout.seal_record, self._digest, self._random
-        index, offset = self._index, self.out.total
-        sealed = []
-        if entity is not None:
-            sealed.append(seal(aead, digest, layout.ENTITY_SIGNATURE, index, offset,
-                               random(layout.NONCE_SIZE), entity))
+        index, start = self._index, self.out.total
+        offset = start
+        written = []
+        signature = layout.DATA_SIGNATURE if entity is None else layout.ENTITY_SIGNATURE
+        for plaintext in pieces if entity is None else (entity, *pieces):
+            head, sealed = seal(aead, digest, signature, index, offset,
+                                random(layout.NONCE_SIZE), plaintext)
+            written += (head, sealed)
             index += 1
-            offset += len(sealed[-1])
-        for piece in pieces:
-            sealed.append(seal(aead, digest, layout.DATA_SIGNATURE, index, offset,
-                               random(layout.NONCE_SIZE), piece))
-            index += 1
-            offset += len(sealed[-1])
-            self._stored += len(piece) - 1
-        self.out.write(sealed[0] if len(sealed) == 1 else b"".join(sealed))
+            offset += len(head) + len(sealed)
+            signature = layout.DATA_SIGNATURE
+        self._stored += sum(len(piece) for piece in pieces) - len(pieces)
+        if offset - start <= _JOINED_WRITE:
+            self.out.write(b"".join(written))
+        else:
+            for piece in written:
+                self.out.write(piece)
         self._index = index
 
     def _prepare(self, entry: Entry, data: bytes) -> tuple[bytes, list[bytes]]:
@@ -156,9 +162,9 @@ class JpsWriter(RandomSourceMixin, ArchiveWriter):
         self.out.ensure_room(layout.END_RECORD_SIZE)
         end = layout.END.pack(self._index, self.entity_count, self.total_size, self._stored,
                               self.out.index, self.out.total + layout.END_RECORD_SIZE)
-        self.out.write(layout.seal_record(
+        self.out.write(b"".join(layout.seal_record(
             aead, self._digest, layout.END_SIGNATURE, layout.END_POSITION,
-            layout.END_POSITION, self._random(layout.NONCE_SIZE), end))
+            layout.END_POSITION, self._random(layout.NONCE_SIZE), end)))
 
     def _format_state(self) -> dict:
         self._keyed()

@@ -136,10 +136,11 @@ def record_aad(digest: bytes, signature: bytes, index: int, offset: int) -> byte
 
 
 def seal_record(aead, digest: bytes, signature: bytes, index: int, offset: int,
-                nonce: bytes, plaintext: bytes) -> bytes:
-    """A whole record, ready to write at ``offset`` as record number ``index``."""
+                nonce: bytes, plaintext: bytes) -> tuple[bytes, bytes]:
+    """A whole record as (head, sealed body), ready to write at ``offset`` as record
+    number ``index`` (two pieces: joining a megabyte body to its head would copy it)."""
     sealed = aead.encrypt(nonce, plaintext, record_aad(digest, signature, index, offset))
-    return RECORD_HEAD.pack(signature, len(sealed), nonce) + sealed
+    return RECORD_HEAD.pack(signature, len(sealed), nonce), sealed
 
 
 def entity_plaintext(entry_type: int, size: int, mode: int, mtime: int, path: str) -> bytes:
