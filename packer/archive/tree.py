@@ -60,7 +60,7 @@ def pack_tree(root: Path | str, archive: Path | str, fmt: str, *, part_size: int
     own_files = re.compile(re.escape(archive.with_suffix("").name)
                            + r"\.(?:[a-z]\d{2,}|" + re.escape(archive.suffix[1:]) + r")(?:\..*-tmp)?$")
     try:
-        if progress is not None:
+        if progress is not None and progress.enabled:  # a quiet run needs no total
             progress.update(0, total=tree_size(root) if total is None else total)
         _walk(root.absolute(), "", writer, report, progress, archive.parent, own_files)
         report.parts = writer.close()
