@@ -2,9 +2,11 @@
 
 Layout and reasoning: ``docs/FORMAT-JPS.md``; structs in ``restorer/formats/jps.py``.
 Compression runs on the writer's thread pool (small files like JPA's, zlib level 6;
-chunks of large files with ISA-L's fast deflate, stored when that does not shrink them); encryption happens in archive order on
-the writing thread, because every record's associated data binds its index and offset
-(AES-GCM is several times faster than deflate, so it is not the bottleneck).
+chunks of large files with ISA-L's fast deflate, stored when that does not shrink them);
+encryption happens in archive order on the writing thread, because every record's
+associated data binds its index and offset (AES-GCM is several times faster than
+deflate, so it is not the bottleneck). A small file or a link is one record: its data
+rides in its entry record, which halves the records to seal and to authenticate.
 """
 
 from __future__ import annotations
@@ -109,10 +111,11 @@ class JpsWriter(RandomSourceMixin, ArchiveWriter):
         self._aead = AESGCM(key)
 
     def _seal(self, entity: bytes | None, pieces) -> None:
-        """Seals an entry record (``entity``, unless None) and data records (``pieces``)
-        and writes them: each record's index and offset go into its associated data, so
-        sealing waits for its turn here. Small records go out in one write, large ones
-        as they are (their heads are not joined to a megabyte of body)."""
+        """Seals an entry record (``entity``, unless None; the caller counts its inline
+        data) and data records (``pieces``) and writes them: each record's index and
+        offset go into its associated data, so sealing waits for its turn here. Small
+        records go out in one write, large ones as they are (their heads are not joined
+        to a megabyte of body)."""
         aead = self._aead or self._keyed()
         seal, digest, random = layout.seal_record, self._digest, self._random
         index, start = self._index, self.out.total
@@ -134,21 +137,26 @@ class JpsWriter(RandomSourceMixin, ArchiveWriter):
                 self.out.write(piece)
         self._index = index
 
-    def _prepare(self, entry: Entry, data: bytes) -> tuple[bytes, list[bytes]]:
-        """Worker thread: the entry record's plaintext and the data records' (their
-        sealing waits for the offsets)."""
+    def _prepare(self, entry: Entry, data: bytes) -> tuple[bytes, int, list[bytes]]:
+        """Worker thread: the entry record's plaintext with the entry's first chunk inline
+        (a small file or a link is then one record), the bytes stored inline, and the
+        plaintexts of the data records that follow (their sealing waits for the offsets)."""
         entity = layout.entity_plaintext(int(entry.type), entry.size, entry.mode, entry.mtime,
                                          entry.path)
         if not data:
-            return entity, []
+            return entity, 0, []
         if entry.type is not EntryType.FILE:
-            return entity, [_STORED + data]
+            return entity + _STORED + data, len(data), []
         if len(data) <= self._chunk:
-            return entity, [pack_chunk(data)]
-        return entity, [pack_chunk(piece) for piece in split_chunks(iter((data,)), self._chunk)]
+            first = pack_chunk(data)
+            return entity + first, len(first) - 1, []
+        first, *rest = [pack_chunk(piece) for piece in split_chunks(iter((data,)), self._chunk)]
+        return entity + first, len(first) - 1, rest
 
-    def _write_prepared(self, entry: Entry, prepared: tuple[bytes, list[bytes]]) -> None:
-        self._seal(*prepared)
+    def _write_prepared(self, entry: Entry, prepared: tuple[bytes, int, list[bytes]]) -> None:
+        record, inline, pieces = prepared
+        self._stored += inline
+        self._seal(record, pieces)
 
     def _write_stream(self, entry: Entry, chunks: Iterator[bytes]) -> None:
         self._seal(layout.entity_plaintext(int(entry.type), entry.size, entry.mode, entry.mtime,

@@ -6,7 +6,8 @@ Byte layout and reasoning: ``docs/FORMAT-JPS.md``. In short:
   ``JK\\0\\3`` holding the KDF id and costs, salt, a random archive id, a password
   verifier and the SHA-256 of all header bytes before it. Akeeba's extractor expects
   ``JH\\0\\1`` there and refuses the archive ("not a JPS file").
-- Records: ``JPF`` (entry), ``JPD`` (data chunk), ``JPE`` (end). Each is signature,
+- Records: ``JPF`` (entry, with its first data chunk inline: a small file or a link is
+  one record), ``JPD`` (further data chunks), ``JPE`` (end). Each is signature,
   u32 sealed length, 12-byte random nonce, then AES-256-GCM ciphertext + tag whose
   associated data binds the header digest, the signature, the record's index and its
   offset in the archive: a record cannot be changed, moved, dropped or replayed from
@@ -53,9 +54,8 @@ RECORD_HEAD = struct.Struct("<3sI12s")
 RECORD_AAD = struct.Struct("<32s3sQQ")
 """Associated data of a record: header digest, signature, record index, offset."""
 ENTITY = struct.Struct("<BQIqH")
-"""Entity plaintext: type, size, mode, mtime, path length; the UTF-8 path follows."""
-CHUNK_METHOD = struct.Struct("<B")
-"""First plaintext byte of a data record: 0 stored, 1 raw deflate."""
+"""Entity plaintext: type, size, mode, mtime, path length; the UTF-8 path follows, then
+optionally the entry's first chunk (method byte and data, as in a data record)."""
 END = struct.Struct("<QQQQHQ")
 """End plaintext: records before it, entries, bytes of entry data, bytes stored, parts,
 length of the whole archive (all parts)."""
@@ -66,6 +66,7 @@ END_SIGNATURE = b"JPE"
 TAG_SIZE = 16
 NONCE_SIZE = 12
 METHOD_STORED, METHOD_DEFLATE = 0, 1
+"""First byte of a chunk (a data record's plaintext, or after an entry record's path)."""
 MAX_RECORD = 64 * 1024 * 1024
 END_RECORD_SIZE = RECORD_HEAD.size + END.size + TAG_SIZE
 END_POSITION = 0xFFFFFFFFFFFFFFFF
@@ -163,16 +164,12 @@ class JpsReader(ArchiveReader):
         self._stream = PartReader(parts)
         try:
             self.header = parse_header(self._stream.read(HEADER_SIZE), self.name)
-            self._key = open_key(self.header, password, self.name)
-            self._aead = AESGCM(self._key)
+            self._aead = AESGCM(open_key(self.header, password, self.name))
             self.end = self._read_end()
         except BaseException:
             self._stream.close()
             raise
         self._index = 0
-
-    def handover_keys(self) -> dict[str, str]:
-        return {"key": self._key.hex(), "digest": self.header.digest.hex()}
 
     def close(self) -> None:
         self._stream.close()
@@ -218,39 +215,52 @@ class JpsReader(ArchiveReader):
                 self._check_end(start, count, total)
                 return
             signature, plain = self._record((ENTITY_SIGNATURE,), "an entry record (JPF)")
-            entry = self._parse_entity(plain, start)
+            entry, inline = self._parse_entity(plain, start)
             count += 1
             total += entry.size
             if entry.is_dir:
                 data = EntryData(iter(()))
             elif entry.is_symlink:
-                target = self._chunk(entry.path, entry.size) if entry.size else b""
+                target = b""
+                if inline:
+                    target = decode_data(inline, entry.size, LazyWhere(self._stream, start), entry.path)
+                elif entry.size:
+                    target = self._chunk(entry.path, entry.size)
                 entry = Entry(entry.path, entry.type, entry.size, entry.mode, entry.mtime,
                               target.decode("utf-8", errors="surrogateescape"))
                 data = EntryData(iter((target,)))
             else:
-                take = partial(self._take, entry) if 0 < entry.size <= SMALL_ENTRY else None
-                data = EntryData(self._file_data(entry), take)
+                take = (partial(self._take, entry, inline, start)
+                        if inline and entry.size <= SMALL_ENTRY else None)
+                data = EntryData(self._file_data(entry, inline, start), take)
             yield entry, data
             if not data.finished:  # the consumer skipped (part of) the data
                 data.close()
                 self._skip_data()
 
-    def _parse_entity(self, plain: bytes, start: int) -> Entry:
+    def _parse_entity(self, plain: bytes, start: int) -> tuple[Entry, bytes]:
+        """The entry of an entry record and its inline data (method byte and the first
+        chunk, empty when its data, if any, is in data records)."""
         where = LazyWhere(self._stream, start)
         if len(plain) < ENTITY.size:
             raise ArchiveError(f"{where}: entry record too short: the archive is damaged")
         entry_type, size, mode, mtime, path_length = ENTITY.unpack_from(plain)
-        if entry_type not in (0, 1, 2) or ENTITY.size + path_length != len(plain):
+        path_end = ENTITY.size + path_length
+        if entry_type not in (0, 1, 2) or path_end > len(plain):
             raise ArchiveError(f"{where}: malformed entry record: the archive is damaged")
         try:
-            path = plain[ENTITY.size:].decode("utf-8")
+            path = plain[ENTITY.size:path_end].decode("utf-8")
         except UnicodeDecodeError:
             raise ArchiveError(f"{where}: entry path is not UTF-8: the archive is damaged") from None
         kind = ENTRY_TYPES[entry_type]
         if kind is EntryType.DIR and size:
             raise ArchiveError(f"{where}: directory {path} has a size: the archive is damaged")
-        return Entry(path, kind, size, normalize_mode(kind, mode), mtime)
+        inline = plain[path_end:]
+        if inline and not size:
+            raise ArchiveError(f"{where}: {path} holds data but its size is 0: the archive "
+                               "is damaged")
+        self._stored += max(len(inline) - 1, 0)
+        return Entry(path, kind, size, normalize_mode(kind, mode), mtime), inline
 
     def _chunk(self, path: str, remaining: int) -> bytes:
         """The entry bytes of the next data record."""
@@ -259,35 +269,21 @@ class JpsReader(ArchiveReader):
         self._stored += max(len(plain) - 1, 0)
         return decode_data(plain, remaining, LazyWhere(self._stream, start), path)
 
-    def _take(self, entry: Entry) -> StoredData | None:
-        """A small file's one data record, sealed, when it is the file's only record;
-        else None and the file is read record by record."""
-        stream = self._stream
-        start = stream.tell()
-        head = stream.read(RECORD_HEAD.size)
-        if len(head) == RECORD_HEAD.size:
-            signature, length, nonce = RECORD_HEAD.unpack(head)
-            if signature == DATA_SIGNATURE and TAG_SIZE < length <= MAX_RECORD:
-                # the record and the signature of the one after it, read at once
-                body = stream.read(length + 3)
-                if len(body) == length + 3 and body[-3:] in (ENTITY_SIGNATURE, END_SIGNATURE):
-                    stream.seek(start + RECORD_HEAD.size + length)
-                    index = self._index
-                    self._index += 1
-                    self._stored += length - TAG_SIZE - 1
-                    raw = nonce + body[:-3]
-                    return StoredData(raw, (index, start, entry.size),
-                                      partial(self._decode_taken, raw, index, start, entry))
-        stream.seek(start)
-        return None
+    def _take(self, entry: Entry, inline: bytes, start: int) -> StoredData | None:
+        """A small file's data as stored (method byte, deflated or not) when its entry
+        record holds all of it, for a writer process to inflate; else None and the file
+        is read chunk by chunk."""
+        if self._stream.peek(len(DATA_SIGNATURE)) == DATA_SIGNATURE:
+            return None
+        return StoredData(inline, (entry.size, 0, 0), partial(
+            decode_whole, inline, entry.size, LazyWhere(self._stream, start), entry.path))
 
-    def _decode_taken(self, raw: bytes, index: int, start: int, entry: Entry) -> bytes:
-        what = f"a data record of {entry.path}"
-        plain = self._unseal(DATA_SIGNATURE, index, start, raw[:NONCE_SIZE], raw[NONCE_SIZE:], what)
-        return decode_whole(plain, entry.size, LazyWhere(self._stream, start), entry.path)
-
-    def _file_data(self, entry: Entry) -> Iterator[bytes]:
+    def _file_data(self, entry: Entry, inline: bytes, start: int) -> Iterator[bytes]:
         done = 0
+        if inline:
+            data = decode_data(inline, entry.size, LazyWhere(self._stream, start), entry.path)
+            done = len(data)
+            yield data
         while done < entry.size:
             data = self._chunk(entry.path, entry.size - done)
             done += len(data)
@@ -375,18 +371,9 @@ def _size_mismatch(where, path: str) -> ArchiveError:
 
 
 def decoder(keys: dict[str, str]):
-    """For a writer process: a file's one sealed data record (``JpsReader.take``) to bytes."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    aead = AESGCM(bytes.fromhex(keys["key"]))
-    digest = bytes.fromhex(keys["digest"])
-
-    def decode(raw: bytes, index: int, offset: int, size: int) -> bytes:
-        plain = aead.decrypt(raw[:NONCE_SIZE], raw[NONCE_SIZE:],
-                             record_aad(digest, DATA_SIGNATURE, index, offset))
-        return decode_whole(plain, size, "", "")
-
-    return decode
+    """For a writer process: a small file's inline data (``JpsReader._take``, already
+    authenticated and decrypted here) to bytes; no key leaves this process."""
+    return lambda raw, size, _a, _b: decode_whole(raw, size, "", "")
 
 
 def detect(head: bytes) -> bool:

@@ -189,6 +189,12 @@ class PartReader:
             n -= len(data)
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
+    def peek(self, n: int) -> bytes:
+        """Up to ``n`` bytes from the current position, which stays where it is."""
+        data = self.read(n)
+        self._pos -= len(data)
+        return data
+
     def _changed(self, index: int) -> MissingPartError:
         return MissingPartError(f"part {self.parts[index].name} changed while it was read: "
                                 "do not modify archive parts during extraction")

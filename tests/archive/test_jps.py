@@ -143,27 +143,48 @@ def test_every_truncation_is_detected_and_named(tmp_path):
         read_everything(archive, PASSWORD)
 
 
-def test_records_cannot_be_swapped_or_dropped(tmp_path):
-    archive = tmp_path / "site.jps"
-    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, manifest=False)
-    writer.add_bytes("one", b"1" * 64, mtime=1)
-    writer.add_bytes("two", b"2" * 64, mtime=1)
-    writer.close()
-    data = archive.read_bytes()
+def split_records(data: bytes) -> list[bytes]:
+    """The records after the header, each whole (head and sealed body)."""
     records, offset = [], layout.HEADER_SIZE
     while offset < len(data):
         _, length, _ = layout.RECORD_HEAD.unpack_from(data, offset)
         records.append(data[offset:offset + layout.RECORD_HEAD.size + length])
         offset += layout.RECORD_HEAD.size + length
-    assert [r[:3] for r in records] == [b"JPF", b"JPD", b"JPF", b"JPD", b"JPE"]
-    assert len(records[1]) == len(records[3])
+    return records
+
+
+def test_a_small_file_or_a_link_is_one_record_a_large_file_continues_in_data_records(tmp_path):
+    archive = tmp_path / "site.jps"
+    big = random.Random(3).randbytes(2 * 1024 * 1024 + 10)
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, manifest=False)
+    writer.add_bytes("small.php", b"<?php echo 1;\n" * 100, mtime=1)
+    writer.add_symlink("link", "small.php", mtime=1)
+    writer.add_bytes("empty", b"", mtime=1)
+    writer.add_bytes("big.bin", big, mtime=1)
+    writer.close()
+    assert [r[:3] for r in split_records(archive.read_bytes())] == [
+        b"JPF", b"JPF", b"JPF", b"JPF", b"JPD", b"JPD", b"JPD", b"JPE"]
+    assert {path: data for path, (_, _, _, data) in read_back(archive, PASSWORD).items()} == {
+        "small.php": b"<?php echo 1;\n" * 100, "link": b"small.php", "empty": b"", "big.bin": big}
+
+
+def test_records_cannot_be_swapped_or_dropped(tmp_path):
+    archive = tmp_path / "site.jps"
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, manifest=False)
+    rng = random.Random(5)   # incompressible, one chunk and 64 bytes: entry and two data records
+    writer.add_bytes("one", rng.randbytes(1024 * 1024 + 64), mtime=1)
+    writer.add_bytes("two", rng.randbytes(1024 * 1024 + 64), mtime=1)
+    writer.close()
+    data = archive.read_bytes()
+    records = split_records(data)
+    assert [r[:3] for r in records] == [b"JPF", b"JPD", b"JPD", b"JPF", b"JPD", b"JPD", b"JPE"]
+    assert [len(r) for r in records[:3]] == [len(r) for r in records[3:6]]
     header = data[:layout.HEADER_SIZE]
-    swapped = header + records[0] + records[3] + records[2] + records[1] + records[4]
-    archive.write_bytes(swapped)
-    with pytest.raises(ArchiveError, match="fails authentication"):
-        read_everything(archive, PASSWORD)
-    dropped = header + records[0] + records[1] + records[4]
-    archive.write_bytes(dropped)
+    for order in ((0, 1, 5, 3, 4, 2, 6), (3, 4, 5, 0, 1, 2, 6), (0, 1, 2, 0, 1, 2, 6)):
+        archive.write_bytes(header + b"".join(records[i] for i in order))
+        with pytest.raises(ArchiveError, match="fails authentication"):
+            read_everything(archive, PASSWORD)
+    archive.write_bytes(header + b"".join(records[:3]) + records[6])
     with pytest.raises(MissingPartError, match="the parts hold"):
         read_everything(archive, PASSWORD)
 
@@ -341,3 +362,15 @@ def test_without_cryptography_plain_formats_still_load(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["['jpa', 'jps', 'jps2', 'zip']", "needs cryptography"]
+
+
+@pytest.mark.parametrize("entity", [
+    layout.entity_plaintext(0, 0, 0o40755, 1, "cache"),
+    layout.entity_plaintext(1, 0, 0o100644, 1, "empty.txt")])
+def test_data_in_the_record_of_an_entry_without_data_is_refused(tmp_path, entity):
+    archive = tmp_path / "site.jps"
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, manifest=False)
+    writer._seal(entity + bytes((layout.METHOD_STORED,)) + b"x", ())   # a writer bug or a forger
+    writer.close()
+    with pytest.raises(ArchiveError, match="holds data but its size is 0: the archive is damaged"):
+        read_everything(archive, PASSWORD)
