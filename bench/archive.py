@@ -5,7 +5,7 @@ times ``--scale``), then times creation (``sitepack pack`` per format vs ``zip -
 and ``tar czf``) and extraction (``sitepack extract`` vs ``unzip -q`` and ``tar xzf``),
 each as a separate process whose peak RSS ``/usr/bin/time`` reports. Every tool runs
 ``--rounds`` times, interleaved (every other round in reverse order), each time into a
-new file or folder: nothing is deleted between timings. Prints times, the ratios of the
+new file or folder: nothing is deleted between timings. Prints wall and CPU times, the ratios of the
 medians to the peer's, archive sizes and peak RSS.
 
     python bench/archive.py [--scale 2] [--formats jpa,zip,jps,jps2] [--rounds 3] [--keep DIR]
@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 PASSWORD = "bench-password-not-secret"
 SUFFIX = {"jpa": ".jpa", "zip": ".zip", "jps": ".jps", "jps2": ".jps"}
@@ -69,25 +70,33 @@ def generate(root: Path, scale: int) -> tuple[int, int]:
     return files, total
 
 
-def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> tuple[float, int]:
-    """Seconds and peak RSS (KiB) of one child process.
+class Timing(NamedTuple):
+    seconds: float   # wall clock
+    rss: int         # peak RSS, KiB
+    cpu: float       # user + system seconds of the child
+
+
+def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> Timing:
+    """Wall seconds, peak RSS (KiB) and CPU seconds of one child process.
 
     The child is started by ``/usr/bin/time``: a child forked from this (larger) Python
     process would report this process's RSS as its own high-water mark. The time runs
     from a clean page cache (``sync`` first) until the child's own writes are on disk
     (``sync`` after): otherwise a tool pays for the writeback of the one before it and
-    the ratios swing with the kernel's flushing.
+    the ratios swing with the kernel's flushing. CPU time swings less than wall time on
+    a shared box, so it shows what a tool costs when the wall clock is noisy.
     """
-    with tempfile.NamedTemporaryFile("r") as rss_file:
+    with tempfile.NamedTemporaryFile("r") as stats_file:
         os.sync()
         started = time.perf_counter()
-        result = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *map(str, cmd)],
-                                cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+        result = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", stats_file.name,
+                                 *map(str, cmd)], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
         os.sync()
         elapsed = time.perf_counter() - started
         if result.returncode != 0:
             raise SystemExit(f"{' '.join(map(str, cmd))} failed with {result.returncode}")
-        return elapsed, int(rss_file.read().split()[-1])
+        rss, user, system = stats_file.read().splitlines()[-1].split()
+        return Timing(elapsed, int(rss), float(user) + float(system))
 
 
 def size_of(paths) -> int:
@@ -146,7 +155,7 @@ def main() -> None:
                               + (secret if fmt.startswith("jps") else []), target / fmt))
             return tools
 
-        results: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
+        results: dict[tuple[str, str], list[tuple[Timing, int]]] = {}   # (timing, size)
         for kind, tools_for in (("create", creators), ("extract", extractors)):
             for r in range(args.rounds):
                 tools = tools_for(r)
@@ -154,35 +163,38 @@ def main() -> None:
                 for label, cmd, made in (tools if r % 2 == 0 else tools[::-1]):
                     if kind == "extract":
                         made.mkdir(parents=True)
-                    seconds, rss = run(cmd, cwd=tree if kind == "create" else None, env=env)
+                    timing = run(cmd, cwd=tree if kind == "create" else None, env=env)
                     size = made.stat().st_size if kind == "create" else 0
-                    results.setdefault((kind, label), []).append((seconds, rss, size))
-                    print(f"{kind:8} {label:14} round {r + 1}  {seconds:7.2f} s  "
-                          f"{rss / 1024:7.1f} MiB RSS  {size / 1e6:8.1f} MB", flush=True)
+                    results.setdefault((kind, label), []).append((timing, size))
+                    print(f"{kind:8} {label:14} round {r + 1}  {timing.seconds:7.2f} s  "
+                          f"{timing.cpu:6.2f} s CPU  {timing.rss / 1024:7.1f} MiB RSS  "
+                          f"{size / 1e6:8.1f} MB", flush=True)
         print()
 
-        def median(kind: str, label: str) -> float:
-            return statistics.median(seconds for seconds, _, _ in results[(kind, label)])
+        def median(kind: str, label: str, field: str = "seconds") -> float:
+            return statistics.median(getattr(timing, field) for timing, _ in results[(kind, label)])
 
         def peak(kind: str, label: str) -> int:
-            return max(rss for _, rss, _ in results[(kind, label)])
+            return max(timing.rss for timing, _ in results[(kind, label)])
 
         zip_time, unzip_time = median("create", "zip -r"), median("extract", "unzip")
-        zip_size = results[("create", "zip -r")][0][2]
+        zip_size = results[("create", "zip -r")][0][1]
         print(f"medians of {args.rounds} rounds: zip -r {zip_time:.2f} s, unzip {unzip_time:.2f} s, "
               f"tar czf {median('create', 'tar czf'):.2f} s, tar xzf {median('extract', 'tar xzf'):.2f} s")
         for fmt in formats:
             label = f"sitepack {fmt}"
             create, extract = median("create", label), median("extract", label)
-            size = results[("create", label)][0][2]
+            size = results[("create", label)][0][1]
             print(f"{fmt:5} create {create / zip_time:5.2f}x zip's time, size {size / zip_size:5.3f}x "
                   f"zip's; extract {extract / unzip_time:5.2f}x unzip's time; peak RSS "
                   f"{max(peak('create', label), peak('extract', label)) / 1024:.0f} MiB")
         if "jpa" in formats and "jps" in formats:
-            per_round = [jps[0] / jpa[0] for jps, jpa in zip(results[("create", "sitepack jps")],
-                                                             results[("create", "sitepack jpa")])]
-            print(f"jps creation costs {median('create', 'sitepack jps') / median('create', 'sitepack jpa') - 1:+.0%} "
-                  f"over jpa (per round: {', '.join(f'{ratio - 1:+.0%}' for ratio in per_round)})")
+            jps, jpa = results[("create", "sitepack jps")], results[("create", "sitepack jpa")]
+            per_round = [a.seconds / b.seconds - 1 for (a, _), (b, _) in zip(jps, jpa)]
+            wall = median("create", "sitepack jps") / median("create", "sitepack jpa") - 1
+            cpu = median("create", "sitepack jps", "cpu") / median("create", "sitepack jpa", "cpu") - 1
+            print(f"jps creation costs {wall:+.0%} over jpa in wall time (per round: "
+                  f"{', '.join(f'{ratio:+.0%}' for ratio in per_round)}), {cpu:+.0%} in CPU time")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -206,8 +218,9 @@ def huge_round_trip(keep: Path | None) -> None:
             for step, cmd in (("pack", ["pack", tree, "-o", archive, "-q"]),
                               ("verify", ["verify", archive, "-q"]),
                               ("extract", ["extract", archive, work / f"x-{fmt}", "-q"])):
-                seconds, rss = run(sitepack + cmd)
-                print(f"{fmt} {step:8} {seconds:7.1f} s  {rss / 1024:6.1f} MiB RSS", flush=True)
+                timing = run(sitepack + cmd)
+                print(f"{fmt} {step:8} {timing.seconds:7.1f} s  {timing.rss / 1024:6.1f} MiB RSS",
+                      flush=True)
             same = subprocess.run(["cmp", tree / "huge.bin", work / f"x-{fmt}" / "huge.bin"]).returncode == 0
             print(f"{fmt}: archive {archive.stat().st_size / 1e9:.2f} GB, extracted file identical: {same}")
             shutil.rmtree(work / f"x-{fmt}")
