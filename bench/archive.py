@@ -5,8 +5,8 @@ times ``--scale``), then times creation (``sitepack pack`` per format vs ``zip -
 and ``tar czf``) and extraction (``sitepack extract`` vs ``unzip -q`` and ``tar xzf``),
 each as a separate process whose peak RSS ``/usr/bin/time`` reports. Every tool runs
 ``--rounds`` times, interleaved (every other round in reverse order), each time into a
-new file or folder: nothing is deleted between timings. Prints wall and CPU times, the ratios of the
-medians to the peer's, archive sizes and peak RSS.
+new file or folder: nothing is deleted between timings. Prints wall and CPU times, the
+ratios of the medians to the peer's, archive sizes and peak RSS.
 
     python bench/archive.py [--scale 2] [--formats jpa,zip,jps,jps2] [--rounds 3] [--keep DIR]
 """
