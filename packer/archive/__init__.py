@@ -22,12 +22,11 @@ def format_for_path(path: Path | str) -> str:
 
 
 def open_writer(fmt: str, path: Path | str, *, part_size: int | None = None,
-                password: str | None = None, manifest: bool = True,
-                size_hint: int | None = None) -> ArchiveWriter:
+                password: str | None = None, manifest: bool = True) -> ArchiveWriter:
     """A writer for a new archive whose final (last-part) path is ``path``.
 
     ``path`` must carry the format's extension (``.jpa`` for jpa, ``.jps`` for jps and
-    jps2, ``.zip``). ``size_hint`` (expected bytes) lets JPA reserve its 64-bit totals.
+    jps2, ``.zip``).
     """
     cls = writer_class(fmt)
     path = Path(path)
@@ -35,8 +34,7 @@ def open_writer(fmt: str, path: Path | str, *, part_size: int | None = None,
         raise ArchiveError(f"a {fmt} archive must be named *{cls.suffix}, not {path.name!r}")
     if not path.parent.is_dir():
         raise ArchiveError(f"the folder {path.parent} does not exist: create it first")
-    return cls(path, part_size=part_size, password=password, manifest=manifest,
-               size_hint=size_hint)
+    return cls(path, part_size=part_size, password=password, manifest=manifest)
 
 
 def resume_writer(state: dict) -> ArchiveWriter:

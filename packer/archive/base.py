@@ -96,17 +96,14 @@ class ArchiveWriter(ABC):
     format: str
     #: The archive's real extension, e.g. ``".jpa"``.
     suffix: str
-    #: Whether the header depends on ``size_hint`` (so it must be known when opening).
-    uses_size_hint = False
 
     def __init__(self, path: Path | str, *, part_size: int | None = None,
                  password: str | None = None, manifest: bool = True,
-                 size_hint: int | None = None, state: dict | None = None):
+                 state: dict | None = None):
         check_part_size(part_size)
         self.path = Path(path)
         self.part_size = part_size
         self.with_manifest = manifest
-        self.size_hint = size_hint
         self.entity_count = 0
         self.total_size = 0
         self._pending: deque[tuple[int, Future]] = deque()   # (bytes, batch future)
@@ -126,7 +123,6 @@ class ArchiveWriter(ABC):
             self._start()
         else:
             self.created = state["created"]
-            self.size_hint = state.get("size_hint")
             part = state["part"]
             self.out = PartWriter(self.path, part_size, index=part["index"],
                                   offset=part["offset"], before=part["before"])
@@ -370,7 +366,6 @@ class ArchiveWriter(ABC):
             "path": str(self.path),
             "part_size": self.part_size,
             "manifest": self.with_manifest,
-            "size_hint": self.size_hint,
             "created": self.created,
             "part": self.out.state(),
             "entity_count": self.entity_count,

@@ -6,11 +6,12 @@ does, so Akeeba's extractor never has to inflate a huge entry in memory. Every e
 carries the timestamp extra (readers skip extras by the block length). The standard
 header is written with zero counters and rewritten in place by ``_finish``.
 
-JPA 1.3: an entry of 4 GiB or more gets the 64-bit extra and the version becomes 1.3.
-The 64-bit totals header record can only be written when its room was reserved at the
-start, i.e. when the writer was given ``size_hint`` >= 4 GiB; otherwise totals that
-outgrow 32 bits are written as 0xFFFFFFFF ("at least this much") - readers never rely
-on them.
+JPA 1.3: an entry of 4 GiB or more gets the 64-bit extra, and totals of 4 GiB or more
+the 64-bit totals header record; the version becomes 1.3 only then (FORMATS.md §1:
+1.2 unless a size needs 1.3). The totals are known only at the end, when the header is
+rewritten in place, so the header always holds room for that record: sitepack's
+``JPSR`` record of the same size, which every reader skips as unknown, turned into
+the 1.3 record when the totals need it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from collections.abc import Iterator
 from restorer.formats.base import Entry
 from restorer.formats.jpa import (ENTITY_FIELDS, ENTITY_HEADER, ENTITY_MAGIC, LARGE_ENTITY_EXTRA,
                                   LARGE_ENTITY_EXTRA_ID, LARGE_HEADER_EXTRA,
-                                  LARGE_HEADER_EXTRA_ID, MAGIC, MANIFEST_EXTRA, MANIFEST_EXTRA_ID, METHOD_DEFLATE, METHOD_STORED,
-                                  SPANNED_EXTRA, SPANNED_EXTRA_ID, STANDARD_HEADER,
-                                  TIMESTAMP_EXTRA, TIMESTAMP_EXTRA_ID, U32_MAX)
+                                  LARGE_HEADER_EXTRA_ID, MAGIC, MANIFEST_EXTRA, MANIFEST_EXTRA_ID,
+                                  METHOD_DEFLATE, METHOD_STORED, SPANNED_EXTRA, SPANNED_EXTRA_ID,
+                                  STANDARD_HEADER, TIMESTAMP_EXTRA, TIMESTAMP_EXTRA_ID,
+                                  TOTALS_ROOM_EXTRA_ID, U32_MAX)
 
 from .base import ArchiveWriter, register
 from .compress import deflate_raw
@@ -49,20 +51,19 @@ def entity_header(entry: Entry, method: int, compressed: int) -> bytes:
 class JpaWriter(ArchiveWriter):
     format = "jpa"
     suffix = ".jpa"
-    uses_size_hint = True
 
     total_compressed = 0
     large_entries = False
 
-    def _reserve_large_totals(self) -> bool:
-        return self.size_hint is not None and self.size_hint > U32_MAX
-
     def _standard_header(self) -> bytes:
+        """The header with the current counters; always the same length (it is written
+        first and rewritten in place at the end): spanned record, 64-bit totals or the
+        room for them, and last the manifest record (Akeeba's reader loops over records
+        while more than 8 header bytes are left, so the 6-byte ``JPSM`` must come last)."""
         spanned = self.part_size is not None
-        large_totals = self._reserve_large_totals()
+        large_totals = max(self.total_size, self.total_compressed) > U32_MAX
         length = (STANDARD_HEADER.size + (SPANNED_EXTRA.size if spanned else 0)
-                  + (LARGE_HEADER_EXTRA.size if large_totals else 0)
-                  + (MANIFEST_EXTRA.size if self.with_manifest else 0))
+                  + LARGE_HEADER_EXTRA.size + (MANIFEST_EXTRA.size if self.with_manifest else 0))
         minor = 3 if (large_totals or self.large_entries) else 2
         header = STANDARD_HEADER.pack(MAGIC, length, 1, minor, self.entity_count,
                                       min(self.total_size, U32_MAX),
@@ -72,6 +73,8 @@ class JpaWriter(ArchiveWriter):
         if large_totals:
             header += LARGE_HEADER_EXTRA.pack(LARGE_HEADER_EXTRA_ID, 18, self.total_size,
                                               self.total_compressed)
+        else:
+            header += LARGE_HEADER_EXTRA.pack(TOTALS_ROOM_EXTRA_ID, 18, 0, 0)
         if self.with_manifest:
             header += MANIFEST_EXTRA.pack(MANIFEST_EXTRA_ID, 0)
         return header

@@ -20,7 +20,7 @@ from restorer.errors import SitepackError
 from restorer.progress import Progress
 
 from . import open_writer
-from .base import SourceChangedError, writer_class
+from .base import SourceChangedError
 
 
 @dataclass
@@ -32,7 +32,7 @@ class PackReport:
 
 
 def tree_size(root: Path) -> int:
-    """Bytes of regular files under ``root`` (for progress and JPA's size hint)."""
+    """Bytes of regular files under ``root`` (the progress total)."""
     total = 0
     for folder, _, files in os.walk(root):
         for name in files:
@@ -52,16 +52,15 @@ def pack_tree(root: Path | str, archive: Path | str, fmt: str, *, part_size: int
     archive = Path(archive).absolute()
     if not root.is_dir():
         raise SitepackError(f"{root} is not a folder: give the folder to pack")
-    # A writer whose header does not need the total is opened first: an encrypted one
-    # derives its key (a quarter second of CPU) while the tree is measured.
-    total = tree_size(root) if writer_class(fmt).uses_size_hint else None
-    writer = open_writer(fmt, archive, part_size=part_size, password=password, size_hint=total)
+    # The writer is opened first: an encrypted one derives its key (a quarter second of
+    # CPU) while the tree is measured for the progress total.
+    writer = open_writer(fmt, archive, part_size=part_size, password=password)
     report = PackReport()
     own_files = re.compile(re.escape(archive.with_suffix("").name)
                            + r"\.(?:[a-z]\d{2,}|" + re.escape(archive.suffix[1:]) + r")(?:\..*-tmp)?$")
     try:
         if progress is not None and progress.enabled:  # a quiet run needs no total
-            progress.update(0, total=tree_size(root) if total is None else total)
+            progress.update(0, total=tree_size(root))
         _walk(root.absolute(), "", writer, report, progress, archive.parent, own_files)
         report.parts = writer.close()
     except BaseException:

@@ -38,6 +38,9 @@ SPANNED_EXTRA_ID = b"JP\x01\x01"
 #: JPA 1.3 header extra: ``JP\x01\x02``, u16 18, u64 total uncompressed, u64 total compressed.
 LARGE_HEADER_EXTRA = struct.Struct("<4sHQQ")
 LARGE_HEADER_EXTRA_ID = b"JP\x01\x02"
+#: sitepack's room for the 64-bit totals (same layout, zeros): a writer that does not
+#: know the totals yet reserves it and turns it into the 1.3 record when they need it.
+TOTALS_ROOM_EXTRA_ID = b"JPSR"
 
 #: ``JPF``, block length, path length (the path bytes follow).
 ENTITY_HEADER = struct.Struct("<3sHH")
@@ -92,27 +95,53 @@ class JpaReader(ArchiveReader):
         self.declared_parts = 1
         self.declares_manifest = False
         extras = self.stream.read_exact(length - STANDARD_HEADER.size, "the JPA header")
+        records = []   # (signature, raw bytes), in order
         offset = 0
         while offset + 6 <= len(extras):
             signature, extra_length = extras[offset:offset + 4], int.from_bytes(extras[offset + 4:offset + 6], "little")
             if signature == SPANNED_EXTRA_ID and offset + SPANNED_EXTRA.size <= len(extras):
                 self.declared_parts = SPANNED_EXTRA.unpack_from(extras, offset)[2]
-                offset += SPANNED_EXTRA.size
+                end = offset + SPANNED_EXTRA.size
             elif signature == MANIFEST_EXTRA_ID:
                 if extra_length != 0:
-                    raise ArchiveError(f"{self.parts[0].name} has a damaged JPA header "
-                                       "(sitepack record); copy or download it again")
+                    raise self._damaged_sitepack_header()
                 self.declares_manifest = True
-                offset += MANIFEST_EXTRA.size
+                end = offset + MANIFEST_EXTRA.size
             elif signature == LARGE_HEADER_EXTRA_ID and offset + LARGE_HEADER_EXTRA.size <= len(extras):
                 _, _, self.total_size, self.total_compressed = LARGE_HEADER_EXTRA.unpack_from(extras, offset)
-                offset += LARGE_HEADER_EXTRA.size
+                end = offset + LARGE_HEADER_EXTRA.size
             else:
-                # Unknown header records: ``extra_length`` counts the payload after the
-                # 6-byte signature and length (as in both known records).
-                offset += 6 + extra_length
+                # Other records (sitepack's reserved room, anything newer): the length
+                # counts itself and the payload, as in Akeeba's records and its reader.
+                end = offset + 4 + extra_length
+            records.append((signature, extras[offset:end]))
+            offset = end
+        if self.declares_manifest:
+            self._check_sitepack_header(records, len(extras) - offset)
+
         if self.declared_parts > 1 or len(self.parts) > 1:
             expect_part_count(self.parts, max(self.declared_parts, 1))
+
+    def _check_sitepack_header(self, records: list[tuple[bytes, bytes]], left: int) -> None:
+        """A header that says sitepack wrote the archive must hold exactly what its
+        writer puts there (spanned record, 64-bit totals or the zeroed room for them,
+        manifest record last): with the manifest, verification then finds every changed
+        header byte except the informational totals."""
+        signatures = [signature for signature, _ in records]
+        if signatures[:1] == [SPANNED_EXTRA_ID]:
+            signatures.pop(0)
+        room = LARGE_HEADER_EXTRA.pack(TOTALS_ROOM_EXTRA_ID, 18, 0, 0)
+        if signatures == [MANIFEST_EXTRA_ID] and not left:
+            return   # as written before the room for the totals existed
+        if (left or signatures not in ([LARGE_HEADER_EXTRA_ID, MANIFEST_EXTRA_ID],
+                                       [TOTALS_ROOM_EXTRA_ID, MANIFEST_EXTRA_ID])
+                or any(sig == TOTALS_ROOM_EXTRA_ID and raw != room for sig, raw in records)
+                or (self.version[1] == 3) != (signatures[0] == LARGE_HEADER_EXTRA_ID)):
+            raise self._damaged_sitepack_header()
+
+    def _damaged_sitepack_header(self) -> ArchiveError:
+        return ArchiveError(f"{self.parts[0].name} has a damaged JPA header (sitepack record); "
+                            "copy or download it again")
 
     def entries(self) -> Iterator[tuple[Entry, Iterator[bytes]]]:
         stream = self.stream

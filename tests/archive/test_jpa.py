@@ -13,6 +13,7 @@ from restorer.errors import ArchiveError, MissingPartError
 from restorer.formats import open_archive
 from restorer.formats.base import Entry, EntryType
 from restorer.formats.jpa import JpaReader
+from restorer.verify import verify
 
 
 def noise(n, seed=0):
@@ -24,15 +25,66 @@ def read_all(path, password=None):
         return [(entry, b"".join(chunks)) for entry, chunks in reader.entries()]
 
 
+HEADER = 19 + 22   # the standard header and the room for the 64-bit totals
+
+
 def test_standard_header_bytes_of_a_one_part_archive(tmp_path):
     with open_writer("jpa", tmp_path / "a.jpa", manifest=False) as writer:
         writer.add_bytes("x.txt", b"hello hello hello hello", mtime=1)
     raw = (tmp_path / "a.jpa").read_bytes()
-    # JPA, header length 19, version 1.2, one entity, 23 bytes, compressed size
+    # JPA, header length 41, version 1.2, one entity, 23 bytes, compressed size
     magic, length, major, minor, count, size, compressed = struct.unpack_from("<3sHBBIII", raw)
-    assert (magic, length, major, minor, count, size) == (b"JPA", 19, 1, 2, 1, 23)
-    assert compressed == len(raw) - 19 - (21 + 5 + 8)
-    assert raw[:11] == bytes.fromhex("4a5041 1300 01 02 01000000".replace(" ", ""))
+    assert (magic, length, major, minor, count, size) == (b"JPA", HEADER, 1, 2, 1, 23)
+    assert compressed == len(raw) - HEADER - (21 + 5 + 8)
+    assert raw[:11] == bytes.fromhex("4a5041 2900 01 02 01000000".replace(" ", ""))
+    # the room for JPA 1.3's totals, unused: a record every reader skips as unknown
+    assert raw[19:HEADER] == b"JPSR" + (18).to_bytes(2, "little") + bytes(16)
+
+
+def test_totals_beyond_32_bits_fill_the_reserved_room_with_the_jpa13_record(tmp_path):
+    """The totals are known only at the end: the header written first has the room, the
+    one rewritten at the end the 1.3 record (totals raised here as 4 GiB of files would)."""
+    with open_writer("jpa", tmp_path / "big.jpa", part_size=65536) as writer:
+        writer.add_bytes("a.txt", b"abc", mtime=1)
+        writer.checkpoint()   # written out
+        before = (tmp_path / "big.j01").read_bytes()[:HEADER + 8 + 6]   # the part being written
+        writer.total_size += 5 * 1024 ** 3
+        writer.total_compressed += 5 * 1024 ** 3
+    raw = (tmp_path / "big.jpa").read_bytes()
+    assert before[:3] == b"JPA" and before[19 + 8:HEADER + 8] == b"JPSR" + (18).to_bytes(2, "little") + bytes(16)
+    magic, length, major, minor = struct.unpack_from("<3sHBB", raw)
+    assert (magic, length, major, minor) == (b"JPA", HEADER + 8 + 6, 1, 3)
+    assert raw[19:27] == bytes.fromhex("4a500101") + (4).to_bytes(2, "little") + (1).to_bytes(2, "little")
+    signature, extra_length, total, total_compressed = struct.unpack_from("<4sHQQ", raw, 27)
+    assert (signature, extra_length) == (b"JP\x01\x02", 18)
+    assert total == 5 * 1024 ** 3 + 3 + len(read_all(tmp_path / "big.jpa")[-1][1])
+    assert total_compressed > 5 * 1024 ** 3
+    assert raw[HEADER + 8:HEADER + 8 + 6] == b"JPSM\0\0"   # last: Akeeba's reader stops 8 bytes short
+    with open_archive(tmp_path / "big.jpa") as reader:
+        assert reader.version == (1, 3) and reader.total_size == total
+        assert reader.declares_manifest
+
+
+def test_unknown_header_records_are_skipped_by_their_length(tmp_path):
+    """A record sitepack does not know (a newer Akeeba's) in an archive sitepack did not
+    write: its length counts itself and the payload, as in Akeeba's reader. In a header
+    that says sitepack wrote it, the same record is damage."""
+    for manifest in (False, True):
+        path = tmp_path / f"a{int(manifest)}.jpa"
+        with open_writer("jpa", path, part_size=65536, manifest=manifest) as writer:
+            writer.add_bytes("a.txt", b"abc", mtime=1)
+        raw = path.read_bytes()
+        length = struct.unpack_from("<H", raw, 3)[0]
+        unknown = b"JP\x09\x09" + (7).to_bytes(2, "little") + b"12345"
+        path.write_bytes(raw[:3] + (length + len(unknown)).to_bytes(2, "little") + raw[5:19]
+                         + unknown + raw[19:])
+        if manifest:
+            with pytest.raises(ArchiveError, match=r"^a1\.jpa has a damaged JPA header \(sitepack record\)"):
+                open_archive(path)
+            continue
+        with open_archive(path) as reader:
+            assert reader.declared_parts == 1 and not reader.declares_manifest
+            assert [(e.path, b"".join(c)) for e, c in reader.entries()] == [("a.txt", b"abc")]
 
 
 def test_spanned_header_extra_counts_the_parts(tmp_path):
@@ -40,7 +92,7 @@ def test_spanned_header_extra_counts_the_parts(tmp_path):
         for i in range(30):
             writer.add_bytes(f"f{i}", noise(5000, i), mtime=i)
     first = (tmp_path / "s.j01").read_bytes()
-    assert first[3:5] == (27).to_bytes(2, "little")
+    assert first[3:5] == (HEADER + 8).to_bytes(2, "little")
     parts = len(list(tmp_path.glob("s.j0*"))) + 1
     assert parts == 3
     assert first[19:27] == bytes.fromhex("4a500101") + (4).to_bytes(2, "little") + (3).to_bytes(2, "little")
@@ -116,9 +168,9 @@ def test_large_files_are_stored_small_ones_deflated(tmp_path):
         writer.add_bytes("small", b"a" * 1000, mtime=1)
         writer.add_bytes("large", b"a" * (1024 * 1024), mtime=1)
     raw = (tmp_path / "m.jpa").read_bytes()
-    small_fields = struct.unpack_from("<BBIII", raw, 19 + 7 + 5)
-    assert small_fields[1] == 1 and zlib.decompress(raw[19 + 34:19 + 34 + small_fields[2]], -15) == b"a" * 1000
-    large_at = 19 + 34 + small_fields[2]
+    small_fields = struct.unpack_from("<BBIII", raw, HEADER + 7 + 5)
+    assert small_fields[1] == 1 and zlib.decompress(raw[HEADER + 34:HEADER + 34 + small_fields[2]], -15) == b"a" * 1000
+    large_at = HEADER + 34 + small_fields[2]
     assert struct.unpack_from("<BBIII", raw, large_at + 7 + 5)[:3] == (1, 0, 1024 * 1024)
 
 
@@ -144,19 +196,6 @@ def test_missing_last_numbered_part_is_named(tmp_path):
     parts[-1].unlink()
     with pytest.raises(MissingPartError, match=rf"part {parts[-1].name} is missing"):
         open_archive(tmp_path / "s.jpa")
-
-
-def test_size_hint_beyond_32_bits_writes_a_jpa13_header(tmp_path):
-    with open_writer("jpa", tmp_path / "big.jpa", manifest=False, size_hint=5 * 1024 ** 3) as writer:
-        writer.add_bytes("a.txt", b"abc", mtime=1)
-    raw = (tmp_path / "big.jpa").read_bytes()
-    magic, length, major, minor = struct.unpack_from("<3sHBB", raw)
-    assert (magic, length, major, minor) == (b"JPA", 19 + 22, 1, 3)
-    signature, extra_length, total, total_compressed = struct.unpack_from("<4sHQQ", raw, 19)
-    assert (signature, extra_length, total, total_compressed) == (b"JP\x01\x02", 18, 3, 3)
-    with open_archive(tmp_path / "big.jpa") as reader:
-        assert reader.version == (1, 3) and reader.total_size == 3
-        assert [b"".join(c) for _, c in reader.entries()] == [b"abc"]
 
 
 def test_a_stream_larger_than_4_gib_gets_the_64_bit_extra(tmp_path):
@@ -196,3 +235,17 @@ def test_a_stream_larger_than_4_gib_gets_the_64_bit_extra(tmp_path):
     writer.close()
     with open_archive(path) as reader:
         assert [e.path for e, _ in reader.entries()] == ["small"]
+
+
+def test_a_sitepack_jpa_without_the_room_for_the_totals_still_reads(tmp_path):
+    """Archives written before the room existed: spanned record, then the manifest's."""
+    path = tmp_path / "old.jpa"
+    with open_writer("jpa", path, part_size=65536) as writer:
+        writer.add_bytes("a.txt", b"abc", mtime=1)
+    raw = path.read_bytes()
+    assert raw[27:27 + 22] == b"JPSR" + (18).to_bytes(2, "little") + bytes(16)
+    path.write_bytes(raw[:3] + (19 + 8 + 6).to_bytes(2, "little") + raw[5:27] + raw[27 + 22:])
+    with open_archive(path) as reader:
+        assert reader.declares_manifest and reader.version == (1, 2)
+        assert [(e.path, b"".join(c)) for e, c in reader.entries()][0] == ("a.txt", b"abc")
+    assert verify(path).ok
