@@ -30,6 +30,14 @@ TYPE_NAMES = {EntryType.DIR: "dir", EntryType.FILE: "file", EntryType.SYMLINK: "
 _TYPES_BY_NAME = {name: kind for kind, name in TYPE_NAMES.items()}
 
 
+def _integer(value) -> int:
+    """A number field as the writer wrote it: a JSON integer (a damaged digit may make
+    it ``3e688``, a float that is infinite, or ``true``)."""
+    if type(value) is not int:
+        raise TypeError(value)
+    return value
+
+
 def _line(obj: dict) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
@@ -121,11 +129,11 @@ class ManifestReader:
                 hashed = index  # the end line holds the digest of the lines before it
                 continue
             try:
-                record = ManifestRecord(obj["path"], _TYPES_BY_NAME[obj["type"]], int(obj["size"]),
-                                        int(obj["mode"]), int(obj["mtime"]), obj["sha256"])
-            except (KeyError, TypeError, ValueError):
-                raise ManifestDamaged("the manifest is damaged (a line lacks a field); the archive "
-                                      "cannot be trusted") from None
+                record = ManifestRecord(obj["path"], _TYPES_BY_NAME[obj["type"]], _integer(obj["size"]),
+                                        _integer(obj["mode"]), _integer(obj["mtime"]), obj["sha256"])
+            except (KeyError, TypeError):
+                raise ManifestDamaged("the manifest is damaged (a line lacks a field or holds "
+                                      "one of the wrong type); the archive cannot be trusted") from None
             self.count += 1
             if self._on_record is not None:
                 self._on_record(record)

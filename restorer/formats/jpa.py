@@ -205,6 +205,9 @@ class JpaReader(ArchiveReader):
                 except UnicodeDecodeError:
                     raise ArchiveError(f"the archive is damaged: the target of symlink {path!r} "
                                        "is not UTF-8") from None
+                if len(target_bytes) != size:   # Akeeba's writers too put the target's length
+                    raise ArchiveError(f"the archive is damaged: the target of symlink {path!r} "
+                                       f"has {len(target_bytes)} bytes but its header says {size}")
                 yield (Entry(path, kind, len(target_bytes), normalize_mode(kind, mode), mtime, target),
                        iter((target_bytes,)))
                 continue

@@ -137,6 +137,8 @@ class ZipReader(ArchiveReader):
         if zip64:
             _, record_disk, record_offset, disks = ZIP64_LOCATOR.unpack_from(tail, locator_at)
             expect_part_count(self.parts, disks)
+            if record_disk >= len(self.parts):
+                raise ArchiveError(f"{self.parts[-1].name}: the ZIP64 end record is damaged")
             stream.seek(stream.starts[record_disk] + record_offset)
             record = stream.read_exact(ZIP64_END_RECORD.size, "the ZIP64 end record")
             (magic, _, _, _, disk, cd_disk, _, count, cd_size,
@@ -155,13 +157,18 @@ class ZipReader(ArchiveReader):
             self.shift = max(0, end_position - cd_size - cd_offset)
         else:
             self.shift = 0
+        if cd_disk >= len(self.parts):
+            raise self._directory_outside()
         self.cd_start = stream.starts[cd_disk] + cd_offset + self.shift
         if len(self.parts) > 1 and not zip64:
             self._find_moved_directory(end_position)
         self.total_size = self._sum_sizes()
-        if self.cd_start + cd_size > stream.size or cd_disk >= len(self.parts):
-            raise ArchiveError(f"{self.parts[-1].name}: the ZIP central directory lies outside "
-                               "the archive; it is damaged or parts are missing")
+        if self.cd_start + cd_size > stream.size:
+            raise self._directory_outside()
+
+    def _directory_outside(self) -> ArchiveError:
+        return ArchiveError(f"{self.parts[-1].name}: the ZIP central directory lies outside "
+                            "the archive; it is damaged or parts are missing")
 
     def _find_moved_directory(self, end_position: int) -> None:
         """Akeeba's split ZIP writer moves a central directory that does not fit into its

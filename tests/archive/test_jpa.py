@@ -249,3 +249,17 @@ def test_a_sitepack_jpa_without_the_room_for_the_totals_still_reads(tmp_path):
         assert reader.declares_manifest and reader.version == (1, 2)
         assert [(e.path, b"".join(c)) for e, c in reader.entries()][0] == ("a.txt", b"abc")
     assert verify(path).ok
+
+
+def test_a_symlink_whose_header_size_is_not_its_target_length_is_damage(tmp_path):
+    path = tmp_path / "l.jpa"
+    with open_writer("jpa", path, manifest=False) as writer:
+        writer.add_symlink("link", "target.txt", mtime=1)
+    raw = bytearray(path.read_bytes())
+    fields = raw.index(b"link") + 4          # type, method, compressed, uncompressed, mode
+    assert struct.unpack_from("<BBII", raw, fields) == (2, 0, 10, 10)
+    struct.pack_into("<I", raw, fields + 6, 11)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ArchiveError, match=r"^the archive is damaged: the target of symlink "
+                                           r"'link' has 10 bytes but its header says 11$"):
+        read_all(path)

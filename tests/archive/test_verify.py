@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from packer.archive import base as archive_base
 from packer.archive import open_writer
 from restorer.errors import ArchiveError, MissingPartError
 from restorer.formats.base import MANIFEST_PATH, Entry, EntryType
@@ -59,7 +60,11 @@ def test_a_changed_stored_byte_is_found(tmp_path):
     assert report.problems == ["stored.bin: content differs from the manifest (SHA-256 mismatch)"]
 
 
-def test_every_single_byte_flip_in_a_small_jpa_is_caught(tmp_path):
+# The archive's creation time is in its manifest, which is deflated: each time gives other
+# deflate bytes, whose flips inflate to other damage (1796618486 once gave '"mode":3e688').
+@pytest.mark.parametrize("created", [1796618486, 1_700_000_000, 1_800_000_123])
+def test_every_single_byte_flip_in_a_small_jpa_is_caught(tmp_path, monkeypatch, created):
+    monkeypatch.setattr(archive_base.time, "time", lambda: created + 0.5)
     path = tmp_path / "s.jpa"
     with open_writer("jpa", path) as writer:
         writer.add_bytes("a.txt", b"hello world, hello jpa\n" * 3, mtime=1)
@@ -160,3 +165,20 @@ def test_a_short_middle_part_is_named(tmp_path, fmt):
     [problem] = verify(path).problems
     assert problem.startswith("the archive is damaged: ")
     assert f"part s.{fmt[0]}02 is 60000 bytes, shorter than the others (65536): it may be truncated" in problem
+
+
+@pytest.mark.parametrize("field,value", [("size", b"1e999"), ("mode", b"33188.5"),
+                                         ("mtime", b"true"), ("size", b'"1"')])
+def test_a_manifest_number_that_is_not_an_integer_is_damage(tmp_path, field, value):
+    """Deflate data that a flipped byte changed may still inflate (JPA has no checksums):
+    a digit turned into ``e`` must read as a damaged manifest, not crash verify."""
+    a = Entry("a.txt", EntryType.FILE, 1, 0o100644, 1)
+    body = manifest_for([(a, b"a")])
+    number = {"size": b"1", "mode": b"33188", "mtime": b"1"}[field]
+    body = body.replace(b'"%s":%s' % (field.encode(), number), b'"%s":%s' % (field.encode(), value), 1)
+    path = tmp_path / "m.zip"    # ZIP: no header record announcing the manifest
+    with open_writer("zip", path, manifest=False) as writer:
+        writer.add_bytes("a.txt", b"a", mtime=1)
+        writer.add_bytes(MANIFEST_PATH, body, mtime=1)
+    assert verify(path).problems == ["the manifest is damaged (a line lacks a field or holds one "
+                                     "of the wrong type); the archive cannot be trusted"]

@@ -7,7 +7,10 @@ import stat
 import subprocess
 import zipfile
 
+import pytest
+
 from packer.archive import open_writer
+from restorer.errors import ArchiveError
 from restorer.extract import extract
 from restorer.formats import open_archive
 from restorer.formats.base import EntryType
@@ -171,3 +174,16 @@ def test_zip64_local_header_of_a_large_stream_is_patched_right(tmp_path, monkeyp
         assert z.getinfo("big.bin").extra.find(b"\x01\x00\x10\x00") >= 0
     assert read_all(path)["big.bin"][1] == data
     assert verify(path).ok
+
+
+def test_an_end_record_naming_a_part_that_does_not_exist_is_one_clear_error(tmp_path):
+    path = tmp_path / "d.zip"
+    with open_writer("zip", path) as writer:
+        writer.add_bytes("a.txt", b"abc", mtime=1)
+    raw = bytearray(path.read_bytes())
+    end = raw.rindex(b"PK\x05\x06")
+    raw[end + 6:end + 8] = (65).to_bytes(2, "little")   # the disk holding the central directory
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ArchiveError, match=r"^d\.zip: the ZIP central directory lies outside the "
+                                           r"archive; it is damaged or parts are missing$"):
+        open_archive(path)
