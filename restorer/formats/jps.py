@@ -222,8 +222,8 @@ class JpsReader(ArchiveReader):
                 data = EntryData(iter(()))
             elif entry.is_symlink:
                 target = b""
-                if inline:
-                    target = decode_data(inline, entry.size, LazyWhere(self._stream, start), entry.path)
+                if inline:   # a link's whole target
+                    target = decode_whole(inline, entry.size, LazyWhere(self._stream, start), entry.path)
                 elif entry.size:
                     target = self._chunk(entry.path, entry.size)
                 entry = Entry(entry.path, entry.type, entry.size, entry.mode, entry.mtime,

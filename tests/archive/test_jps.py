@@ -374,3 +374,13 @@ def test_data_in_the_record_of_an_entry_without_data_is_refused(tmp_path, entity
     writer.close()
     with pytest.raises(ArchiveError, match="holds data but its size is 0: the archive is damaged"):
         read_everything(archive, PASSWORD)
+
+
+def test_a_link_whose_target_is_shorter_than_its_size_is_refused(tmp_path):
+    archive = tmp_path / "site.jps"
+    writer = JpsWriter(archive, password=PASSWORD, kdf=CHEAP, manifest=False)
+    entity = layout.entity_plaintext(2, 10, 0o120777, 1, "link")
+    writer._seal(entity + bytes((layout.METHOD_STORED,)) + b"short", ())
+    writer.close()
+    with pytest.raises(ArchiveError, match="link holds more or less data than its entry record says"):
+        read_everything(archive, PASSWORD)
