@@ -118,7 +118,6 @@ class JpaReader(ArchiveReader):
             offset = end
         if self.declares_manifest:
             self._check_sitepack_header(records, len(extras) - offset)
-
         if self.declared_parts > 1 or len(self.parts) > 1:
             expect_part_count(self.parts, max(self.declared_parts, 1))
 
@@ -130,9 +129,9 @@ class JpaReader(ArchiveReader):
         signatures = [signature for signature, _ in records]
         if signatures[:1] == [SPANNED_EXTRA_ID]:
             signatures.pop(0)
-        room = LARGE_HEADER_EXTRA.pack(TOTALS_ROOM_EXTRA_ID, 18, 0, 0)
         if signatures == [MANIFEST_EXTRA_ID] and not left:
             return   # as written before the room for the totals existed
+        room = LARGE_HEADER_EXTRA.pack(TOTALS_ROOM_EXTRA_ID, 18, 0, 0)
         if (left or signatures not in ([LARGE_HEADER_EXTRA_ID, MANIFEST_EXTRA_ID],
                                        [TOTALS_ROOM_EXTRA_ID, MANIFEST_EXTRA_ID])
                 or any(sig == TOTALS_ROOM_EXTRA_ID and raw != room for sig, raw in records)

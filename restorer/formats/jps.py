@@ -216,6 +216,7 @@ class JpsReader(ArchiveReader):
                 return
             signature, plain = self._record((ENTITY_SIGNATURE,), "an entry record (JPF)")
             entry, inline = self._parse_entity(plain, start)
+            self._stored += max(len(inline) - 1, 0)
             count += 1
             total += entry.size
             if entry.is_dir:
@@ -259,7 +260,6 @@ class JpsReader(ArchiveReader):
         if inline and not size:
             raise ArchiveError(f"{where}: {path} holds data but its size is 0: the archive "
                                "is damaged")
-        self._stored += max(len(inline) - 1, 0)
         return Entry(path, kind, size, normalize_mode(kind, mode), mtime), inline
 
     def _chunk(self, path: str, remaining: int) -> bytes:
