@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from harness import proof_tables
 from harness.mariadb import DbParams, MariaDBServer
 from harness.php import ensure_php
 
@@ -104,11 +105,45 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+# --- proof tables (docs/SECURITY.md, docs/RELIABILITY.md; see harness/proof_tables.py) --
+
+_PROOF_RECORDER = pytest.StashKey[proof_tables.ProofRecorder]()
+
+
+@pytest.fixture
+def proof(request) -> proof_tables.ProofRecorder:
+    """Counts the cases a ``@pytest.mark.proof`` test tries, and its figures."""
+    if request.node.get_closest_marker("proof") is None:
+        raise pytest.UsageError(f"{request.node.nodeid} uses the proof fixture without @pytest.mark.proof")
+    recorder = proof_tables.ProofRecorder()
+    request.node.stash[_PROOF_RECORDER] = recorder
+    return recorder
+
+
+def _record_proof(item, report) -> None:
+    marker = item.get_closest_marker("proof")
+    path = os.environ.get(proof_tables.RECORD_ENV)
+    if marker is None or not path:
+        return
+    # One line per test: its call, or the setup that failed before the call could run.
+    if not (report.when == "call" or (report.when == "setup" and not report.passed)):
+        return
+    table, what = marker.args
+    proof_tables.record(path, table=table, what=what, nodeid=item.nodeid, outcome=report.outcome,
+                        recorder=item.stash.get(_PROOF_RECORDER, None), seconds=report.duration)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "proof(table, what): a test whose outcome goes into a generated "
+                                       "proof table (harness/proof_tables.py)")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Saves a screenshot of every open page when a browser test fails."""
+    """Records proof tests; saves a screenshot of every open page when a browser test fails."""
     outcome = yield
     report = outcome.get_result()
+    _record_proof(item, report)
     if report.when != "call" or not report.failed:
         return
     page = item.funcargs.get("page") if hasattr(item, "funcargs") else None

@@ -15,10 +15,22 @@ PROJECT_PROGRAMS = {
     "php": "php-cli",
     "chromium": "chromium",
     "zip": "zip", "unzip": "unzip", "tar": "tar",
+    # Real web servers for the live-server security tests (started by the tests on
+    # loopback ports with their own config files, never as services).
+    "/usr/sbin/apache2": "apache2", "/usr/sbin/nginx": "nginx",
+    # A real WordPress (Debian's package is the source of the test site) and the PHP
+    # extensions it needs to install and serve pages.
+    "/usr/share/wordpress/wp-includes/version.php": "wordpress",
+    "openssl": "openssl",
 }
-# PHP's MySQL extension has no program of its own; checked by module name.
-_PHP_MYSQL_PACKAGE = "php-mysql"
-
+# PHP extensions by ``php -m`` name, with their Debian package.
+PHP_EXTENSIONS = {"mysqli": "php-mysql", "gd": "php-gd", "mbstring": "php-mbstring",
+                  "xml": "php-xml", "curl": "php-curl"}
+# Debian's maintainer scripts start services on install (apache2, nginx, and wordpress,
+# which pulls in apache2): this machine has no init system and the project starts its
+# servers itself. A policy-rc.d that answers 101 ("action forbidden") stops them; it is
+# put in place only for the install and removed afterwards.
+_POLICY_RC_D = "/usr/sbin/policy-rc.d"
 _apt_updated = False
 
 
@@ -44,8 +56,17 @@ def ensure_debian_packages(binaries: dict[str, str]) -> None:
     if not _apt_updated:
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         _apt_updated = True
-    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-                   check=True, env=env)
+    placed_policy = not os.path.exists(_POLICY_RC_D)
+    if placed_policy:
+        with open(_POLICY_RC_D, "w") as policy:
+            policy.write("#!/bin/sh\n# sitepack harness: no service starts during install\nexit 101\n")
+        os.chmod(_POLICY_RC_D, 0o755)
+    try:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+                       check=True, env=env)
+    finally:
+        if placed_policy:
+            os.unlink(_POLICY_RC_D)
 
 
 def ensure_project_packages() -> None:
@@ -54,9 +75,11 @@ def ensure_project_packages() -> None:
     # Debian's own python3 ships venv without ensurepip until python3-venv is installed.
     if importlib.util.find_spec("ensurepip") is None:
         ensure_debian_packages({"/nonexistent/python3-venv": "python3-venv"})
-    php_modules = subprocess.run(["php", "-m"], capture_output=True, text=True).stdout.split()
-    if "mysqli" not in php_modules:
-        ensure_debian_packages({"/nonexistent/php-mysqli": _PHP_MYSQL_PACKAGE})
+    php_modules = {m.lower() for m in
+                   subprocess.run(["php", "-m"], capture_output=True, text=True).stdout.split()}
+    ensure_debian_packages({f"/nonexistent/php-{module}": package
+                            for module, package in PHP_EXTENSIONS.items()
+                            if module not in php_modules})
     # Chromium needs a font to render the pages the browser tests screenshot.
     ensure_debian_packages({"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf": "fonts-dejavu-core"})
 
