@@ -178,9 +178,11 @@ class RestoreSession:
         """
         if name not in self.bundle.databases:
             raise SitepackError(f"the backup has no database dump named {name}")
-        if name == akeeba.SITE_DUMP and self.bundle.platform == "wordpress":
-            from .wordpress_keys import refuse_multisite_prefix_change
-            refuse_multisite_prefix_change(self._wordpress_multisite_reason(), self._old_prefix(), answers.prefix)
+        if name == akeeba.SITE_DUMP and self.bundle.platform == "wordpress" and answers.prefix != self._old_prefix():
+            reason = self._wordpress_multisite_reason()
+            if reason:
+                from .wordpress_keys import multisite_refusal
+                raise multisite_refusal(reason, self._old_prefix())
         create_database_if_missing(answers)
         answers.conn_info().connect().close()
         saved = self.state["databases"].get(name, {})
@@ -257,7 +259,8 @@ class RestoreSession:
         from .config.wordpress import read_wp_config
         from .wordpress_keys import multisite_reason
         values = read_wp_config(self.bundle.config_path).values
-        return multisite_reason(values, list(self.bundle.databases[akeeba.SITE_DUMP].get("tables") or []))
+        return multisite_reason(values, list(self.bundle.databases[akeeba.SITE_DUMP].get("tables") or []),
+                                self._old_prefix())
 
     def _wordpress_old_url(self) -> str | None:
         answers = self.db_answers.get(akeeba.SITE_DUMP)

@@ -27,7 +27,7 @@ ROLES_OPTION = "user_roles"
 NETWORK_TABLES = ("#__blogs", "#__site")
 
 
-def multisite_reason(config_values: dict, dump_tables: list[str]) -> str | None:
+def multisite_reason(config_values: dict, dump_tables: list[str], prefix: str) -> str | None:
     """Why this WordPress site is (or is set up to become) a multisite network, or None."""
     for name in ("MULTISITE", "WP_ALLOW_MULTISITE"):
         if config_values.get(name) is True:
@@ -35,15 +35,14 @@ def multisite_reason(config_values: dict, dump_tables: list[str]) -> str | None:
     found = [t for t in NETWORK_TABLES if t in dump_tables]
     if found:
         return f"its database has the network table{'s' if len(found) > 1 else ''} " + \
-            ", ".join(t.replace("#__", "{prefix}") for t in found)
+            ", ".join(t.replace("#__", prefix) for t in found)
     return None
 
 
-def refuse_multisite_prefix_change(reason: str | None, old_prefix: str, new_prefix: str) -> None:
-    if reason and old_prefix != new_prefix:
-        raise SitepackError(
-            f"this WordPress site is a multisite network ({reason}): moving a network to another table "
-            f"prefix is not supported yet; restore it with its own prefix {old_prefix}")
+def multisite_refusal(reason: str, old_prefix: str) -> SitepackError:
+    return SitepackError(
+        f"this WordPress site is a multisite network ({reason}): moving a network to another table "
+        f"prefix is not supported yet; restore it with its own prefix {old_prefix}")
 
 
 def _like_prefix(prefix: str) -> str:
