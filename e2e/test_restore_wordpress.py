@@ -4,13 +4,12 @@ and editor log in through wp-login.php in the browser and see their roles' menus
 
 import os
 import subprocess
-from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
 from e2e.test_restore_wizard import fill_database, login, start_wizard, stop
-from harness.webservers import PhpBuiltinServer, free_port
-from harness.wordpress import USERS
+from harness.webservers import free_port
+from harness.wordpress import USERS, server_for
 from tests.restore.bundles import backup
 from tests.restore.wordpress_checks import assert_moved, assert_pages_render_the_same
 
@@ -56,8 +55,7 @@ def test_wizard_moves_a_real_wordpress_and_its_users_still_log_in(tmp_path, word
     finally:
         stop(proc)
     assert_moved(origin, restored, target, PREFIX, new_url)
-    parts = urlsplit(new_url)
-    with origin.server(), PhpBuiltinServer(docroot, host=parts.hostname, port=parts.port):
+    with origin.server(), server_for(new_url, docroot):
         assert_pages_render_the_same(origin.url, new_url)
         for user, (role, password) in USERS.items():
             page.context.clear_cookies()

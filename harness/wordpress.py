@@ -68,9 +68,13 @@ class WordPressSite:
         return self.url
 
     def server(self) -> PhpBuiltinServer:
-        """``php -S`` on the host and port of ``url``, serving ``docroot``."""
-        parts = urlsplit(self.url)
-        return PhpBuiltinServer(self.docroot, host=parts.hostname, port=parts.port)
+        return server_for(self.url, self.docroot)
+
+
+def server_for(url: str, docroot: Path) -> PhpBuiltinServer:
+    """``php -S`` on the host and port of ``url`` (WordPress redirects to its own URL), serving ``docroot``."""
+    parts = urlsplit(url)
+    return PhpBuiltinServer(docroot, host=parts.hostname, port=parts.port)
 
 
 def ensure_wordpress() -> None:

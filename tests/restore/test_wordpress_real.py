@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from harness.webservers import free_port
+from harness.wordpress import server_for
 from tests.restore.bundles import backup
 from tests.restore.wordpress_checks import assert_dashboards_by_role, assert_moved, assert_pages_render_the_same
 
@@ -25,8 +26,8 @@ MOVES = {
 
 
 def move(tmp_path, wordpress_factory, db_factory, old, new, fmt):
-    """Builds the origin, backs it up, extracts and restores it; returns (origin, restored root,
-    target database, new prefix, new URL, restore output)."""
+    """Builds the origin, backs it up, extracts and restores it headless; returns (origin,
+    restored root, the folder serving it, target database, new prefix, new URL)."""
     old_path, old_folder, old_prefix = old
     new_host, new_path, new_folder, new_prefix = new
     origin_docroot = tmp_path / old_folder
@@ -57,9 +58,6 @@ def test_real_wordpress_moves_with_a_new_prefix_url_and_path(case, tmp_path, wor
     origin, restored, docroot, target, prefix, new_url = move(tmp_path, wordpress_factory, db_factory, old, new,
                                                               "jpa" if "longer" in case else "zip")
     assert_moved(origin, restored, target, prefix, new_url)
-    from harness.webservers import PhpBuiltinServer
-    from urllib.parse import urlsplit
-    parts = urlsplit(new_url)
-    with origin.server(), PhpBuiltinServer(docroot, host=parts.hostname, port=parts.port):
+    with origin.server(), server_for(new_url, docroot):
         assert_pages_render_the_same(origin.url, new_url)
         assert_dashboards_by_role(new_url)
