@@ -34,10 +34,8 @@ def command(site_root: Path, host: str, port: int, password_env: str | None,
         login.set(new_password)
         click.echo(f"Login password saved (as a salted hash in {login.path}).")
     server = WebServer(site_root, host=host, port=port, password=login)
-    if server.token is not None:
-        click.echo("Open this URL to log in (it works once):")
-    else:
-        click.echo("Open this URL and log in with your password:")
+    click.echo("Open this URL to log in (it works once"
+               + ("; later, log in with your password):" if login.is_set() else "):"))
     click.echo(f"    {server.login_url()}", nl=True)
     click.echo("Press Ctrl+C to stop.")
     try:
