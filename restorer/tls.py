@@ -35,6 +35,12 @@ def fingerprint(cert_pem: bytes) -> str:
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
+def fingerprint_line(cert_fingerprint: str) -> str:
+    """What the server prints on its terminal for the user to compare with the browser's."""
+    return (f"HTTPS certificate SHA-256 fingerprint: {cert_fingerprint} (check that your browser "
+            f"shows this one before you type a password)")
+
+
 def _names(host: str) -> list[str]:
     return sorted({host, "localhost", "127.0.0.1"} - {"", "0.0.0.0", "::"})
 

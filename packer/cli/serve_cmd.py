@@ -8,6 +8,7 @@ import click
 
 from packer.web.login import LoginPassword
 from packer.web.server import DEFAULT_HOST, DEFAULT_PORT, WebServer
+from restorer import tls
 
 from .common import resolve_secret, secret_options
 
@@ -20,9 +21,16 @@ from .common import resolve_secret, secret_options
               help="Address to listen on; anything but loopback needs a login password.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
+@click.option("--cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="HTTPS certificate (PEM); beyond 127.0.0.1 a self-signed one is made without it.")
+@click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The private key of --cert (PEM).")
+@click.option("--insecure-http", is_flag=True,
+              help="Serve plain HTTP beyond 127.0.0.1 (the password crosses the network in clear).")
 @secret_options("password", "login password")
 def command(site_root: Path, host: str, port: int, password_env: str | None,
-            password_file: Path | None) -> None:
+            password_file: Path | None, cert: Path | None, key: Path | None,
+            insecure_http: bool) -> None:
     """Serve the backup web UI (Backup Now, progress, Manage Backups, profiles).
 
     Log in with the one-time URL printed at start, or set a login password once with
@@ -33,7 +41,10 @@ def command(site_root: Path, host: str, port: int, password_env: str | None,
     if new_password is not None:
         login.set(new_password)
         click.echo(f"Login password saved (as a salted hash in {login.path}).")
-    server = WebServer(site_root, host=host, port=port, password=login)
+    server = WebServer(site_root, host=host, port=port, password=login, cert=cert, key=key,
+                       insecure_http=insecure_http)
+    if server.fingerprint:
+        click.echo(tls.fingerprint_line(server.fingerprint))
     click.echo("Open this URL to log in (it works once"
                + ("; later, log in with your password):" if login.is_set() else "):"))
     click.echo(f"    {server.login_url()}", nl=True)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from restorer import tls
 from restorer.errors import SitepackError
 from restorer.webguard import OneTimeToken
 
@@ -63,7 +64,8 @@ class WebServer:
     """The backup UI on ``host:port`` (port 0: any free port)."""
 
     def __init__(self, site_root: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 password: LoginPassword | None = None, log_stream: TextIO = sys.stderr):
+                 password: LoginPassword | None = None, log_stream: TextIO = sys.stderr,
+                 cert: Path | None = None, key: Path | None = None, insecure_http: bool = False):
         site_root = Path(site_root)
         if not site_root.is_dir():
             raise SitepackError(f"the site folder {site_root} does not exist: "
@@ -72,16 +74,20 @@ class WebServer:
         check_bind(host, self.password)
         self.token = OneTimeToken()
         app = create_app(site_root, password=self.password, token=self.token)
+        # Beyond 127.0.0.1 the login password would cross the network: HTTPS, as the wizard.
+        context, self.fingerprint = tls.listen_context(host, cert=cert, key=key,
+                                                       insecure_http=insecure_http)
         try:
             self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
-                                                       request_handler=_RequestLog)
+                                                       request_handler=_RequestLog,
+                                                       ssl_context=context)
         except OSError as exc:
             raise SitepackError(f"cannot listen on {host}:{port}: {exc.strerror} "
                                 f"(choose another --port)") from None
         self._server.log_stream = log_stream
         self._thread: threading.Thread | None = None
         shown_host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{self._server.server_port}/"
+        self.url = f"{'https' if context else 'http'}://{shown_host}:{self._server.server_port}/"
 
     def login_url(self) -> str:
         """The URL to open first, carrying the one-time token.

@@ -86,8 +86,7 @@ def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announc
     url = f"{'https' if context else 'http'}://{shown}:{server.server_port}/"
     announce(f"restore wizard for {session.bundle.site_root} at {url}")
     if cert_fingerprint:
-        announce(f"HTTPS certificate SHA-256 fingerprint: {cert_fingerprint} (check that your browser shows "
-                 f"this one before you type a password)")
+        announce(tls.fingerprint_line(cert_fingerprint))
     elif not tls.is_loopback_only(host):
         announce(f"WARNING: plain HTTP on {host} (--insecure-http): passwords cross the network in clear")
     if session.password_check is None:
