@@ -17,7 +17,6 @@ from __future__ import annotations
 import collections
 import os
 import re
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import pytest
 
 from restorer.install_password import password_file_text
 from restorer.webguard import PER_ADDRESS_PER_WINDOW, TOTAL_PER_WINDOW, WINDOW_SECONDS
-from tests.restore.live_wizard import Browser, WizardProcess
+from tests.restore.live_wizard import Browser, PrintingServer, WizardProcess
 from tests.restore.test_wizard_gate import _site
 
 ATTACK_SECONDS = 70.0
@@ -47,18 +46,12 @@ class Guess:
     checked: bool
 
 
-class BackupUiProcess(WizardProcess):
-    """``sitepack serve`` with a login password, read like the wizard's terminal."""
+class BackupUiProcess(PrintingServer):
+    """``sitepack serve`` with a login password."""
 
     def __init__(self, site, env):
-        self.process = subprocess.Popen(
-            ["sitepack", "serve", "--site", str(site), "--port", "0", "--password-env", "T_LOGIN"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-            env=env, start_new_session=True)
-        self.lines = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.url = self.wait_for(r"(http://\S+/)login#token=").group(1)
+        super().__init__(["sitepack", "serve", "--site", str(site), "--port", "0", "--password-env", "T_LOGIN"],
+                         r"(http://\S+/)login#token=", env)
 
 
 def _guess(browser: Browser, token: str, password: str, guesses: list, lock: threading.Lock) -> int:

@@ -10,7 +10,7 @@ from packer.web.login import LoginPassword
 from packer.web.server import DEFAULT_HOST, DEFAULT_PORT, WebServer
 from restorer import tls
 
-from .common import resolve_secret, secret_options
+from .common import https_options, resolve_secret, secret_options
 
 
 @click.command("serve")
@@ -21,12 +21,7 @@ from .common import resolve_secret, secret_options
               help="Address to listen on; anything but loopback needs a login password.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
-@click.option("--cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="HTTPS certificate (PEM); beyond 127.0.0.1 a self-signed one is made without it.")
-@click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="The private key of --cert (PEM).")
-@click.option("--insecure-http", is_flag=True,
-              help="Serve plain HTTP beyond 127.0.0.1 (the password crosses the network in clear).")
+@https_options
 @secret_options("password", "login password")
 def command(site_root: Path, host: str, port: int, password_env: str | None,
             password_file: Path | None, cert: Path | None, key: Path | None,

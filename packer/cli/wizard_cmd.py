@@ -8,6 +8,8 @@ import click
 
 from restorer.wizard import serve
 
+from .common import https_options
+
 
 @click.command("wizard")
 @click.argument("site_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -18,12 +20,7 @@ from restorer.wizard import serve
               help="Seconds of work per request of the progress bars.")
 @click.option("--retries", default=3, show_default=True, type=int, help="Automatic retries of a failed request.")
 @click.option("--retry-seconds", default=10, show_default=True, type=int, help="Seconds before a retry.")
-@click.option("--cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="HTTPS certificate (PEM); beyond 127.0.0.1 a self-signed one is made without it.")
-@click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="The private key of --cert (PEM).")
-@click.option("--insecure-http", is_flag=True,
-              help="Serve plain HTTP beyond 127.0.0.1 (passwords cross the network in clear).")
+@https_options
 def command(site_dir: Path, host: str, port: int, step_seconds: float, retries: int,
             retry_seconds: int, cert: Path | None, key: Path | None, insecure_http: bool) -> None:
     """Restore the site extracted into SITE_DIR with the web wizard (prints its URL)."""

@@ -1,5 +1,6 @@
-"""A real wizard process (``sitepack wizard``) for the gate tests: started on a free port,
-its terminal lines read (URL, fingerprint, one-time login URL), stopped by its PID."""
+"""Real server processes for the gate tests (``sitepack wizard``, ``sitepack serve``): started
+on a free port, their terminal lines read (URL, fingerprint, one-time login URL), stopped by
+their PID (``harness.webservers.LoopbackServer.stop``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import http.client
 import http.cookies
 import os
 import re
-import signal
 import ssl
 import subprocess
 import threading
@@ -16,17 +16,22 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from harness.webservers import LoopbackServer
 
-class WizardProcess:
-    def __init__(self, site: Path, *args: str, env: dict | None = None):
-        self.process = subprocess.Popen(
-            ["sitepack", "wizard", str(site), "--port", "0", *args], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-            env=env or dict(os.environ), start_new_session=True)
+
+class PrintingServer(LoopbackServer):
+    """A server command that picks its own port (``--port 0``) and prints its URL."""
+
+    def __init__(self, command: list[str], url_pattern: str, env: dict | None = None):
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, text=True,
+                                        env=env or dict(os.environ), start_new_session=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.url = self.wait_for(r"restore wizard for .* at (\S+)").group(1)
+        self.printed_url = self.wait_for(url_pattern).group(1)
+        parts = urllib.parse.urlsplit(self.printed_url)
+        self.host, self.port = parts.hostname, parts.port
 
     def _read(self) -> None:
         for line in self.process.stdout:
@@ -42,24 +47,13 @@ class WizardProcess:
             if self.process.poll() is not None and not self._reader.is_alive():
                 break
             time.sleep(0.05)
-        raise AssertionError(f"the wizard never printed {pattern!r}; it printed: {self.lines}")
+        raise AssertionError(f"the server never printed {pattern!r}; it printed: {self.lines}")
 
-    @property
-    def host(self) -> str:
-        return urllib.parse.urlsplit(self.url).hostname
 
-    @property
-    def port(self) -> int:
-        return urllib.parse.urlsplit(self.url).port
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+class WizardProcess(PrintingServer):
+    def __init__(self, site: Path, *args: str, env: dict | None = None):
+        super().__init__(["sitepack", "wizard", str(site), "--port", "0", *args],
+                         r"restore wizard for .* at (\S+)", env)
 
 
 class Browser:

@@ -46,11 +46,12 @@ def test_no_write_is_accepted_once_finish_has_run(tmp_path, demo_site, db_factor
                     "/api/database/site.sql/connect", headers=headers, data=_db_json(db_factory()),
                     content_type="application/json"),
                 "/finish": client.post("/finish", data={"csrf_token": headers["X-CSRF-Token"]})}
+    written = (site / "configuration.php").read_bytes()
+    assert ATTACKER_URL.encode() not in written and written == config
     for path, reply in attempts.items():
         proof.cases += 1
         assert reply.status_code == 410, (path, reply.status_code)
         assert "This restore is finished" in reply.get_data(as_text=True)
-    assert (site / "configuration.php").read_bytes() == config
     proof.note(f"{len(attempts)} writes after finish, all 410; configuration.php unchanged")
 
 
@@ -78,11 +79,12 @@ def test_a_wizard_left_running_refuses_writes_after_a_headless_finish_and_exits(
                                   headers={"X-CSRF-Token": token})
         setup = browser.request("POST", "/setup", form={"csrf_token": token, "live_site": ATTACKER_URL,
                                                         "htaccess": "keep"})
+        written = (site / "configuration.php").read_bytes()
+        assert ATTACKER_URL.encode() not in written and written == config
         for status, _, text in (connect, setup):
             proof.cases += 1
             assert status == 410 and "This restore is finished" in text, (status, text[:300])
-        assert (site / "configuration.php").read_bytes() == config
-        wizard.process.wait(15)  # it stops by itself
+        assert wizard.process.wait(15) == 0  # it stops by itself
     finally:
         wizard.stop()
     proof.note("connect and /setup refused (410), configuration.php unchanged, the wizard exited")
@@ -117,7 +119,7 @@ def test_beyond_loopback_the_wizard_serves_only_https_with_the_printed_certifica
     site = _site(tmp_path, "inst pw")
     wizard = WizardProcess(site, "--host", "127.0.0.2")
     try:
-        assert wizard.url.startswith("https://127.0.0.2:")
+        assert wizard.printed_url.startswith("https://127.0.0.2:")
         printed = wizard.wait_for(r"SHA-256 fingerprint: ([0-9A-F:]{95})").group(1)
         proof.cases += 1
         with pytest.raises(ssl.SSLError, match="not the pinned one"):
@@ -134,7 +136,7 @@ def test_beyond_loopback_the_wizard_serves_only_https_with_the_printed_certifica
     insecure = WizardProcess(site, "--host", "127.0.0.2", "--insecure-http")
     try:
         proof.cases += 1
-        assert insecure.url.startswith("http://127.0.0.2:")
+        assert insecure.printed_url.startswith("http://127.0.0.2:")
         insecure.wait_for(r"WARNING: plain HTTP on 127\.0\.0\.2 \(--insecure-http\)")
     finally:
         insecure.stop()
