@@ -406,8 +406,14 @@ class RestoreSession:
         self.state["finished"] = True
         self.save()
         setup = self.state.get("setup") or {}
-        return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
-                              setup.get("live_site") or None, kickstart=self.state.get("kickstart"))
+        try:
+            return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
+                                  setup.get("live_site") or None, kickstart=self.state.get("kickstart"))
+        except SitepackError:
+            # Refused before it changed anything (a choice it cannot carry out): still open.
+            self.state["finished"] = False
+            self.save()
+            raise
 
 
 def restore_open(bundle: Bundle) -> bool:

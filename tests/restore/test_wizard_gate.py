@@ -132,3 +132,15 @@ def test_a_missing_database_is_created(tmp_path, mariadb, db):
             assert cur.fetchall() == ((7,),)
     finally:
         mariadb.drop_database(fresh)
+
+
+def test_a_finish_refused_before_any_change_leaves_the_restore_open(tmp_path):
+    site = _site(tmp_path)
+    client = create_app(site).test_client()
+    token = _csrf(client, "/checks")
+    refused = client.post("/finish", data={"csrf_token": token, "htaccess": "default"})
+    assert refused.status_code == 400 and "htaccess.txt is missing" in refused.get_data(as_text=True)
+    assert client.get("/checks").status_code == 200
+    assert client.post("/finish", data={"csrf_token": token, "htaccess": "keep"}).status_code == 200
+    assert not (site / "installation").exists()
+    assert client.get("/checks").status_code == 410
