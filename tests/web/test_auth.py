@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import urllib.parse
 import urllib.request
 
@@ -18,9 +19,11 @@ from packer import profiles, records
 from packer.cli import main as cli
 from packer.web import create_app
 from packer.web.login import LoginPassword
-from restorer.webguard import PER_ADDRESS_PER_WINDOW, OneTimeToken
 from packer.web.server import WebServer
+from restorer import tls
 from restorer.errors import SitepackError
+from restorer.webguard import PER_ADDRESS_PER_WINDOW, OneTimeToken
+from tests.restore.live_wizard import Browser
 
 from web_login import PASSWORD, log_in, page_csrf
 
@@ -244,3 +247,24 @@ def test_setting_the_password_needs_csrf(client):
     response = client.post("/login-password", data={"new_password": "x" * 12, "new_password_again": "x" * 12})
     assert response.status_code == 403
     assert LoginPassword().verify(PASSWORD)
+
+
+def test_beyond_127_0_0_1_the_backup_ui_serves_https_with_the_users_certificate(site_root, tmp_path):
+    login = LoginPassword()
+    login.set(PASSWORD)
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "2", "-subj", "/CN=test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    server = WebServer(site_root, host="127.0.0.2", port=0, cert=cert, key=key,
+                       log_stream=io.StringIO()).start_in_thread()
+    try:
+        assert server.url.startswith("https://127.0.0.2:")
+        assert server.fingerprint == tls.fingerprint(cert.read_bytes())
+        status, headers, page = Browser("127.0.0.2", int(server.url.rsplit(":", 1)[1].strip("/")),
+                                        pin=server.fingerprint).request("GET", "/login")
+        assert status == 200 and "Log in" in page and "secure" in headers["set-cookie"].lower()
+    finally:
+        server.shutdown()
+    with pytest.raises(SitepackError, match="give both --cert FILE and --key FILE"):
+        WebServer(site_root, host="127.0.0.2", port=0, cert=cert)
