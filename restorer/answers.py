@@ -14,7 +14,9 @@ The JSON layout (documented in README "Restoring a site")::
      "finish": {"remove_installation": true}}
 
 Every secret (``installer_password``, ``db.password``, ``super_user.password``) may be
-given inline or as ``<name>_env`` naming an environment variable.
+given inline or as ``<name>_env`` naming an environment variable. ``*_env`` keys belong
+to answers files only: the wizard refuses them in what the browser posts, so no page can
+make it read (or probe) the server's environment, such as the archive password.
 """
 
 from __future__ import annotations
@@ -76,9 +78,13 @@ class DbAnswers:
                 "prefix": self.prefix, "existing": self.existing, "socket": self.socket}
 
     @classmethod
-    def parse(cls, data: dict, where: str) -> "DbAnswers":
+    def parse(cls, data: dict, where: str, *, from_browser: bool = False) -> "DbAnswers":
         if not isinstance(data, dict):
             raise SitepackError(f"{where} must be an object with host, port, user, password, database, prefix")
+        named = sorted(str(key) for key in data if str(key).endswith("_env"))
+        if from_browser and named:
+            raise SitepackError(f"{where} may not name environment variables ({', '.join(named)}): "
+                                f"type the password into the form")
         missing = [k for k in ("user", "database", "prefix") if not data.get(k)]
         if missing:
             raise SitepackError(f"{where} lacks {', '.join(missing)}")

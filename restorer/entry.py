@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
                      help="seconds of work per request of the progress bars (default 2)")
     wiz.add_argument("--retries", type=int, default=3, help="automatic retries of a failed request")
     wiz.add_argument("--retry-seconds", type=int, default=10, help="seconds to wait before a retry")
+    wiz.add_argument("--cert", type=Path, help="HTTPS certificate (PEM); beyond 127.0.0.1 a self-signed "
+                                               "one is made without it")
+    wiz.add_argument("--key", type=Path, help="the private key of --cert (PEM)")
+    wiz.add_argument("--insecure-http", action="store_true",
+                     help="serve plain HTTP beyond 127.0.0.1 (passwords cross the network in clear)")
     head = sub.add_parser("restore", help="restore without a browser, with every answer in a JSON file")
     head.add_argument("--answers", required=True, type=Path, help="the answers file (see README)")
     args = parser.parse_args(argv)
@@ -46,7 +51,8 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
         if args.command == "wizard":
             from .wizard import serve
             serve(root, host=args.host, port=args.port, step_seconds=args.step_seconds,
-                  retry_count=args.retries, retry_seconds=args.retry_seconds)
+                  retry_count=args.retries, retry_seconds=args.retry_seconds,
+                  cert=args.cert, key=args.key, insecure_http=args.insecure_http)
             return 0
         from .restore import run_headless
         return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True))

@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"extracted. Start the wizard with: python3 {entry} wizard", flush=True)
             return 0
         sys.stdout.flush()
-        os.execv(sys.executable, command)
+        # The wizard never needs the archive password: it does not inherit it.
+        os.execve(sys.executable, command,
+                  {name: value for name, value in os.environ.items() if name != args.password_env})
     except SitepackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -433,9 +433,33 @@ class RestoreSession:
     # --- finish --------------------------------------------------------------------
     def finish(self, htaccess: str | None = None) -> FinishResult:
         from .finish import finish_restore
+        # Closed on disk before anything is removed: from here on no request of a wizard
+        # (this one or another left running) may write to the site.
+        self.state["finished"] = True
+        self.save()
         setup = self.state.get("setup") or {}
-        return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
-                              setup.get("live_site") or None, kickstart=self.state.get("kickstart"))
+        try:
+            return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
+                                  setup.get("live_site") or None, kickstart=self.state.get("kickstart"))
+        except SitepackError:
+            # Refused before it changed anything (a choice it cannot carry out): still open.
+            self.state["finished"] = False
+            self.save()
+            raise
+
+
+def restore_open(bundle: Bundle) -> bool:
+    """Whether the restore may still change the site, read from disk on every call: its
+    installation folder is there and finishing has not begun (in this process or another)."""
+    if not bundle.installation.is_dir():
+        return False
+    try:
+        state = json.loads(bundle.state_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False  # an unreadable state cannot prove the restore is still open
+    return not (isinstance(state, dict) and state.get("finished"))
 
 
 def expand_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:

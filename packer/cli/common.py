@@ -40,6 +40,17 @@ def secret_options(name: str, what: str):
     return decorate
 
 
+def https_options(func):
+    """``--cert``, ``--key`` and ``--insecure-http``: how a web server listens (``restorer.tls``)."""
+    func = click.option("--insecure-http", is_flag=True,
+                        help="Serve plain HTTP beyond 127.0.0.1 (passwords cross the network in clear).")(func)
+    func = click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                        help="The private key of --cert (PEM).")(func)
+    return click.option("--cert", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                        help="HTTPS certificate (PEM); beyond 127.0.0.1 a self-signed one is made "
+                             "without it.")(func)
+
+
 def resolve_secret(what: str, env: str | None, file: Path | None, *, required: bool,
                    confirm: bool = False) -> str | None:
     """The secret from the environment, a file or, on a terminal, a prompt.

@@ -8,8 +8,9 @@ import click
 
 from packer.web.login import LoginPassword
 from packer.web.server import DEFAULT_HOST, DEFAULT_PORT, WebServer
+from restorer import tls
 
-from .common import resolve_secret, secret_options
+from .common import https_options, resolve_secret, secret_options
 
 
 @click.command("serve")
@@ -20,9 +21,11 @@ from .common import resolve_secret, secret_options
               help="Address to listen on; anything but loopback needs a login password.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
+@https_options
 @secret_options("password", "login password")
 def command(site_root: Path, host: str, port: int, password_env: str | None,
-            password_file: Path | None) -> None:
+            password_file: Path | None, cert: Path | None, key: Path | None,
+            insecure_http: bool) -> None:
     """Serve the backup web UI (Backup Now, progress, Manage Backups, profiles).
 
     Log in with the one-time URL printed at start, or set a login password once with
@@ -33,11 +36,12 @@ def command(site_root: Path, host: str, port: int, password_env: str | None,
     if new_password is not None:
         login.set(new_password)
         click.echo(f"Login password saved (as a salted hash in {login.path}).")
-    server = WebServer(site_root, host=host, port=port, password=login)
-    if server.token is not None:
-        click.echo("Open this URL to log in (it works once):")
-    else:
-        click.echo("Open this URL and log in with your password:")
+    server = WebServer(site_root, host=host, port=port, password=login, cert=cert, key=key,
+                       insecure_http=insecure_http)
+    if server.fingerprint:
+        click.echo(tls.fingerprint_line(server.fingerprint))
+    click.echo("Open this URL to log in (it works once"
+               + ("; later, log in with your password):" if login.is_set() else "):"))
     click.echo(f"    {server.login_url()}", nl=True)
     click.echo("Press Ctrl+C to stop.")
     try:

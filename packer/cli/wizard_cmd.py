@@ -8,6 +8,8 @@ import click
 
 from restorer.wizard import serve
 
+from .common import https_options
+
 
 @click.command("wizard")
 @click.argument("site_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -18,8 +20,10 @@ from restorer.wizard import serve
               help="Seconds of work per request of the progress bars.")
 @click.option("--retries", default=3, show_default=True, type=int, help="Automatic retries of a failed request.")
 @click.option("--retry-seconds", default=10, show_default=True, type=int, help="Seconds before a retry.")
+@https_options
 def command(site_dir: Path, host: str, port: int, step_seconds: float, retries: int,
-            retry_seconds: int) -> None:
+            retry_seconds: int, cert: Path | None, key: Path | None, insecure_http: bool) -> None:
     """Restore the site extracted into SITE_DIR with the web wizard (prints its URL)."""
     serve(site_dir, host=host, port=port, announce=lambda line: click.echo(line),
-          step_seconds=step_seconds, retry_count=retries, retry_seconds=retry_seconds)
+          step_seconds=step_seconds, retry_count=retries, retry_seconds=retry_seconds,
+          cert=cert, key=key, insecure_http=insecure_http)

@@ -29,9 +29,10 @@ from flask import Flask, render_template
 
 from restorer.errors import SitepackError
 from restorer.paths import templates_dir
+from restorer.webguard import OneTimeToken
 
 from . import guard
-from .login import LoginPassword, OneTimeToken
+from .login import LoginPassword
 from .state import WebState
 
 STATIC_DIR = "backup/static"

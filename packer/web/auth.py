@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from restorer.errors import SitepackError
+from restorer.webguard import too_many_attempts
 
 from .guard import log_in, log_out
 from .state import web_state
@@ -30,29 +31,28 @@ def login():
     error = None
     status = 200
     if request.method == "POST":
-        wait = state.throttle.seconds_left()
         token = request.form.get("token", "").strip()
         password = request.form.get("password", "")
-        if wait:
-            error = f"Too many failed attempts: wait {wait} seconds, then try again."
-            status = 429
-        elif token and state.token is not None and state.token.consume(token):
-            return _logged_in(state)
-        elif password and state.password.is_set() and state.password.verify(password):
-            return _logged_in(state)
+        if token:
+            # The one-time token bypasses the throttle: guessing 256 random bits is hopeless.
+            if state.token is not None and state.token.consume(token):
+                return _logged_in()
+            error, status = ("That login token is wrong or was already used: restart sitepack "
+                             "serve for a new one."), 403
         else:
-            state.throttle.failed()
-            error = ("That login token is wrong or was already used: restart sitepack serve for "
-                     "a new one." if token else "Wrong password.")
-            status = 403
+            checked = state.throttle.check(
+                request.remote_addr, lambda: bool(password) and state.password.verify(password))
+            if checked is True:
+                return _logged_in()
+            error, status = ((too_many_attempts(checked), 429) if checked
+                             else ("Wrong password.", 403))
     return render_template("backup/login.html", error=error,
                            password_enabled=state.password.is_set(),
                            token_enabled=state.token is not None,
                            next=request.values.get("next", "")), status
 
 
-def _logged_in(state):
-    state.throttle.succeeded()
+def _logged_in():
     target = _safe_next(request.form.get("next"))
     log_in()
     current_app.logger.info("login accepted")
@@ -71,9 +71,13 @@ def set_password():
     state = web_state()
     form = request.form
     new, again = form.get("new_password", ""), form.get("new_password_again", "")
-    if state.password.is_set() and not state.password.verify(form.get("current_password", "")):
-        state.throttle.failed()
-        flash("The current login password is wrong: the password was not changed.", "error")
+    checked = True
+    if state.password.is_set():
+        checked = state.throttle.check(
+            request.remote_addr, lambda: state.password.verify(form.get("current_password", "")))
+    if checked is not True:
+        flash(too_many_attempts(checked) if checked else
+              "The current login password is wrong: the password was not changed.", "error")
     elif new != again:
         flash("The two new passwords differ: type the same password twice.", "error")
     else:
@@ -82,6 +86,6 @@ def set_password():
         except SitepackError as exc:
             flash(f"{str(exc)[0].upper()}{str(exc)[1:]}.", "error")
         else:
-            flash("Login password saved (as a salted hash). Later runs of sitepack serve ask for it "
-                  "instead of printing a login token.", "ok")
+            flash("Login password saved (as a salted hash). Later runs of sitepack serve accept it "
+                  "beside the one-time login URL they print.", "ok")
     return redirect(url_for("panel.index"))

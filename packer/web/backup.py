@@ -35,7 +35,8 @@ def _form_page(profile_name: str, *, values: dict, error: str | None = None, sta
     return render_template(
         "backup/new.html", profile=profile, profile_names=profiles.list_profiles(),
         warnings=collect(web_state().site_root, profile), encrypted=encrypted,
-        key_prefill=profile.archive_password if encrypted else None,
+        # Only whether a default key exists: the key itself never leaves the server.
+        default_key_set=encrypted and bool(profile.archive_password),
         values=values, error=error), status
 
 

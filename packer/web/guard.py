@@ -1,4 +1,5 @@
-"""Every request passes here: login required, CSRF token on every change, safe headers.
+"""Every request passes here: login required, CSRF token on every change; the session
+cookie and the security headers come from ``restorer.webguard`` (shared with the wizard).
 
 Pages need a logged-in session; the only public endpoints are the login page and the
 static files. Every request that changes something (any method but GET/HEAD/OPTIONS)
@@ -12,7 +13,8 @@ import hmac
 import secrets
 
 from flask import Flask, abort, jsonify, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
+
+from restorer import webguard
 
 from .state import web_state
 
@@ -20,19 +22,6 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _PUBLIC_ENDPOINTS = {"auth.login", "static"}
-
-# Scripts and styles only from this server: the pages never need anything else, and a
-# value that slipped past escaping could not run inline script.
-_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-
-
-class SessionInterface(SecureCookieSessionInterface):
-    """Signed cookie session whose cookie is ``Secure`` whenever the request came over https."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return request.is_secure or bool(app.config.get("SESSION_COOKIE_SECURE"))
-
 
 def csrf_token() -> str:
     """The session's CSRF token (made on first use)."""
@@ -88,20 +77,7 @@ def _check_request():
     return None
 
 
-def _secure_headers(response):
-    response.headers.setdefault("Content-Security-Policy", _CSP)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    if request.endpoint != "static":
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def install(app: Flask) -> None:
-    app.session_interface = SessionInterface()
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
-                      SESSION_COOKIE_NAME="sitepack_session")
+    webguard.install(app, "sitepack_session")
     app.before_request(_check_request)
-    app.after_request(_secure_headers)
     app.jinja_env.globals.update(csrf_token=csrf_token, logged_in=logged_in)

@@ -2,8 +2,8 @@
 
 The password is set on a run of ``sitepack serve --password-env VAR`` (or ``-file``) and
 stored as an scrypt hash in the data directory, so later runs need no secret on the
-command line. Without a password, each server start makes a one-time token, printed in
-the URL the user opens (like Jupyter's); the first login consumes it.
+command line. Each server start also makes a one-time token (``restorer.webguard``),
+printed in the URL the user opens (like Jupyter's); the first login consumes it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
-import time
 from pathlib import Path
 
 from restorer.errors import SitepackError
@@ -66,54 +64,3 @@ class LoginPassword:
                 f"the login password file {self.path} is damaged ({exc}); set the password "
                 f"again with sitepack serve --password-env VAR") from None
         return hmac.compare_digest(_scrypt(password, salt, **cost), expected)
-
-
-class OneTimeToken:
-    """A random token valid for exactly one successful login (only its hash is kept)."""
-
-    def __init__(self) -> None:
-        self.value: str | None = secrets.token_urlsafe(32)
-        self._digest = hashlib.sha256(self.value.encode("ascii")).digest()
-        self._used = False
-        self._lock = threading.Lock()
-
-    def forget(self) -> str:
-        """Returns the token for printing once and drops the server's plain copy."""
-        value, self.value = self.value, None
-        return value
-
-    def consume(self, candidate: str) -> bool:
-        """True for the right token the first time only."""
-        digest = hashlib.sha256(candidate.encode("utf-8")).digest()
-        with self._lock:
-            if self._used or not hmac.compare_digest(digest, self._digest):
-                return False
-            self._used = True
-            return True
-
-
-class Throttle:
-    """Slows down guessing: after ``free`` failures, each attempt waits for the lockout."""
-
-    def __init__(self, free: int = 5, lockout_seconds: float = 30.0, clock=time.monotonic):
-        self.free = free
-        self.lockout_seconds = lockout_seconds
-        self._clock = clock
-        self._failures = 0
-        self._locked_until = 0.0
-        self._lock = threading.Lock()
-
-    def seconds_left(self) -> int:
-        with self._lock:
-            return max(0, int(self._locked_until - self._clock() + 0.999))
-
-    def failed(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._failures >= self.free:
-                self._locked_until = self._clock() + self.lockout_seconds
-
-    def succeeded(self) -> None:
-        with self._lock:
-            self._failures = 0
-            self._locked_until = 0.0

@@ -1,7 +1,7 @@
 """Serves the backup web UI in-process (werkzeug, threaded), 127.0.0.1 by default.
 
-Without a login password a one-time token is made at each start; the printed URL
-carries it in the fragment (``/login#token=…``), which browsers never send to a server,
+A one-time token is made at each start, with or without a login password (the owner's
+way in that the login throttle never blocks); the printed URL carries it in the fragment (``/login#token=…``), which browsers never send to a server,
 so the token shows up in no request line, proxy or server log. The login page's script
 posts it once and removes it from the address bar.
 """
@@ -17,10 +17,12 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from restorer import tls
 from restorer.errors import SitepackError
+from restorer.webguard import OneTimeToken
 
 from . import create_app
-from .login import LoginPassword, OneTimeToken
+from .login import LoginPassword
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -62,33 +64,36 @@ class WebServer:
     """The backup UI on ``host:port`` (port 0: any free port)."""
 
     def __init__(self, site_root: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 password: LoginPassword | None = None, log_stream: TextIO = sys.stderr):
+                 password: LoginPassword | None = None, log_stream: TextIO = sys.stderr,
+                 cert: Path | None = None, key: Path | None = None, insecure_http: bool = False):
         site_root = Path(site_root)
         if not site_root.is_dir():
             raise SitepackError(f"the site folder {site_root} does not exist: "
                                 f"give the site's root folder with --site")
         self.password = password if password is not None else LoginPassword()
         check_bind(host, self.password)
-        self.token = None if self.password.is_set() else OneTimeToken()
+        self.token = OneTimeToken()
         app = create_app(site_root, password=self.password, token=self.token)
+        # Beyond 127.0.0.1 the login password would cross the network: HTTPS, as the wizard.
+        context, self.fingerprint = tls.listen_context(host, cert=cert, key=key,
+                                                       insecure_http=insecure_http)
         try:
             self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
-                                                       request_handler=_RequestLog)
+                                                       request_handler=_RequestLog,
+                                                       ssl_context=context)
         except OSError as exc:
             raise SitepackError(f"cannot listen on {host}:{port}: {exc.strerror} "
                                 f"(choose another --port)") from None
         self._server.log_stream = log_stream
         self._thread: threading.Thread | None = None
         shown_host = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown_host}:{self._server.server_port}/"
+        self.url = f"{'https' if context else 'http'}://{shown_host}:{self._server.server_port}/"
 
     def login_url(self) -> str:
-        """The URL to open first: with the one-time token when there is no password.
+        """The URL to open first, carrying the one-time token.
 
         The plain token leaves the server's memory here: it can be shown only once.
         """
-        if self.token is None:
-            return self.url + "login"
         return f"{self.url}login#token={self.token.forget()}"
 
     def serve_forever(self) -> None:

@@ -10,7 +10,9 @@ from flask import current_app
 
 from packer.engine import BackupJob
 
-from .login import LoginPassword, OneTimeToken, Throttle
+from restorer.webguard import LoginThrottle, OneTimeToken
+
+from .login import LoginPassword
 
 
 @dataclasses.dataclass
@@ -18,7 +20,7 @@ class WebState:
     site_root: Path
     password: LoginPassword
     token: OneTimeToken | None
-    throttle: Throttle = dataclasses.field(default_factory=Throttle)
+    throttle: LoginThrottle = dataclasses.field(default_factory=LoginThrottle)
     # Ids of the sessions logged in on this server: logging out revokes the cookie for good.
     sessions: set[str] = dataclasses.field(default_factory=set)
     # Running backups stepped by this server, kept open between requests (archive writer,

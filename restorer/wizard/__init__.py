@@ -1,9 +1,11 @@
 """The restore wizard: a small Flask application served from the extracted bundle.
 
 ``create_app(site_root)`` builds it (application factory + blueprints: ``auth`` for the
-installer password gate and CSRF, ``pages`` for the steps, ``api`` for the step-by-step
-JSON calls the progress bars make). ``serve()`` runs it on 127.0.0.1; it listens on
-another address only when the backup carries an installer password.
+installer password gate, CSRF and the closed-after-finish check, ``pages`` for the steps,
+``api`` for the step-by-step JSON calls the progress bars make; session cookie and
+security headers from ``restorer.webguard``). ``serve()`` runs it on 127.0.0.1; it
+listens on another address only when the backup carries an installer password, and
+there over HTTPS (``restorer.tls``) unless told ``insecure_http``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 
+from .. import tls, webguard
 from ..errors import SitepackError
 from ..paths import templates_dir
 from ..restore import RestoreSession
-
-LOCALHOST = ("127.0.0.1", "localhost", "::1")
 
 
 def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10,
@@ -27,11 +28,14 @@ def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10
     app = Flask(__name__, template_folder=str(templates_dir()), static_folder=None)
     # Sessions live as long as this process: a restarted wizard asks for the password again.
     app.secret_key = secrets.token_bytes(32)
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
-                      RETRY_COUNT=retry_count, RETRY_SECONDS=retry_seconds,
+    webguard.install(app, "sitepack_wizard")
+    app.config.update(RETRY_COUNT=retry_count, RETRY_SECONDS=retry_seconds,
                       STEP_SECONDS=step_seconds)
     app.extensions["restore_session"] = RestoreSession(site_root)
     app.extensions["lock"] = threading.Lock()
+    app.extensions["throttle"] = webguard.LoginThrottle()
+    # The owner's way in that the throttle never blocks; serve() prints it on the terminal.
+    app.extensions["login_token"] = webguard.OneTimeToken()
 
     from . import api, auth, pages
     app.register_blueprint(auth.bp)
@@ -59,27 +63,39 @@ def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10
 
 
 def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announce=print,
-          retry_count: int = 3, retry_seconds: int = 10, step_seconds: float = 2.0) -> None:
+          retry_count: int = 3, retry_seconds: int = 10, step_seconds: float = 2.0,
+          cert: Path | None = None, key: Path | None = None, insecure_http: bool = False) -> None:
     """Runs the wizard until it is finished or interrupted; prints its URL first."""
     from werkzeug.serving import make_server
 
     app = create_app(site_root, retry_count=retry_count, retry_seconds=retry_seconds,
                      step_seconds=step_seconds)
     session: RestoreSession = app.extensions["restore_session"]
-    if host not in LOCALHOST and session.password_check is None:
+    if not tls.is_loopback_only(host) and session.password_check is None:
         raise SitepackError(
             f"refusing to listen on {host}: this backup has no installer password, so anyone who "
             f"reaches the wizard could take over the site. Use --host 127.0.0.1 (and an SSH tunnel), "
             f"or make the backup again with an installer password")
-    server = make_server(host, port, app, threaded=True)
+    context, cert_fingerprint = tls.listen_context(host, cert=cert, key=key, insecure_http=insecure_http)
+    try:
+        server = make_server(host, port, app, threaded=True, ssl_context=context)
+    except OSError as exc:
+        raise SitepackError(f"cannot listen on {host}:{port}: {exc.strerror} (choose another --port)") from None
     app.extensions["shutdown"] = lambda: threading.Timer(1.0, server.shutdown).start()
     shown = f"[{host}]" if ":" in host else host
-    announce(f"restore wizard for {session.bundle.site_root} at http://{shown}:{server.server_port}/")
+    url = f"{'https' if context else 'http'}://{shown}:{server.server_port}/"
+    announce(f"restore wizard for {session.bundle.site_root} at {url}")
+    if cert_fingerprint:
+        announce(tls.fingerprint_line(cert_fingerprint))
+    elif not tls.is_loopback_only(host):
+        announce(f"WARNING: plain HTTP on {host} (--insecure-http): passwords cross the network in clear")
     if session.password_check is None:
         announce("no installer password: listening on 127.0.0.1 only (reach it from this machine "
                  "or through an SSH tunnel)")
     else:
-        announce("the wizard asks for the installer password given at backup time")
+        token = app.extensions["login_token"].forget()
+        announce("the wizard asks for the installer password given at backup time; or open this "
+                 f"URL, which logs you in once:\n    {url}login#token={token}")
     sys.stdout.flush()
     try:
         server.serve_forever()

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..answers import DbAnswers
 from ..errors import SitepackError
-from .pages import restore
+from .pages import restore, writing
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -14,8 +14,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 @bp.post("/database/<name>/connect")
 def database_connect(name: str):
     data = request.get_json(silent=True) or {}
-    answers = DbAnswers.parse(data, "database settings")
-    with current_app.extensions["lock"]:
+    answers = DbAnswers.parse(data, "database settings", from_browser=True)
+    with writing():
         restore().set_database(name, answers)
         status = restore().import_status(name)
     return jsonify(ok=True, done=bool(status.get("done")), fraction=status.get("fraction", 0))
@@ -23,7 +23,7 @@ def database_connect(name: str):
 
 @bp.post("/database/<name>/step")
 def database_step(name: str):
-    with current_app.extensions["lock"]:
+    with writing():
         progress = restore().import_step(name, current_app.config["STEP_SECONDS"])
     return jsonify(progress.to_dict())
 
@@ -37,7 +37,7 @@ def replace_step():
         raise SitepackError("no replacement pairs: add a row or skip this step")
     if not tables:
         raise SitepackError("no tables selected: tick at least one table or skip this step")
-    with current_app.extensions["lock"]:
+    with writing():
         progress = restore().replace_step(pairs, tables, dry_run=bool(data.get("dry_run")),
                                           budget_seconds=current_app.config["STEP_SECONDS"])
         counts = (restore().state.get("replace") or {}).get("counts", {})

@@ -1,7 +1,9 @@
-"""The installer password gate and CSRF protection for every wizard request.
+"""The installer password gate, CSRF protection, and the closed-after-finish check for
+every wizard request.
 
-Wrong passwords are throttled: after three failures each new attempt must wait
-(2, 4, 8 … up to 60 seconds). The password itself is only ever compared through
+Password guesses go through the shared ``restorer.webguard.LoginThrottle`` (per address
+and in total, counted before the slow hash); the one-time login URL printed on the
+wizard's terminal bypasses it. The password itself is only ever compared through
 ``InstallerPassword.verify`` (slow hash, constant-time compare).
 """
 
@@ -9,40 +11,18 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
 
 from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
                    url_for)
 
+from ..restore import restore_open
+from ..webguard import LoginThrottle, OneTimeToken, too_many_attempts
+
 bp = Blueprint("auth", __name__)
 
-FREE_ATTEMPTS = 3
-MAX_WAIT = 60
 _OPEN_ENDPOINTS = {"auth.login"}
-
-
-class Throttle:
-    """Counts failed logins for the whole wizard (one site, one password)."""
-
-    def __init__(self):
-        self.failures = 0
-        self.not_before = 0.0
-        self._lock = threading.Lock()
-
-    def wait_left(self) -> int:
-        return max(0, int(self.not_before - time.monotonic() + 0.999))
-
-    def failed(self) -> None:
-        with self._lock:
-            self.failures += 1
-            if self.failures >= FREE_ATTEMPTS:
-                self.not_before = time.monotonic() + min(MAX_WAIT, 2 ** (self.failures - FREE_ATTEMPTS + 1))
-
-    def succeeded(self) -> None:
-        with self._lock:
-            self.failures = 0
-            self.not_before = 0.0
+CLOSED = ("This restore is finished (or its installation folder is gone), so the wizard accepts "
+          "nothing more and stops. To restore again, extract the archive again.")
 
 
 def csrf_token() -> str:
@@ -56,11 +36,22 @@ def _inject():
     return {"csrf_token": csrf_token}
 
 
+def refuse_when_closed() -> None:
+    """Aborts (and stops the wizard) once the restore is finished, as read from disk now."""
+    if restore_open(current_app.extensions["restore_session"].bundle):
+        return
+    shutdown = current_app.extensions.get("shutdown")
+    if shutdown:
+        shutdown()
+    abort(410, description=CLOSED)
+
+
 @bp.before_app_request
 def _guard():
     restore = current_app.extensions["restore_session"]
     if request.endpoint is None:
         return None
+    refuse_when_closed()
     if request.method == "POST":
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
         if not session.get("csrf") or not hmac.compare_digest(sent, session["csrf"]):
@@ -75,27 +66,37 @@ def _guard():
     return None
 
 
+def _logged_in():
+    session.clear()
+    session["authenticated"] = True
+    csrf_token()
+    return redirect(url_for("pages.checks"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     restore = current_app.extensions["restore_session"]
     if restore.password_check is None:
         session["authenticated"] = True
         return redirect(url_for("pages.checks"))
-    throttle: Throttle = current_app.extensions.setdefault("throttle", Throttle())
-    error = None
+    throttle: LoginThrottle = current_app.extensions["throttle"]
+    token: OneTimeToken | None = current_app.extensions.get("login_token")
+    error, status = None, 200
     if request.method == "POST":
-        wait = throttle.wait_left()
-        if wait:
-            error = f"Too many wrong passwords: wait {wait} seconds before trying again."
-        elif restore.password_check.verify(request.form.get("password", "")):
-            throttle.succeeded()
-            session.clear()
-            session["authenticated"] = True
-            csrf_token()
-            return redirect(url_for("pages.checks"))
+        sent_token = request.form.get("token", "").strip()
+        if sent_token:
+            # The one-time token bypasses the throttle: guessing 256 random bits is hopeless.
+            if token is not None and token.consume(sent_token):
+                return _logged_in()
+            error, status = ("That login URL is wrong or was already used: restart the wizard for "
+                             "a new one, or type the installer password."), 403
         else:
-            throttle.failed()
-            error = "Wrong installer password."
-    status = 403 if error else 200
+            password = request.form.get("password", "")
+            checked = throttle.check(request.remote_addr,
+                                     lambda: restore.password_check.verify(password))
+            if checked is True:
+                return _logged_in()
+            error, status = ((too_many_attempts(checked), 429) if checked
+                             else ("Wrong installer password.", 403))
     return render_template("wizard/login.html", error=error, kind=restore.password_check.kind,
                            step="login"), status

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..answers import EXISTING_MODES, HTACCESS_MODES
 from ..errors import SitepackError
 from ..restore import RestoreSession
+from .auth import refuse_when_closed
 
 bp = Blueprint("pages", __name__)
 
@@ -16,6 +19,15 @@ STEPS = (("checks", "Checks"), ("database", "Database"), ("setup", "Site setup")
 
 def restore() -> RestoreSession:
     return current_app.extensions["restore_session"]
+
+
+@contextlib.contextmanager
+def writing():
+    """Holds the wizard's lock for a change to the site, once the restore is known (from disk,
+    under the lock) to be still open: a request that waited for a running finish is refused."""
+    with current_app.extensions["lock"]:
+        refuse_when_closed()
+        yield
 
 
 def render(template: str, step: str, **context):
@@ -89,7 +101,7 @@ def setup():
         super_user["email"] = form["su_email"]
     if form.get("su_id"):
         super_user["id"] = int(form["su_id"])
-    with current_app.extensions["lock"]:
+    with writing():
         result = session.apply_setup(site, super_user)
     if result.written:
         return redirect(url_for("pages.replace"))
@@ -134,7 +146,7 @@ def finish():
     # load the last page's templates into Jinja's cache first.
     for name in ("wizard/done.html", "wizard/base.html", "wizard/style.css"):
         current_app.jinja_env.get_template(name)
-    with current_app.extensions["lock"]:
+    with writing():
         result = session.finish(request.form.get("htaccess") or setup_state.get("htaccess"))
         html = render("wizard/done.html", "done", result=result)
     shutdown = current_app.extensions.get("shutdown")

@@ -8,6 +8,7 @@ import pytest
 
 from restorer.errors import SitepackError
 from restorer.install_password import password_file_text
+from restorer.webguard import PER_ADDRESS_PER_WINDOW
 from restorer.wizard import create_app, serve
 
 
@@ -30,12 +31,12 @@ def test_wrong_passwords_are_refused_then_throttled(tmp_path):
     client = create_app(_site(tmp_path, "right one")).test_client()
     assert client.get("/checks").headers["Location"].endswith("/login")
     token = _csrf(client)
-    for _ in range(3):
+    for _ in range(PER_ADDRESS_PER_WINDOW):
         reply = client.post("/login", data={"password": "wrong", "csrf_token": token})
         assert reply.status_code == 403 and "Wrong installer password." in reply.get_data(as_text=True)
     reply = client.post("/login", data={"password": "right one", "csrf_token": token})
-    assert reply.status_code == 403
-    assert re.search(r"Too many wrong passwords: wait \d+ seconds", reply.get_data(as_text=True))
+    assert reply.status_code == 429
+    assert re.search(r"Too many login attempts: wait \d+ seconds", reply.get_data(as_text=True))
 
 
 def test_right_password_opens_the_wizard_and_the_password_is_nowhere_in_pages(tmp_path):
@@ -131,3 +132,15 @@ def test_a_missing_database_is_created(tmp_path, mariadb, db):
             assert cur.fetchall() == ((7,),)
     finally:
         mariadb.drop_database(fresh)
+
+
+def test_a_finish_refused_before_any_change_leaves_the_restore_open(tmp_path):
+    site = _site(tmp_path)
+    client = create_app(site).test_client()
+    token = _csrf(client, "/checks")
+    refused = client.post("/finish", data={"csrf_token": token, "htaccess": "default"})
+    assert refused.status_code == 400 and "htaccess.txt is missing" in refused.get_data(as_text=True)
+    assert client.get("/checks").status_code == 200
+    assert client.post("/finish", data={"csrf_token": token, "htaccess": "keep"}).status_code == 200
+    assert not (site / "installation").exists()
+    assert client.get("/checks").status_code == 410

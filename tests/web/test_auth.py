@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import urllib.parse
 import urllib.request
 
@@ -17,9 +18,12 @@ from click.testing import CliRunner
 from packer import profiles, records
 from packer.cli import main as cli
 from packer.web import create_app
-from packer.web.login import LoginPassword, OneTimeToken
+from packer.web.login import LoginPassword
 from packer.web.server import WebServer
+from restorer import tls
 from restorer.errors import SitepackError
+from restorer.webguard import PER_ADDRESS_PER_WINDOW, OneTimeToken
+from tests.restore.live_wizard import Browser
 
 from web_login import PASSWORD, log_in, page_csrf
 
@@ -132,11 +136,11 @@ def test_login_redirects_only_to_local_paths(app):
 
 def test_guessing_is_throttled(app):
     client = app.test_client()
-    for _ in range(5):
+    for _ in range(PER_ADDRESS_PER_WINDOW):
         assert log_in(client, "guess").status_code == 403
     blocked = log_in(client)
     assert blocked.status_code == 429
-    assert re.search(r"Too many failed attempts: wait \d+ seconds", blocked.text)
+    assert re.search(r"Too many login attempts: wait \d+ seconds", blocked.text)
 
 
 def test_one_time_token_logs_in_once(site_root):
@@ -184,8 +188,8 @@ def test_non_loopback_bind_with_password_is_allowed(site_root):
     login.set(PASSWORD)
     server = WebServer(site_root, host="0.0.0.0", port=0, log_stream=io.StringIO())
     try:
-        assert server.token is None
-        assert server.login_url() == f"{server.url}login"
+        # The one-time URL is printed even with a password: the owner's way past the throttle.
+        assert server.login_url().startswith(f"{server.url}login#token=")
     finally:
         server.shutdown()
 
@@ -243,3 +247,24 @@ def test_setting_the_password_needs_csrf(client):
     response = client.post("/login-password", data={"new_password": "x" * 12, "new_password_again": "x" * 12})
     assert response.status_code == 403
     assert LoginPassword().verify(PASSWORD)
+
+
+def test_beyond_127_0_0_1_the_backup_ui_serves_https_with_the_users_certificate(site_root, tmp_path):
+    login = LoginPassword()
+    login.set(PASSWORD)
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "2", "-subj", "/CN=test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    server = WebServer(site_root, host="127.0.0.2", port=0, cert=cert, key=key,
+                       log_stream=io.StringIO()).start_in_thread()
+    try:
+        assert server.url.startswith("https://127.0.0.2:")
+        assert server.fingerprint == tls.fingerprint(cert.read_bytes())
+        status, headers, page = Browser("127.0.0.2", int(server.url.rsplit(":", 1)[1].strip("/")),
+                                        pin=server.fingerprint).request("GET", "/login")
+        assert status == 200 and "Log in" in page and "secure" in headers["set-cookie"].lower()
+    finally:
+        server.shutdown()
+    with pytest.raises(SitepackError, match="give both --cert FILE and --key FILE"):
+        WebServer(site_root, host="127.0.0.2", port=0, cert=cert)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from packer import profiles, records
 from packer.home import data_dir
+from restorer.errors import WrongPasswordError
+from restorer.extract import extract
 
 
 def _finished_record(tmp_path, parts: dict[str, bytes], **fields) -> records.Record:
@@ -19,13 +23,35 @@ def _finished_record(tmp_path, parts: dict[str, bytes], **fields) -> records.Rec
                           **fields)
 
 
-def test_encryption_key_field_only_for_encrypted_formats_and_prefilled(client):
+DEFAULT_KEY = "Default Key 1"
+
+
+@pytest.mark.proof("security", "the Backup Now page is read for the profile's default archive key")
+def test_the_default_key_never_reaches_the_page_and_an_empty_field_uses_it(client, site_root, tmp_path,
+                                                                           proof):
     page = client.get("/backup/new").text
     assert 'id="archive_password"' not in page
-    profiles.save({"format": "jps", "archive_password": "Default Key 1"}, name="enc")
+    (site_root / "index.html").write_text("<h1>secret page</h1>\n")
+    profiles.save({"format": "jps", "archive_password": DEFAULT_KEY, "backup_type": "files",
+                   "min_exec": 0, "max_exec": 5}, name="enc")
     page = client.get("/backup/new?profile=enc").text
-    assert re.search(r'id="archive_password" name="archive_password" value="Default Key 1"', page)
+    proof.cases += 1
+    assert DEFAULT_KEY not in page and DEFAULT_KEY.encode().hex() not in page
+    assert 'id="archive_password"' in page and "This profile has a default key" in page
     assert re.search(r'id="description" name="description" value="Backup taken on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d', page)
+    started = client.post("/backup/new", data={"csrf_token": client.csrf, "profile": "enc",
+                                               "description": "keyed", "archive_password": ""})
+    backup_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    for _ in range(20):
+        if client.post(f"/backup/{backup_id}/step", json={"known_warnings": 0},
+                       headers={"X-CSRF-Token": client.csrf}).json["finished"]:
+            break
+    archive = records.get(backup_id).part_paths()[-1]
+    with pytest.raises(WrongPasswordError):
+        extract(archive, tmp_path / "wrong", password="not the key")
+    extract(archive, tmp_path / "out", password=DEFAULT_KEY)
+    assert (tmp_path / "out" / "index.html").read_text() == "<h1>secret page</h1>\n"
+    proof.note("key absent from the page; a backup started with the field empty opens with it")
 
 
 def test_missing_description_is_refused_and_secrets_are_not_rendered_back(client):
