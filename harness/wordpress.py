@@ -9,7 +9,7 @@ Debian's tree links into ``/usr/share`` and its ``wp-config.php`` reads ``/etc/w
 the site here is a normal folder (every link dereferenced) with an upstream-style
 ``wp-config.php`` made from WordPress's own ``wp-config-sample.php``. Debian's package
 ships no theme, so the site uses a small classic theme (``wordpress_fixture/theme``).
-Content (``wordpress_fixture/install.php``): posts and a page linking to the site URL, an
+Content (``wordpress_fixture/content.php``): posts and a page linking to the site URL, an
 uploaded image with its sizes, a cover block holding its URL JSON-escaped, nested
 serialized options, a text widget, theme mods, a menu, an editor beside the admin, a
 comment, post meta and per-prefix user options.
@@ -60,12 +60,7 @@ class WordPressSite:
     db: DbParams
     url: str          # siteurl and home, no trailing slash
     prefix: str
-    ids: dict         # what install.php made: admin, editor, post, page, attachment, image
-    skipped_dirs: tuple = ()
-
-    @property
-    def live_site(self) -> str:
-        return self.url
+    ids: dict         # what the install made: admin, editor, post, page, attachment, image
 
     def server(self) -> PhpBuiltinServer:
         return server_for(self.url, self.docroot)
@@ -113,7 +108,6 @@ def build_wordpress_site(root: Path, db: DbParams, url: str, *, prefix: str = "w
     url = url.rstrip("/")
     shutil.copytree(WORDPRESS_SOURCE, root, symlinks=False,
                     ignore=lambda folder, names: {"wp-config.php"} if Path(folder) == WORDPRESS_SOURCE else set())
-    (root / ".htaccess").unlink()
     (root / ".htaccess").write_text(HTACCESS)
     (root / "wp-config.php").write_text(wp_config_text(db, prefix))
     shutil.copytree(FIXTURE / "theme", root / "wp-content" / "themes" / THEME)
