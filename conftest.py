@@ -26,6 +26,9 @@ settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# The real-WordPress checks shared by tests/ and e2e/ explain their failures like tests do.
+pytest.register_assert_rewrite("tests.restore.wordpress_checks")
+
 ROOT = Path(__file__).resolve().parent
 BUILD = ROOT / "build"
 SCREENSHOTS = BUILD / "screenshots"
@@ -70,6 +73,30 @@ def db_factory(mariadb):
 def php() -> None:
     """Real PHP CLI on PATH (installed from Debian when missing)."""
     ensure_php()
+
+
+@pytest.fixture(scope="session")
+def wordpress_ready(php) -> None:
+    """Debian's wordpress package and the PHP extensions it needs (installed when missing)."""
+    from harness.wordpress import ensure_wordpress
+    ensure_wordpress()
+
+
+@pytest.fixture
+def wordpress_factory(wordpress_ready, mariadb):
+    """``make(root, url, prefix=..., docroot=...)``: a freshly installed real WordPress
+    (harness/wordpress.py) in its own database, dropped after the test."""
+    from harness.wordpress import build_wordpress_site
+    made: list[str] = []
+
+    def make(root: Path, url: str, **options):
+        db = mariadb.create_database()
+        made.append(db.database)
+        return build_wordpress_site(root, db, url, **options)
+
+    yield make
+    for name in made:
+        mariadb.drop_database(name)
 
 
 @pytest.fixture(autouse=True)

@@ -178,6 +178,11 @@ class RestoreSession:
         """
         if name not in self.bundle.databases:
             raise SitepackError(f"the backup has no database dump named {name}")
+        if name == akeeba.SITE_DUMP and self.bundle.platform == "wordpress" and answers.prefix != self._old_prefix():
+            reason = self._wordpress_multisite_reason()
+            if reason:
+                from .wordpress_keys import multisite_refusal
+                raise multisite_refusal(reason, self._old_prefix())
         create_database_if_missing(answers)
         answers.conn_info().connect().close()
         saved = self.state["databases"].get(name, {})
@@ -246,6 +251,16 @@ class RestoreSession:
         if answers is None:
             raise SitepackError("give the site database's settings first (database step)")
         return answers
+
+    def _old_prefix(self) -> str:
+        return str(self.bundle.databases[akeeba.SITE_DUMP].get("prefix") or "")
+
+    def _wordpress_multisite_reason(self) -> str | None:
+        from .config.wordpress import read_wp_config
+        from .wordpress_keys import multisite_reason
+        values = read_wp_config(self.bundle.config_path).values
+        return multisite_reason(values, list(self.bundle.databases[akeeba.SITE_DUMP].get("tables") or []),
+                                self._old_prefix())
 
     def _wordpress_old_url(self) -> str | None:
         answers = self.db_answers.get(akeeba.SITE_DUMP)
@@ -337,7 +352,24 @@ class RestoreSession:
                 cur.execute(f"UPDATE `{db.prefix}options` SET option_value = %s "
                             f"WHERE option_name IN ('siteurl', 'home')", (live_site,))
             notes.append(f"siteurl and home set to {live_site}")
+        notes += self._rename_prefixed_keys(db)
         return _write_config(path, text, notes)
+
+    def _rename_prefixed_keys(self, db: DbAnswers) -> list[str]:
+        """The prefix-bound WordPress keys renamed once per import (see ``wordpress_keys``)."""
+        from .wordpress_keys import rename_prefixed_keys
+        record = self.state["databases"][akeeba.SITE_DUMP]
+        old = self._old_prefix()
+        if not old or record.get("keys_renamed_to") == db.prefix:
+            return []
+        with _site_connection(db, f"renaming the {old} keys in {db.prefix}options and {db.prefix}usermeta") as conn:
+            counts = rename_prefixed_keys(conn, old, db.prefix)
+        record["keys_renamed_to"] = db.prefix
+        self.save()
+        if not counts:
+            return []
+        return [f"prefix-bound keys renamed from {old} to {db.prefix}: {counts['options']} option(s), "
+                f"{counts['usermeta']} user meta key(s)"]
 
     # --- replace data --------------------------------------------------------------
     def replace_plan(self) -> tuple[list[tuple[str, str]], list[str], list[str]]:
