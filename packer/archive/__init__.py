@@ -6,10 +6,11 @@ from pathlib import Path
 
 from restorer.errors import ArchiveError
 
-from .base import SMALL_FILE_LIMIT, WRITER_FORMATS, ArchiveWriter, SourceChangedError, writer_class
+from .base import (ENCRYPTED_FORMATS, FORMATS, SMALL_FILE_LIMIT, ArchiveWriter, SourceChangedError,
+                   writer_class)
 
-__all__ = ["open_writer", "resume_writer", "ArchiveWriter", "SourceChangedError",
-           "SMALL_FILE_LIMIT", "WRITER_FORMATS", "format_for_path"]
+__all__ = ["open_writer", "resume_writer", "writer_class", "ArchiveWriter", "SourceChangedError",
+           "SMALL_FILE_LIMIT", "FORMATS", "ENCRYPTED_FORMATS", "format_for_path"]
 
 
 def format_for_path(path: Path | str) -> str:

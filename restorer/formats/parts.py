@@ -26,11 +26,16 @@ _HEADER_SLACK = 4096
 _PART_SUFFIX_RE = re.compile(r"^\.([a-z])(\d{2,})$", re.IGNORECASE)
 
 
+def numbered_part(final: Path, index: int) -> Path:
+    """The numbered name of part ``index`` (1-based) of the archive ``final``: ``site.j02``."""
+    return final.with_suffix(f".{final.suffix[1]}{index:02d}")
+
+
 def part_path(final: Path, index: int, count: int) -> Path:
     """The path of part ``index`` (1-based) of ``count`` for the archive ``final``."""
     if index == count:
         return final
-    return final.with_suffix(f".{final.suffix[1]}{index:02d}")
+    return numbered_part(final, index)
 
 
 def find_parts(path: Path) -> list[Path]:
@@ -60,14 +65,14 @@ def find_parts(path: Path) -> list[Path]:
     earlier: list[Path] = []
     index = 1
     while True:
-        candidate = path.with_suffix(f".{path.suffix[1]}{index:02d}")
+        candidate = numbered_part(path, index)
         if not candidate.is_file():
             break
         earlier.append(candidate)
         index += 1
     later = sorted(_numbered_siblings(path, path.suffix[1]) - set(range(1, index)))
     if later:
-        missing = path.with_suffix(f".{path.suffix[1]}{index:02d}")
+        missing = numbered_part(path, index)
         raise MissingPartError(
             f"part {missing.name} of this archive is missing (later parts exist): "
             "copy every part into the same folder")
@@ -99,7 +104,7 @@ def expect_part_count(parts: list[Path], count: int) -> None:
         return
     last = parts[-1]
     if count > len(parts):
-        missing = last.with_suffix(f".{last.suffix[1]}{len(parts):02d}")
+        missing = numbered_part(last, len(parts))
         raise MissingPartError(
             f"this archive has {count} parts but only {len(parts)} were found: part "
             f"{missing.name} is missing; copy every part into the same folder")
