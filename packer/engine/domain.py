@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -51,7 +52,11 @@ class Job(Protocol):
 
 class Domain:
     def __init__(self, job: Job):
-        self.job = job
+        # Weak: the job holds its domains, and without a cycle a job its driver drops
+        # mid-dump (the web UI loads one per request) closes the dumper's database
+        # connection at once, instead of at some later garbage collection while the
+        # connection's snapshot still holds the tables.
+        self.job = weakref.proxy(job)
 
     @property
     def state(self) -> JobState:
