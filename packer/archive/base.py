@@ -261,6 +261,11 @@ class ArchiveWriter(ABC):
         ``<archive name>.<what>-tmp`` (``leftover_sidecars`` finds them by that)."""
         return [self.manifest_sidecar]
 
+    @property
+    def current_part(self) -> Path:
+        """The part being written (under its numbered name)."""
+        return self.out.numbered(self.out.index)
+
     def written_files(self) -> list[Path]:
         """The part files written so far (numbered names) and the sidecars."""
         return [*self.out.paths, *self.sidecars()]

@@ -95,7 +95,7 @@ class FilesDomain(Domain):
                 finished = False
                 break
         progress.minor = (f"{progress.files_done} of {progress.scan_files} files, "
-                          f"part {writer.out.numbered(writer.out.index).name}")
+                          f"part {writer.current_part.name}")
         if not finished:
             return False
         self._entries.close()

@@ -23,6 +23,8 @@ from restorer.errors import ArchiveError, MissingPartError
 _READ_BUFFER = 256 * 1024
 #: How much shorter than the others a part may be when a header did not fit into it.
 _HEADER_SLACK = 4096
+#: The real extensions of archives (their last part's); earlier parts are numbered.
+ARCHIVE_SUFFIXES = (".jpa", ".jps", ".zip")
 _PART_SUFFIX_RE = re.compile(r"^\.([a-z])(\d{2,})$", re.IGNORECASE)
 
 
@@ -48,7 +50,7 @@ def find_parts(path: Path) -> list[Path]:
     match = _PART_SUFFIX_RE.match(path.suffix)
     if match:
         letter = match.group(1).lower()
-        candidates = [path.with_suffix(ext) for ext in (".jpa", ".jps", ".zip")
+        candidates = [path.with_suffix(ext) for ext in ARCHIVE_SUFFIXES
                       if ext[1] == letter and path.with_suffix(ext).is_file()]
         if not candidates:
             raise MissingPartError(
