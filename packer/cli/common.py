@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from packer.profiles import parse_size
 from restorer.errors import SitepackError
 from restorer.progress import Progress
 
@@ -88,6 +87,9 @@ class SizeType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, int):
             return value
+        # Imported here: the profiles pull in the archive writers, which commands without
+        # a size option (extract, ls, verify) need not pay for.
+        from packer.profiles import parse_size
         try:
             return parse_size(value)
         except SitepackError as exc:
