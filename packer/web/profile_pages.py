@@ -24,7 +24,8 @@ def _page(profile: profiles.Profile, *, error: str | None = None, form: dict | N
     return render_template("backup/profiles.html", profile=profile, values=values,
                            names=profiles.list_profiles(), error=error,
                            bad_field=bad_field.group(1) if bad_field else None,
-                           formats=archive.FORMATS, backup_types=profiles.BACKUP_TYPES,
+                           formats=archive.FORMATS, encrypted_formats=archive.ENCRYPTED_FORMATS,
+                           backup_types=profiles.BACKUP_TYPES,
                            log_levels=profiles.LOG_LEVELS, filter_keys=FILTER_KEYS,
                            db_keys=DB_KEYS), status
 
