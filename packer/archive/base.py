@@ -382,6 +382,9 @@ class ArchiveWriter(ABC):
         self._drain(0)
 
     def _state(self) -> dict:
+        # The format's state first: taking it may write (JPS 3.0 writes its header when
+        # the key is first needed), and the part position below must count that.
+        format_state = self._format_state()
         if self._manifest_file:
             self._manifest_file.flush()
         return {
@@ -394,7 +397,7 @@ class ArchiveWriter(ABC):
             "entity_count": self.entity_count,
             "total_size": self.total_size,
             "manifest_size": (self._manifest_file.tell() if self._manifest_file else None),
-            "format_state": self._format_state(),
+            "format_state": format_state,
         }
 
     def _restore(self, state: dict) -> None:
