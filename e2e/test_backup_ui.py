@@ -25,7 +25,7 @@ from playwright.sync_api import expect
 
 from harness.demosite import build_demo_site
 from packer import records
-from packer.web import human_size
+from restorer.progress import human_size
 
 LOGIN_PASSWORD = "web ui login pw"
 ARCHIVE_KEY = "Ke'y \"ABC\" ü $1"

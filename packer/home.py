@@ -7,9 +7,15 @@ files may hold a derived archive key and profiles a default archive password.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+
+# The one private-file writer (temp file, fsync, rename, 0600); the data directory's
+# files are written with it, so it is offered from here too.
+from restorer.privatefile import write_private_json
+
+__all__ = ["data_dir", "private_dir", "logs_dir", "profiles_dir", "jobs_dir", "records_path",
+           "write_private_json"]
 
 _DEFAULT = Path("~/.local/share/sitepack")
 
@@ -43,33 +49,3 @@ def jobs_dir() -> Path:
 
 def records_path() -> Path:
     return data_dir() / "records.sqlite"
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` atomically and durably, mode 0600.
-
-    A temporary file beside it is written, flushed to disk, then renamed over ``path``
-    and the directory entry synced, so a reader (or a process started after a kill)
-    sees either the old or the new content, never a mix.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def write_private_json(path: Path, data) -> None:
-    write_private_file(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))

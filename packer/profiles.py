@@ -15,15 +15,20 @@ from pathlib import Path
 
 from restorer.errors import SitepackError
 
-from .home import profiles_dir, write_private_json
+from restorer.privatefile import write_private_json
+
+from .archive import ENCRYPTED_FORMATS, FORMATS
+from .archive.parts import MIN_PART_SIZE
+from .home import profiles_dir
 from .naming import DEFAULT_NAME_TEMPLATE
 
+__all__ = ["Profile", "validate", "load", "save", "delete", "list_profiles", "parse_size",
+           "DEFAULT_PROFILE", "FORMATS", "ENCRYPTED_FORMATS", "BACKUP_TYPES", "LOG_LEVELS",
+           "FILTER_KEYS", "DB_KEYS"]
+
 DEFAULT_PROFILE = "default"
-FORMATS = ("jpa", "jps", "jps2", "zip")
-ENCRYPTED_FORMATS = ("jps", "jps2")
 BACKUP_TYPES = ("full", "files", "db")
 LOG_LEVELS = ("error", "warning", "info", "debug")
-MIN_PART_SIZE = 64 * 1024
 _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILTER_KEYS = ("exclude_dirs", "exclude_files", "exclude_regex", "skip_dir_contents")
 DB_KEYS = ("exclude_tables", "exclude_data", "extra_tables")
@@ -50,6 +55,19 @@ class Profile:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
+
+
+def parse_size(text: str) -> int:
+    """``"64K"``, ``"2MiB"``, ``"1.5G"``, ``"65536"`` → bytes (binary units)."""
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise SitepackError(f"{text!r} is not a size; write it like 65536, 64K, 20M or 2G")
+    number, unit, _ = match.groups()
+    return int(float(number) * _SIZE_UNITS[unit.lower()])
 
 
 def _fail(field: str, what: str) -> SitepackError:

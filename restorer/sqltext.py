@@ -26,6 +26,11 @@ _TOKEN = re.compile(rb"""
 """, re.S | re.X)
 
 
+def quote_ident(name: str) -> str:
+    """``name`` as a backquoted MySQL identifier (a backquote inside is doubled)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
 def rewrite_outside_literals(sql: bytes, rewrite: Callable[[bytes], bytes]) -> bytes:
     """``sql`` with ``rewrite`` applied to plain SQL and backquoted identifiers only."""
     out: list[bytes] = []

@@ -1,9 +1,9 @@
-import click
 import pytest
 from click.testing import CliRunner
 
 from packer.cli import main
-from packer.cli.common import parse_size, resolve_secret
+from packer.cli.common import resolve_secret
+from packer.profiles import parse_size
 from restorer.errors import SitepackError
 
 
@@ -15,7 +15,7 @@ def test_parse_size(text, expected):
 
 
 def test_parse_size_rejects_garbage_with_an_example():
-    with pytest.raises(click.BadParameter, match="write it like 65536, 64K"):
+    with pytest.raises(SitepackError, match="write it like 65536, 64K"):
         parse_size("lots")
 
 

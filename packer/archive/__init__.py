@@ -5,18 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from restorer.errors import ArchiveError
+from restorer.formats.parts import ARCHIVE_SUFFIXES
 
-from .base import SMALL_FILE_LIMIT, WRITER_FORMATS, ArchiveWriter, SourceChangedError, writer_class
+from .base import (ENCRYPTED_FORMATS, FORMATS, SMALL_FILE_LIMIT, ArchiveWriter, SourceChangedError,
+                   writer_class)
 
-__all__ = ["open_writer", "resume_writer", "ArchiveWriter", "SourceChangedError",
-           "SMALL_FILE_LIMIT", "WRITER_FORMATS", "format_for_path"]
+__all__ = ["open_writer", "resume_writer", "writer_class", "ArchiveWriter", "SourceChangedError",
+           "SMALL_FILE_LIMIT", "FORMATS", "ENCRYPTED_FORMATS", "format_for_path"]
 
 
 def format_for_path(path: Path | str) -> str:
     """The format an archive name implies (``site.jpa`` → ``jpa``; ``.jps`` → ``jps``)."""
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix in ("jpa", "jps", "zip"):
-        return suffix
+    suffix = Path(path).suffix.lower()
+    if suffix in ARCHIVE_SUFFIXES:
+        return suffix.lstrip(".")
     raise ArchiveError(f"cannot tell the archive format from the name {Path(path).name!r}: "
                        "end it with .jpa, .jps or .zip, or give --format")
 

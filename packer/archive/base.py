@@ -79,14 +79,17 @@ def register(cls: type["ArchiveWriter"]) -> type["ArchiveWriter"]:
     return cls
 
 
-#: Formats with a writer module in this package (each registers its class on import).
-WRITER_FORMATS = ("jpa", "jps", "jps2", "zip")
+#: Every archive format sitepack writes: the one list the CLI, the profiles and the web
+#: UI offer. Each has a writer module in this package that registers its class on import.
+FORMATS = ("jpa", "jps", "jps2", "zip")
+#: The formats that encrypt the archive, so a backup in them needs an archive password.
+ENCRYPTED_FORMATS = ("jps", "jps2")
 
 
 def writer_class(fmt: str) -> type["ArchiveWriter"]:
     """The writer class of ``fmt``, importing only that format's module."""
-    if fmt not in WRITER_FORMATS:
-        raise ArchiveError(f"unknown archive format {fmt!r}: use one of {', '.join(WRITER_FORMATS)}")
+    if fmt not in FORMATS:
+        raise ArchiveError(f"unknown archive format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt not in _WRITERS:
         importlib.import_module(f"{__package__}.{fmt}")
     return _WRITERS[fmt]
@@ -199,6 +202,16 @@ class ArchiveWriter(ABC):
         self._remove_sidecars()
         return paths
 
+    def release(self) -> None:
+        """Lets go of the open part and the worker threads, finishing and deleting nothing.
+
+        For a process that stops working on an archive another one continues (from
+        the last ``checkpoint()``, which stays the truth): whatever was written since
+        is cut away by that ``resume``.
+        """
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.out.close_handle()
+
     def abort(self) -> None:
         """Deletes every part and sidecar written so far."""
         for _, future in self._pending:
@@ -244,8 +257,18 @@ class ArchiveWriter(ABC):
         pass
 
     def sidecars(self) -> list[Path]:
-        """Temporary files besides the parts (deleted at close and abort)."""
+        """Temporary files besides the parts (deleted at close and abort), each named
+        ``<archive name>.<what>-tmp`` (``leftover_sidecars`` finds them by that)."""
         return [self.manifest_sidecar]
+
+    @property
+    def current_part(self) -> Path:
+        """The part being written (under its numbered name)."""
+        return self.out.numbered(self.out.index)
+
+    def written_files(self) -> list[Path]:
+        """The part files written so far (numbered names) and the sidecars."""
+        return [*self.out.paths, *self.sidecars()]
 
     # -- helpers for formats ---------------------------------------------------------------
     def map_ordered(self, func: Callable[[Any], Any], items: Iterable[Any],
@@ -359,6 +382,9 @@ class ArchiveWriter(ABC):
         self._drain(0)
 
     def _state(self) -> dict:
+        # The format's state first: taking it may write (JPS 3.0 writes its header when
+        # the key is first needed), and the part position below must count that.
+        format_state = self._format_state()
         if self._manifest_file:
             self._manifest_file.flush()
         return {
@@ -371,7 +397,7 @@ class ArchiveWriter(ABC):
             "entity_count": self.entity_count,
             "total_size": self.total_size,
             "manifest_size": (self._manifest_file.tell() if self._manifest_file else None),
-            "format_state": self._format_state(),
+            "format_state": format_state,
         }
 
     def _restore(self, state: dict) -> None:
@@ -399,6 +425,11 @@ class ArchiveWriter(ABC):
             self._manifest_file = None
         for path in self.sidecars():
             path.unlink(missing_ok=True)
+
+
+def leftover_sidecars(final: Path) -> list[Path]:
+    """The sidecars an archive being written as ``final`` left, found by name alone."""
+    return sorted(final.parent.glob(f"{final.name}.*-tmp"))
 
 
 def _mtime(mtime: int | None) -> int:

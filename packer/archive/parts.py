@@ -4,7 +4,7 @@ While an archive is written, every part, the last one included, carries a number
 name (``site.j01``, ``site.j02``, …); only ``finish`` renames the last part to the
 archive's real name (``site.jpa``). So a file with the real name is always complete,
 and a killed backup leaves numbered parts that ``resume`` continues or ``abort``
-deletes. Naming follows ``restorer.formats.parts.part_path``.
+deletes. Naming is the readers' (``restorer.formats.parts.numbered_part``).
 
 ``ensure_room(n)`` starts a new part when the next ``n`` bytes (a header that must not
 cross a part boundary) do not fit in the current one; ``write`` lets data run across
@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from restorer.errors import ArchiveError
+from restorer.formats.parts import numbered_part
 
 MIN_PART_SIZE = 64 * 1024
 _BUFFER = 1024 * 1024
@@ -44,7 +45,7 @@ class PartWriter:
 
     # -- naming ---------------------------------------------------------------
     def numbered(self, index: int) -> Path:
-        return self.final.with_suffix(f".{self.final.suffix[1]}{index:02d}")
+        return numbered_part(self.final, index)
 
     @property
     def paths(self) -> list[Path]:

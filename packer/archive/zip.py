@@ -152,10 +152,13 @@ class ZipWriter(ArchiveWriter):
         self.cd_count = state["cd_count"]
 
     def sidecars(self) -> list[Path]:
+        return super().sidecars() + [self.cdir_sidecar]
+
+    def _remove_sidecars(self) -> None:
         if self._cdir:
             self._cdir.close()
             self._cdir = None
-        return super().sidecars() + [self.cdir_sidecar]
+        super()._remove_sidecars()
 
     # -- internals ---------------------------------------------------------------------
     @staticmethod

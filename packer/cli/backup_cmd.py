@@ -8,18 +8,20 @@ from pathlib import Path
 import click
 
 from packer import profiles
-from packer.engine import BackupJob, StepReport, list_incomplete, run_to_completion
+from packer.archive import FORMATS
+from packer.engine import (BackupJob, StepReport, archive_password_for, list_incomplete,
+                           run_to_completion)
 from restorer.errors import SitepackError
 from restorer.progress import human_size
 
-from .common import ARCHIVE_FORMATS, SIZE, ExitCode, progress, resolve_secret, secret_options
+from .common import SIZE, ExitCode, ask_on_terminal, progress, resolve_secret, secret_options
 
 
 @click.command("backup")
 @click.argument("site_root", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--type", "backup_type", type=click.Choice(profiles.BACKUP_TYPES),
               help="full (files + database + installer), files or db (default: the profile's).")
-@click.option("--format", "fmt", type=click.Choice(ARCHIVE_FORMATS),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Archive format (default: the profile's, jpa).")
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the archive goes (default: SITE_ROOT/sitepack-backups).")
@@ -52,14 +54,11 @@ def command(site_root, backup_type, fmt, output_dir, name_template, part_size, d
             hint = f" (interrupted backups you can --resume: {waiting})" if waiting else ""
             raise SitepackError(f"give the site's root folder: sitepack backup SITE_ROOT{hint}")
         profile = profiles.load(profile_name)
-        chosen = fmt or profile.format
-        encrypted = chosen in profiles.ENCRYPTED_FORMATS
-        archive_password = resolve_secret(
-            "archive password", password_env, password_file,
-            required=encrypted and not profile.archive_password, confirm=True)
-        if archive_password and not encrypted:
-            raise SitepackError(f"the {chosen} format is not encrypted: drop the archive password "
-                                f"or choose --format jps")
+        # The engine applies the same rule again; asked here, a prompt comes before any work.
+        archive_password = archive_password_for(
+            fmt or profile.format,
+            resolve_secret("archive password", password_env, password_file, required=False),
+            profile.archive_password, ask=ask_on_terminal("archive password", confirm=True))
         installer_password = resolve_secret("installer password", installer_password_env,
                                             installer_password_file, required=False)
         job = BackupJob.start(site_root, profile=profile_name, backup_type=backup_type, fmt=fmt,

@@ -1,11 +1,11 @@
-"""What every command shares: exit codes, secret options, size parsing, progress."""
+"""What every command shares: exit codes, secret options, the size option, progress."""
 
 from __future__ import annotations
 
 import enum
 import os
-import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -77,24 +77,19 @@ def resolve_secret(what: str, env: str | None, file: Path | None, *, required: b
         return value
     if not required:
         return None
-    if not sys.stdin.isatty():
+    ask = ask_on_terminal(what, confirm=confirm)
+    if ask is None:
         raise SitepackError(
             f"this needs the {what}: pass --…-env VAR or --…-file FILE (no terminal to ask on)")
-    return click.prompt(f"{what[0].upper()}{what[1:]}", hide_input=True,
-                        confirmation_prompt=confirm)
+    return ask()
 
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
-
-
-def parse_size(text: str) -> int:
-    """``"64K"``, ``"2MiB"``, ``"1.5G"``, ``"65536"`` → bytes (binary units)."""
-    match = _SIZE_RE.match(text)
-    if not match:
-        raise click.BadParameter(f"{text!r} is not a size; write it like 65536, 64K, 20M or 2G")
-    number, unit, _ = match.groups()
-    return int(float(number) * _SIZE_UNITS[unit.lower()])
+def ask_on_terminal(what: str, *, confirm: bool = False) -> Callable[[], str] | None:
+    """A hidden prompt for the secret ``what``, or ``None`` when there is no terminal."""
+    if not sys.stdin.isatty():
+        return None
+    return lambda: click.prompt(f"{what[0].upper()}{what[1:]}", hide_input=True,
+                                confirmation_prompt=confirm)
 
 
 class SizeType(click.ParamType):
@@ -103,15 +98,16 @@ class SizeType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, int):
             return value
+        # Imported here: the profiles pull in the archive writers, which commands without
+        # a size option (extract, ls, verify) need not pay for.
+        from packer.profiles import parse_size
         try:
             return parse_size(value)
-        except click.BadParameter as exc:
-            self.fail(exc.message, param, ctx)
+        except SitepackError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 SIZE = SizeType()
-
-ARCHIVE_FORMATS = ("jpa", "jps", "jps2", "zip")
 
 
 def progress(label: str, total: float | None = None, *, unit: str = "bytes",

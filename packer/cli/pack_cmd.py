@@ -6,15 +6,13 @@ from pathlib import Path
 
 import click
 
-from packer.archive import format_for_path
+from packer.archive import FORMATS, format_for_path
 from packer.archive.parts import check_part_size
 from packer.archive.tree import pack_tree
-from restorer.errors import SitepackError
+from packer.engine.password import archive_password_for
 from restorer.progress import human_size
 
-from .common import ARCHIVE_FORMATS, SIZE, ExitCode, progress, resolve_secret, secret_options
-
-ENCRYPTED_FORMATS = ("jps", "jps2")
+from .common import SIZE, ExitCode, ask_on_terminal, progress, resolve_secret, secret_options
 
 
 @click.command("pack")
@@ -22,7 +20,7 @@ ENCRYPTED_FORMATS = ("jps", "jps2")
 @click.option("-o", "--output", "archive", required=True, metavar="ARCHIVE",
               type=click.Path(dir_okay=False, path_type=Path),
               help="The archive to write (.jpa, .jps or .zip; the last part of a split archive).")
-@click.option("--format", "fmt", type=click.Choice(ARCHIVE_FORMATS),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="Archive format (default: from the extension; .jps means jps).")
 @click.option("--part-size", type=SIZE, metavar="SIZE",
               help="Split into parts of SIZE (at least 64K), e.g. 100M.")
@@ -33,12 +31,9 @@ def command(folder: Path, archive: Path, fmt: str | None, part_size: int | None,
     """Pack FOLDER into an archive (with a manifest for `sitepack verify`)."""
     fmt = fmt or format_for_path(archive)
     check_part_size(part_size)
-    encrypted = fmt in ENCRYPTED_FORMATS
-    password = resolve_secret("archive password", password_env, password_file,
-                              required=encrypted, confirm=True)
-    if password is not None and not encrypted:
-        raise SitepackError(f"{fmt} archives are not encrypted: drop the password option or "
-                            "use --format jps")
+    password = archive_password_for(
+        fmt, resolve_secret("archive password", password_env, password_file, required=False),
+        origin="pack", ask=ask_on_terminal("archive password", confirm=True))
     with progress("Packing", quiet=quiet) as bar:
         report = pack_tree(folder, archive, fmt, part_size=part_size, password=password,
                            progress=bar)

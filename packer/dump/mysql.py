@@ -49,10 +49,11 @@ import pymysql.cursors
 
 from restorer.db import DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
+from restorer.sqltext import quote_ident
 
 from . import schema
 from .prefix import abstract_name
-from .schema import Column, quote_ident
+from .schema import Column
 from .writer import SplitWriter, part_name
 
 MARKER = "\n/**ABDB**/"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from restorer.sqltext import rewrite_outside_literals
+from restorer.sqltext import quote_ident, rewrite_outside_literals
 
 from .prefix import abstract_sql
 
@@ -19,10 +19,6 @@ _DEFINER = re.compile(
     rb"\s+DEFINER\s*=\s*(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[\w.%-]+)"
     rb"(?:\s*@\s*(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[\w.%-]+))?", re.I)
 _CREATE_HEAD_END = re.compile(rb"\b(VIEW|TRIGGER|PROCEDURE|FUNCTION|EVENT)\b", re.I)
-
-
-def quote_ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _text(value) -> str:
@@ -118,7 +114,7 @@ def create_view(cur, name: str) -> bytes:
 def view_order(definitions: dict[str, bytes]) -> list[str]:
     """View names so that every view comes after the views it selects from."""
     uses = {name: {other for other in definitions
-                   if other != name and ("`" + other.replace("`", "``") + "`").encode() in sql}
+                   if other != name and quote_ident(other).encode() in sql}
             for name, sql in definitions.items()}
     ordered: list[str] = []
     placed: set[str] = set()

@@ -29,6 +29,7 @@ from flask import Flask, render_template
 
 from restorer.errors import SitepackError
 from restorer.paths import templates_dir
+from restorer.progress import human_size
 from restorer.webguard import OneTimeToken
 
 from . import guard
@@ -63,7 +64,7 @@ def create_app(site_root: Path, *, password: LoginPassword | None = None,
 
     for module in (auth, panel, backup, manage, profile_pages):
         app.register_blueprint(module.blueprint)
-    app.jinja_env.filters["size"] = human_size
+    app.jinja_env.filters["size"] = size_or_dash
     app.jinja_env.filters["duration"] = human_duration
     app.jinja_env.filters["when"] = local_time
     app.context_processor(lambda: {"site_root": app.extensions["sitepack"].site_root})
@@ -85,17 +86,9 @@ def _install_error_pages(app: Flask) -> None:
                                message=str(error)), 400
 
 
-def human_size(value) -> str:
-    if value is None:
-        return "–"
-    size = float(value)
-    if size < 1024:
-        return f"{int(size)} bytes"
-    for unit in ("KiB", "MiB", "GiB"):
-        size /= 1024
-        if size < 1024:
-            return f"{size:.1f} {unit}"
-    return f"{size / 1024:.1f} TiB"
+def size_or_dash(value) -> str:
+    """A size as the CLI writes it (``restorer.progress.human_size``); "–" when unknown."""
+    return "–" if value is None else human_size(value)
 
 
 def human_duration(seconds) -> str:

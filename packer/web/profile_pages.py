@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-import click
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from packer import profiles
-from packer.cli.common import parse_size
+from packer import archive, profiles
 from packer.profiles import DB_KEYS, FILTER_KEYS
 from restorer.errors import SitepackError
 
@@ -26,7 +24,8 @@ def _page(profile: profiles.Profile, *, error: str | None = None, form: dict | N
     return render_template("backup/profiles.html", profile=profile, values=values,
                            names=profiles.list_profiles(), error=error,
                            bad_field=bad_field.group(1) if bad_field else None,
-                           formats=profiles.FORMATS, backup_types=profiles.BACKUP_TYPES,
+                           formats=archive.FORMATS, encrypted_formats=archive.ENCRYPTED_FORMATS,
+                           backup_types=profiles.BACKUP_TYPES,
                            log_levels=profiles.LOG_LEVELS, filter_keys=FILTER_KEYS,
                            db_keys=DB_KEYS), status
 
@@ -81,9 +80,9 @@ def save():
     else:
         data["archive_password"] = new_key or current.archive_password
     try:
-        data["part_size"] = parse_size(values["part_size"]) if values["part_size"] else None
-    except click.BadParameter as exc:
-        return _page(current, error=f"profile setting 'part_size': {exc.message}", form=values,
+        data["part_size"] = profiles.parse_size(values["part_size"]) if values["part_size"] else None
+    except SitepackError as exc:
+        return _page(current, error=f"profile setting 'part_size': {exc}", form=values,
                      status=400)
     try:
         saved = profiles.save(data, name=values["name"])

@@ -23,14 +23,21 @@ from restorer.errors import ArchiveError, MissingPartError
 _READ_BUFFER = 256 * 1024
 #: How much shorter than the others a part may be when a header did not fit into it.
 _HEADER_SLACK = 4096
+#: The real extensions of archives (their last part's); earlier parts are numbered.
+ARCHIVE_SUFFIXES = (".jpa", ".jps", ".zip")
 _PART_SUFFIX_RE = re.compile(r"^\.([a-z])(\d{2,})$", re.IGNORECASE)
+
+
+def numbered_part(final: Path, index: int) -> Path:
+    """The numbered name of part ``index`` (1-based) of the archive ``final``: ``site.j02``."""
+    return final.with_suffix(f".{final.suffix[1]}{index:02d}")
 
 
 def part_path(final: Path, index: int, count: int) -> Path:
     """The path of part ``index`` (1-based) of ``count`` for the archive ``final``."""
     if index == count:
         return final
-    return final.with_suffix(f".{final.suffix[1]}{index:02d}")
+    return numbered_part(final, index)
 
 
 def find_parts(path: Path) -> list[Path]:
@@ -43,7 +50,7 @@ def find_parts(path: Path) -> list[Path]:
     match = _PART_SUFFIX_RE.match(path.suffix)
     if match:
         letter = match.group(1).lower()
-        candidates = [path.with_suffix(ext) for ext in (".jpa", ".jps", ".zip")
+        candidates = [path.with_suffix(ext) for ext in ARCHIVE_SUFFIXES
                       if ext[1] == letter and path.with_suffix(ext).is_file()]
         if not candidates:
             raise MissingPartError(
@@ -60,14 +67,14 @@ def find_parts(path: Path) -> list[Path]:
     earlier: list[Path] = []
     index = 1
     while True:
-        candidate = path.with_suffix(f".{path.suffix[1]}{index:02d}")
+        candidate = numbered_part(path, index)
         if not candidate.is_file():
             break
         earlier.append(candidate)
         index += 1
     later = sorted(_numbered_siblings(path, path.suffix[1]) - set(range(1, index)))
     if later:
-        missing = path.with_suffix(f".{path.suffix[1]}{index:02d}")
+        missing = numbered_part(path, index)
         raise MissingPartError(
             f"part {missing.name} of this archive is missing (later parts exist): "
             "copy every part into the same folder")
@@ -99,7 +106,7 @@ def expect_part_count(parts: list[Path], count: int) -> None:
         return
     last = parts[-1]
     if count > len(parts):
-        missing = last.with_suffix(f".{last.suffix[1]}{len(parts):02d}")
+        missing = numbered_part(last, len(parts))
         raise MissingPartError(
             f"this archive has {count} parts but only {len(parts)} were found: part "
             f"{missing.name} is missing; copy every part into the same folder")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from packer.archive.base import WRITER_FORMATS
+from packer.archive import FORMATS
 from packer.archive.tree import pack_tree
 from restorer.extract import extract
 from restorer.verify import verify
@@ -55,7 +55,7 @@ def trees(draw):
 
 
 @pytest.mark.parametrize("split", [None, 64 * 1024], ids=["one-part", "split"])
-@pytest.mark.parametrize("fmt", WRITER_FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_random_trees_round_trip_bit_exact(fmt, split):
     # The encrypted formats spend most of an example in their password KDF (three
     # derivations: pack, verify, extract); their own tests cover them in depth.

@@ -75,6 +75,20 @@ def test_resume_after_kill_gives_identical_archive(tmp_path, monkeypatch, fmt, s
     assert verify(tmp_path / "b" / f"x{SUFFIX[fmt]}", password=password_for(fmt)).ok
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_resume_from_a_checkpoint_taken_before_any_entry(tmp_path, fmt):
+    """The first checkpoint of a new archive (the backup engine saves one before its
+    first step): JPS 3.0 writes its header only when the key is first needed, and the
+    checkpoint must count it, or a resume cuts the header away."""
+    path = tmp_path / f"x{SUFFIX[fmt]}"
+    state = json.loads(json.dumps(fresh_writer(fmt, path, 65536).checkpoint()))
+    resumed = resume_writer(state)
+    add_entries(resumed, 0, 12)
+    resumed.close()
+    report = verify(path, password=password_for(fmt))
+    assert report.ok and report.entries == 13  # the twelve and the manifest
+
+
 def test_state_never_holds_the_password(tmp_path):
     for fmt in ("jps", "jps2"):
         writer = open_writer(fmt, tmp_path / f"{fmt}.jps", password="s3cret-Passw0rd")

@@ -93,8 +93,10 @@ def test_encrypted_format_without_a_password_and_no_terminal(tmp_path):
     site = _small_site(tmp_path / "site")
     result = _sitepack("backup", str(site), "--type", "files", "--format", "jps2")
     assert result.returncode == 1
-    assert result.stderr.strip() == ("error: this needs the archive password: pass --…-env VAR "
-                                     "or --…-file FILE (no terminal to ask on)")
+    # the engine's rule says it (the CLI had its own wording before)
+    assert result.stderr.strip() == (
+        "error: the jps2 format encrypts the archive and needs an archive password: give one "
+        "with --password-env VAR or --password-file FILE, or store a default in the profile")
     assert records.list_records() == []
 
 

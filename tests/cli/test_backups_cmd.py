@@ -102,10 +102,10 @@ def test_delete_a_backup_killed_before_its_first_saved_state(tmp_path):
     code = ("import os, signal, sys\n"
             "from pathlib import Path\n"
             "import packer.engine as engine\n"
-            "original = engine.BackupJob._save\n"
+            "original = engine.BackupJob.save\n"
             "def stop(self):\n"
             "    os.kill(os.getpid(), signal.SIGSTOP)\n"
-            "engine.BackupJob._save = stop\n"
+            "engine.BackupJob.save = stop\n"
             f"engine.BackupJob.start(Path({str(site)!r}), backup_type='files',"
             f" output_dir=Path({str(tmp_path / 'out')!r}), name_template='early')\n")
     child = subprocess.Popen([sys.executable, "-c", code])

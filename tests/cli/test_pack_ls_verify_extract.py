@@ -89,6 +89,20 @@ def test_errors_are_one_line_with_exit_1(tmp_path, site):
     assert result.stderr == f"error: {tmp_path / 'missing.jpa'} does not exist: check the archive path\n"
 
 
+def test_pack_follows_the_one_archive_password_rule(tmp_path, site):
+    """pack had its own wording of the rule; now the engine's: a plain format refuses a
+    password, an encrypted one without a password (and no terminal) says how to give it."""
+    result = run("pack", site, "-o", tmp_path / "x.jpa", "--password-env", "PW", env={"PW": "k"})
+    assert result.exit_code == 1
+    assert result.stderr == ("error: the jpa format is not encrypted: drop the archive password "
+                             "or choose an encrypted format (jps or jps2)\n")
+    result = run("pack", site, "-o", tmp_path / "x.jps")
+    assert result.exit_code == 1
+    assert result.stderr == ("error: the jps format encrypts the archive and needs an archive "
+                             "password: give one with --password-env VAR or --password-file FILE\n")
+    assert list(tmp_path.glob("x.*")) == []
+
+
 def test_encrypted_archive_without_password_says_how_to_give_it(tmp_path, site):
     archive = tmp_path / "site.jps"
     assert run("pack", site, "-o", archive, "--password-env", "PW", env={"PW": PASSWORD}).exit_code == 0

@@ -250,6 +250,17 @@ def test_encrypted_format_needs_a_password(demo):
         BackupJob.start(demo.root, fmt="jps")
 
 
+def test_a_password_for_a_plain_format_is_refused_before_anything_is_written(tmp_path):
+    """One rule for the archive password: the CLI refused a password for a plain format
+    while the engine silently dropped it (a user believing the archive protected)."""
+    site = _small_site(tmp_path / "site")
+    with pytest.raises(SitepackError, match=r"^the jpa format is not encrypted: drop the archive "
+                                            r"password or choose an encrypted format \(jps or jps2\)$"):
+        BackupJob.start(site, backup_type="files", fmt="jpa", archive_password="not used",
+                        output_dir=tmp_path / "o")
+    assert records.list_records() == [] and not (tmp_path / "o").exists()
+
+
 def test_existing_archive_name_is_refused(tmp_path):
     site = _small_site(tmp_path / "site")
     _run(site, backup_type="files", output_dir=tmp_path / "o", name_template="same")

@@ -66,6 +66,28 @@ def test_missing_description_is_refused_and_secrets_are_not_rendered_back(client
     assert records.list_records() == []
 
 
+def test_encrypted_profile_without_a_key_says_where_to_type_one(client, site_root):
+    """The engine's password rule speaks to the front end that asked: the page names its
+    Encryption key field, not the command line's options."""
+    (site_root / "index.html").write_text("<h1>hello</h1>\n")
+    profiles.save({"format": "jps", "backup_type": "files"}, name="enc")
+    response = client.post("/backup/new", data={"csrf_token": client.csrf, "profile": "enc",
+                                                 "description": "no key"})
+    assert response.status_code == 400
+    assert ("the jps format encrypts the archive and needs an archive password: type one in "
+            "the Encryption key field, or store a default key in the profile") in response.text
+    assert "--password-env" not in response.text
+    assert records.list_records() == []
+
+
+def test_sizes_read_as_the_command_line_writes_them(client, tmp_path):
+    """One size rule (restorer.progress.human_size) for the CLI and the web pages: the web
+    UI wrote "3 bytes" where `sitepack backups list` writes "3 B"."""
+    _finished_record(tmp_path, {"site.jpa": b"abc"})
+    page = client.get("/manage/").text
+    assert re.findall(r'<td class="num">(3 \w+)</td>', page) == ["3 B"]
+
+
 def test_unknown_profile_is_reported(client):
     response = client.get("/backup/new?profile=nope")
     assert response.status_code == 400

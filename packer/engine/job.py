@@ -1,0 +1,423 @@
+"""One backup as a job: start, load, step, save, lock, and how it ends.
+
+``BackupJob.step()`` works until the profile's ``max_exec`` seconds are used (it pads
+to ``min_exec`` when it stops early without finishing), running the phase handlers of
+``phases.DOMAINS`` in order, then saves the whole state atomically in
+``<data dir>/jobs/<id>/state.json`` (``state.py``). The saved state is the truth: after
+a kill at any point, ``BackupJob.load(id)`` resumes the archive writer from its
+checkpoint (cutting away anything written after it), the dumper from its state and the
+scan from its list-file length, so nothing is lost or duplicated. One process at a time
+steps a backup (an advisory lock in the working folder).
+
+Backup failures never raise from ``step()``: the report says ``failed`` with a clear
+error, the incomplete parts and the working folder are deleted, the record is marked
+failed and the log kept. The CLI (``run_to_completion``) and the web UI (one step per
+request) drive exactly this API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from restorer.errors import SitepackError
+from restorer.privatefile import write_private_json
+
+from .. import records
+from ..archive import ArchiveWriter, open_writer
+from ..home import jobs_dir
+from ..logs import BackupLog, log_path_for
+from .domain import Domain
+from .output import remove_unfinished
+from .phases import DOMAINS, DOMAINS_BY_TYPE, next_position
+from .start import new_backup
+from .state import STATE_VERSION, JobState
+
+_PRIVATE_FILE_MODE = 0o600
+
+
+@dataclasses.dataclass
+class StepReport:
+    """What one step did, or where a backup stands (the web UI's JSON, the CLI's lines)."""
+
+    backup_id: int
+    domains: list[dict]
+    current_domain: str
+    last_item: str
+    minor: str
+    progress: float
+    new_warnings: list[str]
+    warnings_total: int
+    finished: bool
+    failed: bool
+    error: str | None
+    archive: str | None
+    parts: list[str]
+    size: int
+    duration: float
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _user_message(exc: BaseException) -> str:
+    """A one-line message for a failure, saying what went wrong and what to do."""
+    if isinstance(exc, SitepackError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return (f"the disk is full{where}: free some space or choose an output directory "
+                    f"on another disk (--output-dir), then run the backup again")
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return (f"permission denied writing{where}: make that folder writable for this "
+                    f"user or choose another output directory (--output-dir)")
+        return f"{exc.strerror or exc}{where}"
+    return f"internal error: {type(exc).__name__}: {exc} (the backup log has the details)"
+
+
+def _state_path(backup_id: int) -> Path:
+    return jobs_dir() / str(int(backup_id)) / "state.json"
+
+
+def _terminal_state(record: records.Record) -> JobState:
+    return JobState.from_record(record, last_domain=DOMAINS_BY_TYPE[record.type][-1])
+
+
+class BackupJob:
+    """One backup, driven step by step (see the module docstring)."""
+
+    def __init__(self, state: JobState, *, log: BackupLog | None = None,
+                 writer: ArchiveWriter | None = None):
+        self.state = state
+        self.id: int = state.id
+        self.log = log
+        self.writer = writer
+        self._domains: dict[str, Domain] = {}
+        self._site = None
+        self._new_warnings: list[str] = []
+
+    # -- creating and loading ----------------------------------------------------------
+    @classmethod
+    def start(cls, site_root: Path, *, profile: str = "default", backup_type: str | None = None,
+              fmt: str | None = None, output_dir: Path | None = None,
+              name_template: str | None = None, part_size: int | None = None,
+              description: str | None = None, comment: str | None = None,
+              archive_password: str | None = None, installer_password: str | None = None,
+              origin: str = "cli") -> "BackupJob":
+        """Checks everything that can be checked up front, creates the record and state
+        (``start.new_backup``); raises ``SitepackError`` when something is not usable."""
+        new = new_backup(site_root, profile=profile, backup_type=backup_type, fmt=fmt,
+                         output_dir=output_dir, name_template=name_template,
+                         part_size=part_size, description=description, comment=comment,
+                         archive_password=archive_password,
+                         installer_password=installer_password, origin=origin)
+        settings = new.state.settings
+        job = cls(new.state, log=new.log)
+        new.log.info(f"sitepack backup #{job.id} ({settings.backup_type}, {settings.format}) of "
+                     f"{settings.site_root}, origin {origin}")
+        for message in new.warnings:
+            job.warn(message)
+        try:
+            job.writer = open_writer(settings.format, Path(settings.archive),
+                                     part_size=settings.part_size, password=new.password)
+            job.save()
+        except Exception as exc:  # noqa: BLE001 - any failure here fails the new record
+            report = job._fail(exc)
+            raise SitepackError(report.error) from None
+        return job
+
+    @classmethod
+    def load(cls, backup_id: int) -> "BackupJob":
+        """The backup ``backup_id`` as saved by its last step (in any process)."""
+        try:
+            data = json.loads(_state_path(backup_id).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            record = records.get(backup_id)
+            if record.status == "pending":
+                raise SitepackError(
+                    f"backup #{backup_id} was interrupted before it saved any state and cannot be "
+                    f"resumed: delete it (sitepack backups delete {backup_id}) and start again") from None
+            return cls(_terminal_state(record))
+        except ValueError:
+            raise SitepackError(f"the saved state of backup #{backup_id} is damaged; delete the "
+                                f"backup (sitepack backups delete {backup_id}) and start again") from None
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            raise SitepackError(f"backup #{backup_id} was started by another sitepack version and "
+                                f"cannot be resumed; delete it and start again")
+        return cls(JobState.from_dict(data))
+
+    # -- the step --------------------------------------------------------------------
+    @property
+    def finished(self) -> bool:
+        return self.state.finished
+
+    def step(self) -> StepReport:
+        """Works for min_exec..max_exec seconds, saves the state, reports. Never raises
+        for a backup failure (the report says ``failed``)."""
+        if self.finished:
+            return self.report()
+        self._new_warnings = []
+        began = time.monotonic()
+        with self._step_lock():
+            if self.finished:
+                return self.report()
+            settings = self.state.settings.profile
+            try:
+                self._open()
+                deadline = began + settings.max_exec
+                while not self.finished:
+                    self._advance(deadline)
+                    if time.monotonic() >= deadline:
+                        break
+                if not self.finished:
+                    self.save()
+            except BaseException as exc:  # noqa: BLE001 - a failed backup is a report
+                if isinstance(exc, KeyboardInterrupt):
+                    self._release()
+                    raise
+                return self._fail(exc)
+        spare = settings.min_exec - (time.monotonic() - began)
+        if spare > 0 and not self.finished:
+            time.sleep(spare)
+        return self.report()
+
+    def _advance(self, deadline: float) -> None:
+        """Runs the current phase's handler; moves on when it says the phase is done."""
+        state = self.state
+        spec = DOMAINS[state.domain]
+        if not spec.handler(state.phase)(self._domain(state.domain), deadline) or self.finished:
+            return
+        after = next_position(state.settings.backup_type, state.domain, state.phase)
+        if after is None:  # only closing the archive ends a backup, and it completes it
+            raise SitepackError(f"internal error: nothing follows {state.domain}/{state.phase}")
+        if after[0] != state.domain:
+            self.log.info(f"--- {DOMAINS[after[0]].title}")
+        state.domain, state.phase = after
+
+    def _domain(self, key: str) -> Domain:
+        if key not in self._domains:
+            self._domains[key] = DOMAINS[key].handler_class(self)
+        return self._domains[key]
+
+    def warnings(self) -> list[str]:
+        return list(self.state.warnings)
+
+    def report(self) -> StepReport:
+        state = self.state
+        keys = DOMAINS_BY_TYPE[state.settings.backup_type]
+        current = state.domain
+        done_all = state.status == "done"
+        domains = []
+        for key in keys:
+            if done_all or keys.index(key) < keys.index(current):
+                status = "done"
+            elif key == current and state.status == "running":
+                status = "running"
+            else:
+                status = "pending"
+            domains.append({"key": key, "title": DOMAINS[key].title, "status": status})
+        end = state.finished_at or time.time()
+        return StepReport(
+            backup_id=self.id, domains=domains, current_domain=current,
+            last_item=state.progress.last_item, minor=state.progress.minor,
+            progress=100.0 if done_all else round(self._progress(), 1),
+            new_warnings=list(self._new_warnings), warnings_total=len(state.warnings),
+            finished=self.finished, failed=state.status == "failed", error=state.error,
+            archive=state.settings.archive if done_all else None, parts=list(state.parts),
+            size=state.size, duration=round(end - state.settings.started, 3))
+
+    def _progress(self) -> float:
+        state = self.state
+        keys = DOMAINS_BY_TYPE[state.settings.backup_type]
+        total = sum(DOMAINS[k].weight for k in keys)
+        done = sum(DOMAINS[k].weight for k in keys[:keys.index(state.domain)])
+        part = self._domain(state.domain).fraction(state.phase)
+        return 100.0 * (done + DOMAINS[state.domain].weight * part) / total
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def job_dir(self) -> Path:
+        return jobs_dir() / str(self.id)
+
+    def save(self) -> None:
+        """Checkpoints the writer and the domains' workers, then saves the state."""
+        if self.writer is not None:
+            self.state.checkpoints.writer = self.writer.checkpoint()
+            for path in self.writer.written_files():
+                if path.exists():
+                    os.chmod(path, _PRIVATE_FILE_MODE)
+        for domain in self._domains.values():
+            domain.checkpoint()
+        self.state.seq += 1
+        self.write_state()
+
+    def write_state(self) -> None:
+        """Saves the state as it is (no checkpoint taken)."""
+        write_private_json(self.job_dir / "state.json", self.state.to_dict())
+
+    @contextlib.contextmanager
+    def _step_lock(self):
+        """Holds the backup's lock (one stepping process at a time) and catches up."""
+        try:
+            fd = os.open(self.job_dir / "lock", os.O_WRONLY | os.O_CREAT, _PRIVATE_FILE_MODE)
+        except FileNotFoundError:  # the working folder is gone: finished elsewhere
+            self._catch_up()
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._catch_up()
+            yield
+        finally:
+            os.close(fd)
+
+    def _catch_up(self) -> None:
+        """Reloads the state when another process stepped this backup meanwhile."""
+        try:
+            on_disk = json.loads((self.job_dir / "state.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:  # finished or failed elsewhere
+            self._release()
+            self.state = _terminal_state(records.get(self.id))
+            return
+        if on_disk["seq"] != self.state.seq:
+            self._release()
+            self.state = JobState.from_dict(on_disk)
+
+    def _release(self) -> None:
+        """Lets go of open files without finishing anything (the saved state stays true)."""
+        if self.writer is not None:
+            self.writer.release()
+        for domain in self._domains.values():
+            domain.close()
+        self.writer = None
+        self._domains = {}
+
+    # -- what a resumed step needs -----------------------------------------------------
+    def _open(self) -> None:
+        state = self.state
+        if self.log is None:
+            self.log = BackupLog(log_path_for(self.id), state.settings.profile.log_level)
+            self.log.info(f"resuming at {state.domain}/{state.phase} (state #{state.seq})")
+        if self.writer is None and state.phase != "closing":
+            self.writer = ArchiveWriter.resume(state.checkpoints.writer)
+
+    def site_info(self):
+        """The site read again (only the database password is needed from it)."""
+        if self._site is None:
+            from ..site import detect_site
+            self._site = detect_site(Path(self.state.settings.site_root))
+            self.log.add_secret(self._site.db.password if self._site.db else None)
+        return self._site
+
+    def warn(self, message: str) -> None:
+        self.state.warnings.append(message)
+        self._new_warnings.append(message)
+        self.log.warning(message)
+
+    # -- endings ---------------------------------------------------------------------
+    def complete(self, parts: list[Path]) -> None:
+        state = self.state
+        now = time.time()
+        size = sum(p.stat().st_size for p in parts)
+        for part in parts:
+            os.chmod(part, _PRIVATE_FILE_MODE)
+        state.status, state.parts, state.size, state.finished_at = "done", [str(p) for p in parts], size, now
+        state.progress.minor = ""
+        state.domain = DOMAINS_BY_TYPE[state.settings.backup_type][-1]
+        duration = now - state.settings.started
+        records.update(self.id, status="ok", parts=[p.name for p in parts], size=size,
+                       finished=records.utc_now(), duration=round(duration, 3),
+                       warnings=len(state.warnings), warning_messages=state.warnings,
+                       archive_name=Path(state.settings.archive).name)
+        self.log.info(f"backup complete: {len(parts)} part(s), {size} bytes, "
+                      f"{len(state.warnings)} warning(s), {duration:.1f} s")
+        self.log.close()
+        shutil.rmtree(self.job_dir, ignore_errors=True)
+
+    def _fail(self, exc: BaseException) -> StepReport:
+        state = self.state
+        message = _user_message(exc)
+        if self.log is None:
+            self.log = BackupLog(log_path_for(self.id), state.settings.profile.log_level)
+        self.log.error(f"backup failed: {message}")
+        if not isinstance(exc, (SitepackError, OSError)):
+            self.log.error("".join(traceback.format_exception(exc)))
+        self._discard_archive()
+        for domain in self._domains.values():
+            domain.close()
+        self._domains = {}
+        shutil.rmtree(self.job_dir, ignore_errors=True)
+        now = time.time()
+        state.status, state.error, state.finished_at, state.parts, state.size = \
+            "failed", message, now, [], 0
+        records.update(self.id, status="failed", error=message, finished=records.utc_now(),
+                       duration=round(now - state.settings.started, 3), parts=[], size=0,
+                       warnings=len(state.warnings), warning_messages=state.warnings)
+        self.log.close()
+        return self.report()
+
+    def _discard_archive(self) -> None:
+        """Deletes every part and sidecar of the unfinished archive."""
+        writer = self.writer
+        if writer is None and self.state.checkpoints.writer:
+            try:
+                writer = ArchiveWriter.resume(self.state.checkpoints.writer)
+            except Exception:  # noqa: BLE001 - then delete by name below
+                writer = None
+        if writer is not None:
+            try:
+                writer.abort()
+            except OSError:
+                pass
+        self.writer = None
+        # A kill during close may have left the complete archive: "closing" keeps it.
+        remove_unfinished(Path(self.state.settings.archive),
+                          keep_final=self.state.phase == "closing")
+
+    def abandon(self) -> StepReport:
+        """Stops an unfinished backup for good: parts deleted, record failed."""
+        if self.finished:
+            return self.report()
+        with self._step_lock():
+            if self.finished:
+                return self.report()
+            return self._fail(SitepackError("the backup was cancelled"))
+
+
+def run_to_completion(job: BackupJob, on_report: Callable[[StepReport], None] | None = None
+                      ) -> StepReport:
+    """Steps ``job`` until it finishes or fails (the CLI loop); returns the last report."""
+    while True:
+        report = job.step()
+        if on_report is not None:
+            on_report(report)
+        if report.finished:
+            return report
+
+
+def list_incomplete() -> list[records.Record]:
+    """Records of backups that were interrupted and can be resumed (``--resume ID``)."""
+    return [r for r in records.list_records()
+            if r.status == "pending" and _state_path(r.id).exists()]
+
+
+def delete_backup(backup_id: int) -> None:
+    """Deletes a backup's record, files and log; an unfinished one is abandoned first."""
+    record = records.get(backup_id)
+    if record.status == "pending" and not record.frozen:
+        if _state_path(record.id).exists():
+            BackupJob.load(backup_id).abandon()
+        elif record.archive_name and "/" not in record.archive_name and record.output_dir:
+            # Killed before its first saved state: only numbered parts can exist.
+            remove_unfinished(Path(record.output_dir) / record.archive_name, keep_final=True)
+    records.delete(backup_id)
