@@ -11,21 +11,13 @@ import json
 import os
 from pathlib import Path
 
-_DEFAULT = Path("~/.local/share/sitepack")
+from restorer.private import data_home
+from restorer.private import make_private_dir as private_dir
 
 
 def data_dir() -> Path:
-    """The data directory, created (0700) when missing."""
-    configured = os.environ.get("SITEPACK_HOME")
-    path = Path(configured).expanduser() if configured else _DEFAULT.expanduser()
-    return private_dir(path)
-
-
-def private_dir(path: Path) -> Path:
-    """``path`` created with owner-only permissions (parents as needed)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-    return path
+    """The data directory (one rule, shared with the restorer), created (0700) when missing."""
+    return private_dir(data_home())
 
 
 def logs_dir() -> Path:

@@ -17,20 +17,22 @@ from flask import Flask, jsonify, render_template, request
 
 from ..errors import SitepackError
 from ..paths import templates_dir
-from ..restore import RestoreSession
+from ..restore import RestoreSession, moved_note
+from ..textsafe import shown_name
 
 LOCALHOST = ("127.0.0.1", "localhost", "::1")
 
 
 def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10,
-               step_seconds: float = 2.0) -> Flask:
+               step_seconds: float = 2.0, private_dir: Path | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(templates_dir()), static_folder=None)
     # Sessions live as long as this process: a restarted wizard asks for the password again.
     app.secret_key = secrets.token_bytes(32)
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       RETRY_COUNT=retry_count, RETRY_SECONDS=retry_seconds,
                       STEP_SECONDS=step_seconds)
-    app.extensions["restore_session"] = RestoreSession(site_root)
+    app.extensions["restore_session"] = RestoreSession(site_root, private_dir)
+    app.jinja_env.filters["shown_name"] = shown_name
     app.extensions["lock"] = threading.Lock()
 
     from . import api, auth, pages
@@ -59,13 +61,17 @@ def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10
 
 
 def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announce=print,
-          retry_count: int = 3, retry_seconds: int = 10, step_seconds: float = 2.0) -> None:
+          retry_count: int = 3, retry_seconds: int = 10, step_seconds: float = 2.0,
+          private_dir: Path | None = None) -> None:
     """Runs the wizard until it is finished or interrupted; prints its URL first."""
     from werkzeug.serving import make_server
 
     app = create_app(site_root, retry_count=retry_count, retry_seconds=retry_seconds,
-                     step_seconds=step_seconds)
+                     step_seconds=step_seconds, private_dir=private_dir)
     session: RestoreSession = app.extensions["restore_session"]
+    note = moved_note(session.bundle)
+    if note:
+        announce(note)
     if host not in LOCALHOST and session.password_check is None:
         raise SitepackError(
             f"refusing to listen on {host}: this backup has no installer password, so anyone who "
