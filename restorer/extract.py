@@ -75,7 +75,7 @@ from restorer.verify import ManifestComparison, Observed, observe
 #: Written as ``<name>.bak`` at the site root during a restore (issue 7, D1).
 SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-_MAX_LINK_DEPTH = 40
+_MAX_LINKS = 40  # Linux's MAXSYMLINKS
 
 
 @dataclass
@@ -167,7 +167,7 @@ class _Tree:
         if target.startswith("/") or _DRIVE_RE.match(target) or "\\" in target:
             raise UnsafeEntryError(f"refusing symlink {entry.path!r}: it points to {target!r}, "
                                    "outside the target folder")
-        if self.resolve(posixpath.dirname(out_path), target, 0) is None:
+        if self.resolve(posixpath.dirname(out_path), target) is None:
             raise UnsafeEntryError(f"refusing symlink {entry.path!r}: it points to {target!r}, "
                                    "outside the target folder")
 
@@ -175,16 +175,22 @@ class _Tree:
         """The links whose final resolution, with every link of the archive known, leaves
         the target folder."""
         return [path for path, target in self.links.items()
-                if self.resolve(posixpath.dirname(path), target, 0) is None]
+                if self.resolve(posixpath.dirname(path), target) is None]
 
-    def resolve(self, base: str, target: str, depth: int) -> str | None:
+    def resolve(self, base: str, target: str) -> str | None:
         """The in-tree path ``target`` (relative to ``base``) reaches, or ``None`` if outside.
 
-        A symlink loop never resolves (the system answers ELOOP), so it cannot lead
-        outside: it counts as inside.
+        Like the system, it follows at most ``_MAX_LINKS`` links in all: beyond that the
+        system answers ELOOP, so such a path leads nowhere, and counts as inside. (The
+        total, not the nesting depth, bounds the work: ``a -> a/a`` twice nested would
+        otherwise take exponential time.)
         """
-        if depth > _MAX_LINK_DEPTH:
+        try:
+            return self._walk(base, target, [0])
+        except _TooManyLinks:
             return base
+
+    def _walk(self, base: str, target: str, followed: list[int]) -> str | None:
         current = [p for p in base.split("/") if p]
         for part in target.split("/"):
             if part in ("", "."):
@@ -197,11 +203,18 @@ class _Tree:
             current.append(part)
             here = "/".join(current)
             if here in self.links:
-                resolved = self.resolve("/".join(current[:-1]), self.links[here], depth + 1)
+                followed[0] += 1
+                if followed[0] > _MAX_LINKS:
+                    raise _TooManyLinks
+                resolved = self._walk("/".join(current[:-1]), self.links[here], followed)
                 if resolved is None:
                     return None
                 current = [p for p in resolved.split("/") if p]
         return "/".join(current)
+
+
+class _TooManyLinks(Exception):
+    """More links on one path than the system follows (ELOOP)."""
 
 
 class Extractor:
