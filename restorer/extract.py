@@ -304,8 +304,8 @@ class Extractor:
         except WriteFailure as failure:
             raise self._write_error(failure) from None
         if self._private_made:
-            with open(os.path.join(self._private, ARCHIVE_PARTS), "w", encoding="utf-8") as listed:
-                json.dump([os.path.abspath(part) for part in reader.parts], listed)
+            _write_owner_only(os.path.join(self._private, ARCHIVE_PARTS),
+                              [os.path.abspath(part) for part in reader.parts])
             self.report.private_dir = self._private
         if manifest is not None:
             manifest.check_own_entry(manifest_entry.mode, manifest_entry.mtime)
@@ -349,8 +349,7 @@ class Extractor:
 
     def _settle_server_files(self) -> None:
         if self._is_bundle():
-            with open(self._full(f"{INSTALLATION}/{RENAMED_LIST}"), "w", encoding="utf-8") as listed:
-                json.dump(sorted(self._renamed), listed)
+            _write_owner_only(self._full(f"{INSTALLATION}/{RENAMED_LIST}"), sorted(self._renamed))
         elif self.server_files_as_bak == "auto":
             # Not a site bundle: nothing will put them back, so they keep their names.
             for path in sorted(self._renamed):
@@ -540,6 +539,11 @@ class Extractor:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ArchiveError(f"the archive is damaged: {path}: {problem}{more}; the damaged files "
                            "were removed, copy or download the archive again")
+
+
+def _write_owner_only(path: str, data: list) -> None:
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as listed:
+        json.dump(data, listed)
 
 
 def extract(archive: Path | str, dest: Path | str, *, password: str | None = None,
