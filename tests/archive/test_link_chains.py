@@ -35,21 +35,30 @@ _CHAINS = st.lists(st.tuples(_NAMES, _TARGETS), min_size=1, max_size=6, unique_b
 
 
 def _links_left_outside(root: Path) -> list[str]:
-    """Links in ``root`` whose real resolution leaves it (a loop leads nowhere: not outside)."""
+    """Links in ``root`` that the system resolves outside it, in the worst case: a missing
+    folder on the way is made (the site could make it later) and resolution tried again;
+    a loop (ELOOP) or a file on the way (ENOTDIR) leads nowhere."""
     real_root = os.path.realpath(root)
+
+    def inside(path: str) -> bool:
+        return path == real_root or path.startswith(real_root + os.sep)
+
     outside = []
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = os.path.join(folder, name)
-            if os.path.islink(path):
-                try:
-                    os.stat(path)
-                except OSError as error:
-                    if error.errno == errno.ELOOP:
-                        continue  # the system follows it nowhere
-                real = os.path.realpath(path)  # a missing part counts as a folder: the worst case
-                if real != real_root and not real.startswith(real_root + os.sep):
+    for path in [os.path.join(folder, name) for folder, dirs, files in os.walk(root) for name in dirs + files]:
+        if not os.path.islink(path):
+            continue
+        for _ in range(50):
+            try:
+                if not inside(os.path.realpath(path, strict=True)):
                     outside.append(os.path.relpath(path, root))
+                break
+            except OSError as error:
+                if error.errno != errno.ENOENT:
+                    break  # ELOOP, ENOTDIR: the link leads nowhere
+                if not inside(error.filename):
+                    outside.append(os.path.relpath(path, root))
+                    break
+                os.makedirs(error.filename)
     return outside
 
 
