@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         password = os.environ.get(args.password_env) or None
         interactive = sys.stdin.isatty()
         private = resolve_private_dir(dest, args.private_dir)
-        print(f"extracting {archive} into {dest}", flush=True)
+        print(f"extracting {archive} into {dest} (a site backup's restore data into {private}, "
+              f"outside the site, owner-only)", flush=True)
         extract_with_password(archive, dest, password, ask=interactive and password is None,
                               private_dir=private)
         installation = dest / "installation"
@@ -125,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
             print("extracted; this archive holds no installation/ folder, so there is nothing to restore "
                   "beyond the files", flush=True)
             return 0
-        print(f"the restore's private data is in {private}, outside the site, owner-only", flush=True)
         if pyz is not None and not (installation / "restorer").is_dir():
             install_runtime(pyz, installation)
             print("this backup carries another installer (Akeeba's, never run): sitepack's restorer "

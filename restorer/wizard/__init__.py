@@ -69,9 +69,6 @@ def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announc
     app = create_app(site_root, retry_count=retry_count, retry_seconds=retry_seconds,
                      step_seconds=step_seconds, private_dir=private_dir)
     session: RestoreSession = app.extensions["restore_session"]
-    note = moved_note(session.bundle)
-    if note:
-        announce(note)
     if host not in LOCALHOST and session.password_check is None:
         raise SitepackError(
             f"refusing to listen on {host}: this backup has no installer password, so anyone who "
@@ -81,6 +78,9 @@ def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announc
     app.extensions["shutdown"] = lambda: threading.Timer(1.0, server.shutdown).start()
     shown = f"[{host}]" if ":" in host else host
     announce(f"restore wizard for {session.bundle.site_root} at http://{shown}:{server.server_port}/")
+    note = moved_note(session.bundle)  # done in create_app, before the server listened
+    if note:
+        announce(note)
     if session.password_check is None:
         announce("no installer password: listening on 127.0.0.1 only (reach it from this machine "
                  "or through an SSH tunnel)")
