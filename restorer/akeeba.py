@@ -1,20 +1,27 @@
 """Reading a bundle's ``installation/`` folder: Akeeba's layout, which sitepack follows.
 
-Both an archive made by sitepack and one made by Akeeba Backup extract to a site root
-with ``installation/`` holding ``sql/databases.json`` (one entry per dump: ``site.sql``
+Both an archive made by sitepack and one made by Akeeba Backup hold ``installation/``
+with ``sql/databases.json`` (one entry per dump: ``site.sql``
 for the site's own database, others for extra databases), the SQL parts, an
 ``extrainfo.json`` with the backup's origin and a ``README.html``. Akeeba's folder also
 holds its PHP installer, which is never run: only these data files are read.
+
+All of it but the restorer's code lies in the restore's private folder outside the site
+(``restorer/private.py``): sitepack's extraction writes it there. When another tool
+(Akeeba's Kickstart, unzip) left it in the web root's ``installation/``, ``read_bundle``
+moves it there first, before anything listens, and the bundle says what it moved.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SitepackError
+from .private import PUBLIC_RUNTIME, make_private_dir, resolve_private_dir
 
 INSTALLATION = "installation"
 SITE_DUMP = "site.sql"
@@ -38,17 +45,19 @@ class Bundle:
     """An extracted site bundle, ready to restore."""
 
     site_root: Path
-    installation: Path
+    installation: Path   # in the web root: the restorer's code at most
+    private: Path        # outside it: everything else (restorer/private.py)
     databases: dict[str, dict]
     extrainfo: dict
     readme_html: str | None
     made_by: str  # "sitepack" or "akeeba"
     platform: str  # "joomla", "wordpress" or "generic"
     warnings: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # found in the web root, moved to ``private``
 
     @property
     def sql_dir(self) -> Path:
-        return self.installation / "sql"
+        return self.private / "sql"
 
     @property
     def config_path(self) -> Path | None:
@@ -57,7 +66,7 @@ class Bundle:
 
     @property
     def state_path(self) -> Path:
-        return self.installation / ".restore-state.json"
+        return self.private / ".restore-state.json"
 
     def info_rows(self) -> list[tuple[str, str]]:
         """The backup information as (label, value) rows, known fields first."""
@@ -92,16 +101,42 @@ def detect_platform(site_root: Path) -> str:
     return "generic"
 
 
-def read_bundle(site_root: Path) -> Bundle:
-    """The bundle extracted at ``site_root``; a clear error if it is not one."""
+def move_private_files(installation: Path, private: Path) -> list[str]:
+    """Moves what another tool left in the web root's ``installation/`` (all but the
+    restorer's code) into the private folder, owner-only; returns the names moved."""
+    if not installation.is_dir():
+        return []
+    moved = []
+    for item in sorted(installation.iterdir()):
+        if item.name in PUBLIC_RUNTIME:
+            continue
+        make_private_dir(private)
+        target = private / item.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        shutil.move(item, target)
+        moved.append(item.name)
+        for folder, dirs, files in os.walk(target):
+            os.chmod(folder, 0o700)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o600)
+    return moved
+
+
+def read_bundle(site_root: Path, private_dir: Path | None = None) -> Bundle:
+    """The bundle extracted at ``site_root`` (its private folder: ``private_dir`` or the
+    default); a clear error if it is not one."""
     site_root = Path(site_root).resolve()
     installation = site_root / INSTALLATION
-    if not installation.is_dir():
+    private = resolve_private_dir(site_root, private_dir)
+    moved = move_private_files(installation, private)
+    if not private.is_dir():
         raise SitepackError(
-            f"{site_root} has no installation/ folder: extract a full site backup there first "
-            f"(sitepack extract ARCHIVE {site_root}), or give the folder you extracted it into")
+            f"no restore data for {site_root} in {private}: extract a full site backup there first "
+            f"(sitepack extract ARCHIVE {site_root}), give the folder you extracted it into, or "
+            f"the --private-dir it was extracted with")
     databases: dict[str, dict] = {}
-    db_json = installation / "sql" / "databases.json"
+    db_json = private / "sql" / "databases.json"
     if db_json.is_file():
         raw = _read_json(db_json, "the database list")
         if not isinstance(raw, dict):
@@ -111,18 +146,25 @@ def read_bundle(site_root: Path) -> Bundle:
             entry = dict(raw[name])
             entry.setdefault("sqlfile", name)
             databases[name] = entry
-    extrainfo_path = installation / "extrainfo.json"
+    extrainfo_path = private / "extrainfo.json"
     extrainfo = _read_json(extrainfo_path, "the backup information") if extrainfo_path.is_file() else {}
-    readme_path = installation / "README.html"
+    readme_path = private / "README.html"
     readme = readme_path.read_text(encoding="utf-8", errors="replace") if readme_path.is_file() else None
     # Akeeba's installer is PHP; ours carries a manifest. (The kickstart may have copied our
     # restorer into Akeeba's folder, so the restorer's presence proves nothing.)
-    made_by = "sitepack" if (installation / MANIFEST).is_file() or not any(installation.glob("*.php")) else "akeeba"
-    return Bundle(site_root=site_root, installation=installation, databases=databases,
+    made_by = "sitepack" if (private / MANIFEST).is_file() or not any(private.glob("*.php")) else "akeeba"
+    return Bundle(site_root=site_root, installation=installation, private=private, databases=databases,
                   extrainfo=extrainfo if isinstance(extrainfo, dict) else {},
-                  readme_html=readme, made_by=made_by, platform=detect_platform(site_root))
+                  readme_html=readme, made_by=made_by, platform=detect_platform(site_root),
+                  moved=moved)
 
 
-def remove_installation(bundle: Bundle) -> None:
-    """Deletes ``installation/`` (ours or Akeeba's, with its PHP installer)."""
-    shutil.rmtree(bundle.installation)
+def remove_installation(bundle: Bundle) -> list[str]:
+    """Deletes the private folder and the web root's ``installation/`` (ours or Akeeba's,
+    with its PHP installer); returns what it removed."""
+    removed = []
+    for folder, shown in ((bundle.installation, "installation/"), (bundle.private, str(bundle.private))):
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            removed.append(shown)
+    return removed

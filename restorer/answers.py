@@ -11,12 +11,14 @@ The JSON layout (documented in README "Restoring a site")::
               "tmp_path": null, "log_path": null, "force_ssl": 0, "htaccess": "keep"},
      "super_user": {"id": null, "email": "admin@example.com", "password_env": "ADMINPW"},
      "replace": {"enabled": true, "pairs": null, "tables": null, "dry_run": false},
-     "finish": {"remove_installation": true}}
+     "finish": {"remove_installation": true, "keep_archive": false}}
 
 Every secret (``installer_password``, ``db.password``, ``super_user.password``) may be
 given inline or as ``<name>_env`` naming an environment variable. ``*_env`` keys belong
 to answers files only: the wizard refuses them in what the browser posts, so no page can
 make it read (or probe) the server's environment, such as the archive password.
+``finish.keep_archive`` keeps the archive parts that lie inside the site folder (by
+default the finish removes them).
 """
 
 from __future__ import annotations

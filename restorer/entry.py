@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
                      help="serve plain HTTP beyond 127.0.0.1 (passwords cross the network in clear)")
     head = sub.add_parser("restore", help="restore without a browser, with every answer in a JSON file")
     head.add_argument("--answers", required=True, type=Path, help="the answers file (see README)")
+    for command in (wiz, head):
+        command.add_argument("--private-dir", type=Path, default=None,
+                             help="the restore's private folder, if the extraction was given one")
     args = parser.parse_args(argv)
     root = Path(site_root) if site_root else _SITE_ROOT
     try:
@@ -52,10 +55,12 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
             from .wizard import serve
             serve(root, host=args.host, port=args.port, step_seconds=args.step_seconds,
                   retry_count=args.retries, retry_seconds=args.retry_seconds,
-                  cert=args.cert, key=args.key, insecure_http=args.insecure_http)
+                  cert=args.cert, key=args.key, insecure_http=args.insecure_http,
+                  private_dir=args.private_dir)
             return 0
         from .restore import run_headless
-        return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True))
+        return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True),
+                            private_dir=args.private_dir)
     except SitepackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -2,8 +2,8 @@
 
 Steps: checks → database import (each dump of the bundle, resumable) → site setup
 (configuration rewrite, super user) → replace data → finish. ``RestoreSession`` holds
-the answers given so far and the saved progress (``installation/.restore-state.json``,
-mode 0600, never a password): the wizard calls one step per request, ``run_headless``
+the answers given so far and the saved progress (``.restore-state.json`` in the private
+folder outside the site, mode 0600, never a password): the wizard calls one step per request, ``run_headless``
 calls them in a loop. After a crash the saved progress lets the import resume where it
 stopped; passwords are asked again because they are never written to disk.
 """
@@ -28,6 +28,7 @@ from .akeeba import Bundle, read_bundle
 from .answers import HTACCESS_MODES, DbAnswers, secret
 from .errors import ConfigError, DatabaseError, SitepackError
 from .progress import human_size
+from .textsafe import shown_name
 
 STATE_VERSION = 1
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -96,9 +97,9 @@ def _under(path: str, old_root: str | None, new_root: Path, default: Path) -> st
 class RestoreSession:
     """One restore of one extracted bundle."""
 
-    def __init__(self, site_root: Path):
-        self.bundle: Bundle = read_bundle(site_root)
-        self.password_check = install_password.load(self.bundle.installation)
+    def __init__(self, site_root: Path, private_dir: Path | None = None):
+        self.bundle: Bundle = read_bundle(site_root, private_dir)
+        self.password_check = install_password.load(self.bundle.private)
         self.db_answers: dict[str, DbAnswers] = {}
         self._importers: dict[str, object] = {}
         self._replacer = None
@@ -124,7 +125,7 @@ class RestoreSession:
         b = self.bundle
         result = [Check("Python version", sys.version_info >= (3, 11),
                         f"Python {pyplatform.python_version()} (3.11 or newer needed)")]
-        for what, path in (("Site folder", b.site_root), ("installation folder", b.installation)):
+        for what, path in (("Site folder", b.site_root), ("Private restore folder", b.private)):
             ok = os.access(path, os.W_OK)
             result.append(Check(f"{what} writable", ok,
                                 f"{path} is {'writable' if ok else 'NOT writable: give the restoring user write access'}"))
@@ -431,7 +432,7 @@ class RestoreSession:
         return progress
 
     # --- finish --------------------------------------------------------------------
-    def finish(self, htaccess: str | None = None) -> FinishResult:
+    def finish(self, htaccess: str | None = None, *, keep_archive: bool = False) -> FinishResult:
         from .finish import finish_restore
         # Closed on disk before anything is removed: from here on no request of a wizard
         # (this one or another left running) may write to the site.
@@ -440,7 +441,8 @@ class RestoreSession:
         setup = self.state.get("setup") or {}
         try:
             return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
-                                  setup.get("live_site") or None, kickstart=self.state.get("kickstart"))
+                                  setup.get("live_site") or None, kickstart=self.state.get("kickstart"),
+                                  keep_archive=keep_archive)
         except SitepackError:
             # Refused before it changed anything (a choice it cannot carry out): still open.
             self.state["finished"] = False
@@ -450,8 +452,9 @@ class RestoreSession:
 
 def restore_open(bundle: Bundle) -> bool:
     """Whether the restore may still change the site, read from disk on every call: its
-    installation folder is there and finishing has not begun (in this process or another)."""
-    if not bundle.installation.is_dir():
+    installation folder and its private folder are there and finishing has not begun (in
+    this process or another)."""
+    if not (bundle.installation.is_dir() and bundle.private.is_dir()):
         return False
     try:
         state = json.loads(bundle.state_path.read_text(encoding="utf-8"))
@@ -534,12 +537,28 @@ def _replace_progress(replacer, done: bool) -> StepProgress:
 STEP_SECONDS = 5.0
 
 
-def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) -> int:
+def moved_note(bundle: Bundle) -> str | None:
+    """What the restorer moved out of the web root before starting, for the console."""
+    if not bundle.moved:
+        return None
+    return (f"moved {', '.join(map(shown_name, bundle.moved))} from {bundle.installation} (where the web server could "
+            f"serve it) into the private folder {bundle.private}")
+
+
+def run_headless(site_root: Path, answers: dict, report: Callable[[str], None],
+                 private_dir: Path | None = None) -> int:
     """Does every step with ``answers``; returns 0 ok, 2 done with warnings (1 = raises)."""
     if not isinstance(answers, dict):
         raise SitepackError("the answers file must hold a JSON object (see README: Restoring a site)")
-    session = RestoreSession(site_root)
+    finish_answers = answers.get("finish") or {}
+    if not isinstance(finish_answers, dict):
+        raise SitepackError("answers.finish must be an object like {\"remove_installation\": true, "
+                            "\"keep_archive\": false}")
+    session = RestoreSession(site_root, private_dir)
     bundle = session.bundle
+    note = moved_note(bundle)
+    if note:
+        report(note)
     warnings: list[str] = []
     if session.password_check is not None:
         given = secret(answers, "installer_password", "answers")
@@ -605,9 +624,10 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
                     break
         else:
             report("replace data: nothing to replace (same URL and path)")
-    if (answers.get("finish") or {}).get("remove_installation", True):
-        result = session.finish((answers.get("site") or {}).get("htaccess"))
-        report(f"finished: removed {', '.join(result.removed)}"
+    if finish_answers.get("remove_installation", True):
+        result = session.finish((answers.get("site") or {}).get("htaccess"),
+                                keep_archive=bool(finish_answers.get("keep_archive")))
+        report(f"finished: removed {', '.join(map(shown_name, result.removed))}"
                + (f"; put back {', '.join(result.restored)}" if result.restored else ""))
         if result.site_url:
             report(f"the site is at {result.site_url}")

@@ -21,9 +21,12 @@ from .common import https_options
 @click.option("--retries", default=3, show_default=True, type=int, help="Automatic retries of a failed request.")
 @click.option("--retry-seconds", default=10, show_default=True, type=int, help="Seconds before a retry.")
 @https_options
+@click.option("--private-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The restore's private folder, if the extraction was given one (docs/SECURITY.md).")
 def command(site_dir: Path, host: str, port: int, step_seconds: float, retries: int,
-            retry_seconds: int, cert: Path | None, key: Path | None, insecure_http: bool) -> None:
+            retry_seconds: int, cert: Path | None, key: Path | None, insecure_http: bool,
+            private_dir: Path | None) -> None:
     """Restore the site extracted into SITE_DIR with the web wizard (prints its URL)."""
     serve(site_dir, host=host, port=port, announce=lambda line: click.echo(line),
           step_seconds=step_seconds, retry_count=retries, retry_seconds=retry_seconds,
-          cert=cert, key=key, insecure_http=insecure_http)
+          cert=cert, key=key, insecure_http=insecure_http, private_dir=private_dir)

@@ -20,18 +20,20 @@ from flask import Flask, jsonify, render_template, request
 from .. import tls, webguard
 from ..errors import SitepackError
 from ..paths import templates_dir
-from ..restore import RestoreSession
+from ..restore import RestoreSession, moved_note
+from ..textsafe import shown_name
 
 
 def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10,
-               step_seconds: float = 2.0) -> Flask:
+               step_seconds: float = 2.0, private_dir: Path | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(templates_dir()), static_folder=None)
     # Sessions live as long as this process: a restarted wizard asks for the password again.
     app.secret_key = secrets.token_bytes(32)
     webguard.install(app, "sitepack_wizard")
     app.config.update(RETRY_COUNT=retry_count, RETRY_SECONDS=retry_seconds,
                       STEP_SECONDS=step_seconds)
-    app.extensions["restore_session"] = RestoreSession(site_root)
+    app.extensions["restore_session"] = RestoreSession(site_root, private_dir)
+    app.jinja_env.filters["shown_name"] = shown_name
     app.extensions["lock"] = threading.Lock()
     app.extensions["throttle"] = webguard.LoginThrottle()
     # The owner's way in that the throttle never blocks; serve() prints it on the terminal.
@@ -64,12 +66,13 @@ def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10
 
 def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announce=print,
           retry_count: int = 3, retry_seconds: int = 10, step_seconds: float = 2.0,
-          cert: Path | None = None, key: Path | None = None, insecure_http: bool = False) -> None:
+          cert: Path | None = None, key: Path | None = None, insecure_http: bool = False,
+          private_dir: Path | None = None) -> None:
     """Runs the wizard until it is finished or interrupted; prints its URL first."""
     from werkzeug.serving import make_server
 
     app = create_app(site_root, retry_count=retry_count, retry_seconds=retry_seconds,
-                     step_seconds=step_seconds)
+                     step_seconds=step_seconds, private_dir=private_dir)
     session: RestoreSession = app.extensions["restore_session"]
     if not tls.is_loopback_only(host) and session.password_check is None:
         raise SitepackError(
@@ -89,6 +92,9 @@ def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announc
         announce(tls.fingerprint_line(cert_fingerprint))
     elif not tls.is_loopback_only(host):
         announce(f"WARNING: plain HTTP on {host} (--insecure-http): passwords cross the network in clear")
+    note = moved_note(session.bundle)  # done in create_app, before the server listened
+    if note:
+        announce(note)
     if session.password_check is None:
         announce("no installer password: listening on 127.0.0.1 only (reach it from this machine "
                  "or through an SSH tunnel)")

@@ -147,7 +147,8 @@ def finish():
     for name in ("wizard/done.html", "wizard/base.html", "wizard/style.css"):
         current_app.jinja_env.get_template(name)
     with writing():
-        result = session.finish(request.form.get("htaccess") or setup_state.get("htaccess"))
+        result = session.finish(request.form.get("htaccess") or setup_state.get("htaccess"),
+                                keep_archive=bool(request.form.get("keep_archive")))
         html = render("wizard/done.html", "done", result=result)
     shutdown = current_app.extensions.get("shutdown")
     if shutdown:

@@ -11,6 +11,7 @@ from restorer.finish import finish_restore
 
 def _site(root, *, renamed=True, default=True):
     (root / "installation").mkdir(parents=True)
+    (root / "installation" / "extrainfo.json").write_text("{}")
     (root / "index.php").write_text("<?php")
     if default:
         (root / "htaccess.txt").write_text("DEFAULT\n")

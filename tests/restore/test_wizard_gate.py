@@ -92,7 +92,8 @@ def test_database_errors_are_clear_and_never_show_the_password(tmp_path, db):
                                 "INSERT INTO `#__t` VALUES (1, 'a #__ stays')",
                                 "INSERT INTO `#__t` VALUES (2, 'b'",
                                 "INSERT INTO `#__t` VALUES (3, 'c')"])
-    client = create_app(site).test_client()
+    app = create_app(site)
+    client = app.test_client()
     token = _csrf(client, "/checks")
     headers = {"X-CSRF-Token": token}
     reply = client.post("/api/database/site.sql/connect", headers=headers,
@@ -100,7 +101,7 @@ def test_database_errors_are_clear_and_never_show_the_password(tmp_path, db):
     assert reply.status_code == 400
     assert "refused the login" in reply.get_json()["error"] and "Wr0ng-Pass!" not in reply.get_data(as_text=True)
     assert client.post("/api/database/site.sql/connect", headers=headers, json=_db_form(db)).status_code == 200
-    offset = (site / "installation" / "sql" / "site.sql").read_bytes().index(b"INSERT INTO `#__t` VALUES (2")
+    offset = (app.extensions["restore_session"].bundle.sql_dir / "site.sql").read_bytes().index(b"INSERT INTO `#__t` VALUES (2")
     while True:
         reply = client.post("/api/database/site.sql/step", headers=headers, json={})
         if reply.status_code != 200:
@@ -110,7 +111,7 @@ def test_database_errors_are_clear_and_never_show_the_password(tmp_path, db):
     assert reply.status_code == 400
     assert f"at byte {offset - len('/**ABDB**/')}" in error or f"at byte {offset}" in error
     assert "of site.sql" in error and db.password not in error
-    state = (site / "installation" / ".restore-state.json").read_text()
+    state = (app.extensions["restore_session"].bundle.state_path).read_text()
     assert db.password not in state
     with db.connect() as conn, conn.cursor() as cur:  # the new prefix was used
         cur.execute("SHOW TABLES LIKE 'n\\_t'")
