@@ -92,11 +92,29 @@ def _read_json(path: Path, what: str) -> object:
         raise SitepackError(f"{what} {path} is not valid JSON ({exc}); re-extract the archive") from None
 
 
+# Files and folders each platform's own software has, with or without its configuration.
+_JOOMLA_FILES = ("administrator/index.php",)
+_JOOMLA_ANY_FOLDER = ("libraries/src", "libraries/cms")     # Joomla 3.8+/4/5, Joomla 3.0-3.7
+_WORDPRESS_FILES = ("wp-config.php", "wp-settings.php", "wp-includes/version.php")
+
+
 def detect_platform(site_root: Path) -> str:
+    """Which platform a site folder holds: ``joomla``, ``wordpress`` or ``generic``. The one
+    rule for the backup (``packer.site``) and the restore.
+
+    Joomla: a ``configuration.php`` declaring ``JConfig``, or Joomla's own folders (a site
+    whose configuration is lost or damaged still has them, and is told so, not backed up as
+    a generic site without its database). A ``configuration.php`` of another application
+    makes nothing Joomla. WordPress: ``wp-config.php`` or WordPress's own files (its
+    configuration may sit one folder above the site). Joomla is checked first.
+    """
     config = site_root / "configuration.php"
     if config.is_file() and "JConfig" in config.read_text(encoding="utf-8", errors="replace"):
         return "joomla"
-    if (site_root / "wp-config.php").is_file():
+    if all((site_root / name).is_file() for name in _JOOMLA_FILES) and \
+            any((site_root / name).is_dir() for name in _JOOMLA_ANY_FOLDER):
+        return "joomla"
+    if any((site_root / name).is_file() for name in _WORDPRESS_FILES):
         return "wordpress"
     return "generic"
 

@@ -34,6 +34,21 @@ HTACCESS_MODES = ("keep", "default", "remove")
 _PREFIX_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
+@dataclass(frozen=True)
+class WizardOptions:
+    """How the wizard serves. ``WIZARD_DEFAULTS`` is the one place its defaults are
+    written: ``restore.py wizard``, ``sitepack wizard`` and the kickstart read them."""
+
+    host: str = "127.0.0.1"
+    port: int = 8780
+    step_seconds: float = 2.0   # work per request of the progress bars
+    retries: int = 3            # automatic retries of a failed request in the browser
+    retry_seconds: int = 10     # wait before such a retry
+
+
+WIZARD_DEFAULTS = WizardOptions()
+
+
 def secret(section: dict, name: str, where: str) -> str | None:
     """``section[name]`` or the environment variable named by ``section[name + "_env"]``."""
     env = section.get(f"{name}_env")

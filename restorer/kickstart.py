@@ -21,6 +21,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from .answers import WIZARD_DEFAULTS
 from .errors import SitepackError, WrongPasswordError
 from .private import resolve_private_dir
 
@@ -105,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     wizard.add_argument("--wizard", dest="wizard", action="store_true", default=None,
                         help="start the wizard after extracting without asking")
     wizard.add_argument("--no-wizard", dest="wizard", action="store_false", help="only extract")
-    parser.add_argument("--host", default="127.0.0.1", help="wizard address (see restore.py wizard --help)")
-    parser.add_argument("--port", default="8780", help="wizard port")
+    parser.add_argument("--host", default=WIZARD_DEFAULTS.host, help="wizard address (see restore.py wizard --help)")
+    parser.add_argument("--port", default=str(WIZARD_DEFAULTS.port), help="wizard port")
     parser.add_argument("--private-dir", type=Path, default=None,
                         help="where the dump, password hash and other restore data go, outside "
                              "the site (default: $SITEPACK_HOME/restores/<folder>-<hash>)")
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         from .restore import RestoreSession
         session = RestoreSession(dest, private)
         if pyz is not None:
-            session.state["kickstart"] = str(pyz)
+            session.state.kickstart = str(pyz)
             session.save()
         entry = installation / "restore.py"
         command = [sys.executable, str(entry), "wizard", "--host", args.host, "--port", str(args.port)]

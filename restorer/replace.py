@@ -58,6 +58,7 @@ from . import serialized
 from .db import close_quietly
 from .errors import DatabaseError, SitepackError
 from .replace_plan import check_pairs, old_regex, prefilter_groups
+from .sqltext import quote_ident as _q  # short: the SQL below quotes many names
 
 _MAX_NESTING = 32
 _BATCH_BYTES = 32 * 1024 * 1024
@@ -611,10 +612,6 @@ def _too_long(column: _Column, value: bytes) -> bool:
 
 def _binary_literal(data: bytes) -> str:
     return "X'" + data.hex() + "'"
-
-
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _text(value) -> str:

@@ -16,8 +16,7 @@ import os
 import platform as pyplatform
 import shutil
 import sys
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +26,9 @@ from . import akeeba, install_password
 from .akeeba import Bundle, read_bundle
 from .answers import HTACCESS_MODES, DbAnswers, secret
 from .errors import ConfigError, DatabaseError, SitepackError
+from .privatefile import write_private_json
 from .progress import human_size
+from .sqltext import quote_ident
 from .textsafe import shown_name
 
 STATE_VERSION = 1
@@ -73,16 +74,58 @@ class FinishResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _write_private_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".restore-state-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+@dataclass
+class DatabaseProgress:
+    """One dump's import: the answers it runs with (never the password) and where it stands."""
+
+    answers: dict | None = None         # DbAnswers.public()
+    done: bool = False
+    importer: dict | None = None        # Importer.state(), to resume after a kill
+    fraction: float = 0.0
+    keys_renamed_to: str | None = None  # WordPress: the prefix its prefix-bound keys carry now
+
+
+@dataclass
+class SetupRecord:
+    """What the site setup step decided, for the replace and finish steps."""
+
+    live_site: str = ""
+    old_live_site: str = ""
+    htaccess: str = "keep"
+    config_written: bool = False
+
+
+@dataclass
+class ReplaceProgress:
+    """The replace step: what it was asked (a different ``key`` starts it over) and where it stands."""
+
+    key: dict                           # pairs, tables, dry_run
+    replacer: dict | None = None        # Replacer.state(), to resume after a kill
+    done: bool = False
+    counts: dict[str, int] = field(default_factory=dict)   # values changed per table
+
+
+@dataclass
+class SessionState:
+    """The restore's saved progress: ``.restore-state.json`` holds ``to_dict()``."""
+
+    version: int = STATE_VERSION
+    databases: dict[str, DatabaseProgress] = field(default_factory=dict)
+    setup: SetupRecord | None = None
+    replace: ReplaceProgress | None = None
+    finished: bool = False              # finishing has begun: the wizard accepts nothing more
+    kickstart: str | None = None        # the kickstart.pyz that extracted the site (removed at finish)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SessionState":
+        """The state saved as ``data`` (``KeyError``/``TypeError``/``AttributeError`` when it is not one)."""
+        return cls(**{**data,
+                      "databases": {name: DatabaseProgress(**record) for name, record in data["databases"].items()},
+                      "setup": SetupRecord(**data["setup"]) if data.get("setup") else None,
+                      "replace": ReplaceProgress(**data["replace"]) if data.get("replace") else None})
 
 
 def _under(path: str, old_root: str | None, new_root: Path, default: Path) -> str:
@@ -106,19 +149,19 @@ class RestoreSession:
         self.state = self._load_state()
 
     # --- saved progress ------------------------------------------------------------
-    def _load_state(self) -> dict:
+    def _load_state(self) -> SessionState:
         path = self.bundle.state_path
         if path.is_file():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if data.get("version") == STATE_VERSION:
-                    return data
-            except (OSError, ValueError):
+                    return SessionState.from_dict(data)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 pass  # an unreadable state is the same as none: the steps start over
-        return {"version": STATE_VERSION, "databases": {}, "setup": None, "replace": None}
+        return SessionState()
 
     def save(self) -> None:
-        _write_private_json(self.bundle.state_path, self.state)
+        write_private_json(self.bundle.state_path, self.state.to_dict())
 
     # --- checks --------------------------------------------------------------------
     def checks(self) -> list[Check]:
@@ -157,9 +200,9 @@ class RestoreSession:
     # --- database ------------------------------------------------------------------
     def database_defaults(self, name: str) -> dict:
         """Pre-filled values for the database form: the saved answers, else the backup's."""
-        saved = self.state["databases"].get(name, {}).get("answers")
-        if saved:
-            return dict(saved)
+        saved = self.state.databases.get(name)
+        if saved is not None and saved.answers:
+            return dict(saved.answers)
         entry = self.bundle.databases[name]
         host = str(entry.get("dbhost") or "localhost")
         port = 3306
@@ -169,8 +212,9 @@ class RestoreSession:
                 "database": entry.get("dbname") or "", "prefix": entry.get("prefix") or "",
                 "existing": "drop", "socket": None}
 
-    def import_status(self, name: str) -> dict:
-        return self.state["databases"].get(name, {})
+    def import_status(self, name: str) -> DatabaseProgress:
+        """The saved progress of dump ``name`` (an empty one before its settings are given)."""
+        return self.state.databases.get(name) or DatabaseProgress()
 
     def set_database(self, name: str, answers: DbAnswers) -> None:
         """Checks the connection (creating the database if missing) and remembers the answers.
@@ -186,11 +230,11 @@ class RestoreSession:
                 raise multisite_refusal(reason, self._old_prefix())
         create_database_if_missing(answers)
         answers.conn_info().connect().close()
-        saved = self.state["databases"].get(name, {})
-        if saved.get("answers") and _same_target(saved["answers"], answers.public()):
-            saved["answers"] = answers.public()
+        saved = self.state.databases.get(name)
+        if saved is not None and saved.answers and _same_target(saved.answers, answers.public()):
+            saved.answers = answers.public()
         else:
-            self.state["databases"][name] = {"answers": answers.public(), "done": False, "importer": None}
+            self.state.databases[name] = DatabaseProgress(answers.public())
             self._importers.pop(name, None)
         self.db_answers[name] = answers
         self.save()
@@ -199,26 +243,26 @@ class RestoreSession:
         """Imports for about ``budget_seconds``, saves the progress, reports it."""
         from .dbimport import Importer
 
-        record = self.state["databases"].get(name)
+        record = self.state.databases.get(name)
         answers = self.db_answers.get(name)
         if record is None or answers is None:
             raise SitepackError(f"give the database settings for {name} first (the password is "
                                 f"never saved, so it is asked again after a restart)")
-        if record.get("done"):
+        if record.done:
             return StepProgress(True, 1.0, detail="already imported")
         importer = self._importers.get(name)
         if importer is None:
-            if record.get("importer"):
-                importer = Importer.resume(record["importer"], answers.conn_info())
+            if record.importer:
+                importer = Importer.resume(record.importer, answers.conn_info())
             else:
                 importer = Importer(answers.conn_info(), self.bundle.sql_dir, self.bundle.databases[name],
                                     new_prefix=answers.prefix, existing=answers.existing)
             self._importers[name] = importer
         done = importer.run(budget_seconds)
         progress = _import_progress(importer, done)
-        record["importer"] = importer.state()
-        record["done"] = bool(done)
-        record["fraction"] = progress.fraction
+        record.importer = importer.state()
+        record.done = bool(done)
+        record.fraction = progress.fraction
         self.save()
         return progress
 
@@ -247,6 +291,21 @@ class RestoreSession:
                     "htaccess": "keep"}
         return {"live_site": "", "old_live_site": "", "htaccess": "keep"}
 
+    def super_users(self) -> list[dict]:
+        """Joomla's super users in the restored database (the setup page's choice); none elsewhere."""
+        if self.bundle.platform != "joomla":
+            return []
+        from .joomla_users import super_users
+        if akeeba.SITE_DUMP not in self.db_answers:
+            raise SitepackError("the wizard restarted and needs the database password again: "
+                                "open the Database step and enter it")
+        db = self._site_db()
+        conn = db.conn_info().connect()
+        try:
+            return super_users(conn, db.prefix)
+        finally:
+            conn.close()
+
     def _site_db(self) -> DbAnswers:
         answers = self.db_answers.get(akeeba.SITE_DUMP)
         if answers is None:
@@ -265,7 +324,7 @@ class RestoreSession:
 
     def _wordpress_old_url(self) -> str | None:
         answers = self.db_answers.get(akeeba.SITE_DUMP)
-        if answers is None or not self.state["databases"].get(akeeba.SITE_DUMP, {}).get("done"):
+        if answers is None or not self.import_status(akeeba.SITE_DUMP).done:
             return None
         try:
             conn = answers.conn_info().connect()
@@ -273,7 +332,7 @@ class RestoreSession:
             return None
         try:
             with conn.cursor() as cur:
-                cur.execute(f"SELECT option_value FROM `{answers.prefix}options` WHERE option_name = 'siteurl'")
+                cur.execute(f"SELECT option_value FROM {quote_ident(answers.prefix + 'options')} WHERE option_name = 'siteurl'")
                 row = cur.fetchone()
                 return row[0] if row else None
         except pymysql.err.MySQLError:  # no options table: not a WordPress database after all
@@ -293,9 +352,9 @@ class RestoreSession:
             result = self._setup_wordpress(site)
         else:
             result = SetupResult(None, False, None, ["generic site: no configuration file to rewrite"])
-        self.state["setup"] = {"live_site": site.get("live_site") or "", "htaccess": htaccess,
-                               "old_live_site": site.get("old_live_site") or "",
-                               "config_written": result.written}
+        self.state.setup = SetupRecord(live_site=site.get("live_site") or "", htaccess=htaccess,
+                                       old_live_site=site.get("old_live_site") or "",
+                                       config_written=result.written)
         self.save()
         return result
 
@@ -350,7 +409,7 @@ class RestoreSession:
         if live_site:
             with _site_connection(db, f"setting siteurl and home in {db.prefix}options") as conn, \
                     conn.cursor() as cur:
-                cur.execute(f"UPDATE `{db.prefix}options` SET option_value = %s "
+                cur.execute(f"UPDATE {quote_ident(db.prefix + 'options')} SET option_value = %s "
                             f"WHERE option_name IN ('siteurl', 'home')", (live_site,))
             notes.append(f"siteurl and home set to {live_site}")
         notes += self._rename_prefixed_keys(db)
@@ -359,13 +418,13 @@ class RestoreSession:
     def _rename_prefixed_keys(self, db: DbAnswers) -> list[str]:
         """The prefix-bound WordPress keys renamed once per import (see ``wordpress_keys``)."""
         from .wordpress_keys import rename_prefixed_keys
-        record = self.state["databases"][akeeba.SITE_DUMP]
+        record = self.state.databases[akeeba.SITE_DUMP]
         old = self._old_prefix()
-        if not old or record.get("keys_renamed_to") == db.prefix:
+        if not old or record.keys_renamed_to == db.prefix:
             return []
         with _site_connection(db, f"renaming the {old} keys in {db.prefix}options and {db.prefix}usermeta") as conn:
             counts = rename_prefixed_keys(conn, old, db.prefix)
-        record["keys_renamed_to"] = db.prefix
+        record.keys_renamed_to = db.prefix
         self.save()
         if not counts:
             return []
@@ -381,9 +440,9 @@ class RestoreSession:
         """
         from .replace import tables_for
         db = self._site_db()
-        setup = self.state.get("setup") or {}
-        old_url = (setup.get("old_live_site") or str(self.bundle.extrainfo.get("site_url") or "")).rstrip("/")
-        new_url = (setup.get("live_site") or "").rstrip("/")
+        setup = self.state.setup or SetupRecord()
+        old_url = (setup.old_live_site or str(self.bundle.extrainfo.get("site_url") or "")).rstrip("/")
+        new_url = setup.live_site.rstrip("/")
         old_root = (self.bundle.original_root() or "").rstrip("/")
         new_root = str(self.bundle.site_root)
         rows = [(o, n) for o, n in ((old_url, new_url), (old_root, new_root)) if o and n and o != n]
@@ -410,21 +469,21 @@ class RestoreSession:
         from .replace import Replacer
         db = self._site_db()
         if self._replacer is None:
-            saved = self.state.get("replace")
+            saved = self.state.replace
             key = {"pairs": [list(p) for p in pairs], "tables": list(tables), "dry_run": dry_run}
-            if saved and saved.get("key") == key and saved.get("replacer"):
-                self._replacer = Replacer.resume(saved["replacer"], db.conn_info())
+            if saved and saved.key == key and saved.replacer:
+                self._replacer = Replacer.resume(saved.replacer, db.conn_info())
             else:
                 literal, _ = expand_rows([tuple(p) for p in pairs])
                 if not literal:
                     raise SitepackError("none of the replacement rows is usable (see the warnings): "
                                         "correct them or skip this step")
                 self._replacer = Replacer(db.conn_info(), literal, list(tables), dry_run=dry_run)
-            self.state["replace"] = {"key": key, "replacer": None, "done": False}
+            self.state.replace = ReplaceProgress(key)
         done = self._replacer.run(budget_seconds)
-        self.state["replace"]["replacer"] = self._replacer.state()
-        self.state["replace"]["done"] = bool(done)
-        self.state["replace"]["counts"] = {r.table: r.values_changed for r in self._replacer.report()}
+        self.state.replace.replacer = self._replacer.state()
+        self.state.replace.done = bool(done)
+        self.state.replace.counts = {r.table: r.values_changed for r in self._replacer.report()}
         self.save()
         progress = _replace_progress(self._replacer, done)
         if done:
@@ -436,16 +495,15 @@ class RestoreSession:
         from .finish import finish_restore
         # Closed on disk before anything is removed: from here on no request of a wizard
         # (this one or another left running) may write to the site.
-        self.state["finished"] = True
+        self.state.finished = True
         self.save()
-        setup = self.state.get("setup") or {}
+        setup = self.state.setup or SetupRecord()
         try:
-            return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
-                                  setup.get("live_site") or None, kickstart=self.state.get("kickstart"),
-                                  keep_archive=keep_archive)
+            return finish_restore(self.bundle, htaccess or setup.htaccess, setup.live_site or None,
+                                  kickstart=self.state.kickstart, keep_archive=keep_archive)
         except SitepackError:
             # Refused before it changed anything (a choice it cannot carry out): still open.
-            self.state["finished"] = False
+            self.state.finished = False
             self.save()
             raise
 
@@ -503,9 +561,8 @@ def create_database_if_missing(answers: DbAnswers) -> None:
             cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (answers.database,))
             if cur.fetchone():
                 return
-            name = answers.database.replace("`", "``")
             try:
-                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                cur.execute(f"CREATE DATABASE {quote_ident(answers.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             except pymysql.err.MySQLError as exc:
                 raise DatabaseError(
                     f"the database {answers.database!r} does not exist and user {answers.user!r} may not "

@@ -16,8 +16,9 @@ import secrets
 from pathlib import Path
 
 from restorer.errors import SitepackError
+from restorer.privatefile import write_private_json
 
-from packer.home import data_dir, write_private_json
+from packer.home import data_dir
 
 LOGIN_FILE = "web-login.json"
 

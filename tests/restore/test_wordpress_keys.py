@@ -114,7 +114,7 @@ def test_prefix_bound_keys_are_renamed_once(old, new, tmp_path, db, db_factory):
 
     # A crash after the rename's commit, before its record was saved: a new session
     # (as after a restart) must see from the database that the keys are renamed.
-    del session.state["databases"][SITE_DUMP]["keys_renamed_to"]
+    session.state.databases[SITE_DUMP].keys_renamed_to = None
     session.save()
     again = RestoreSession(restored)
     again.db_answers[SITE_DUMP] = _answers(target, new)
