@@ -9,7 +9,7 @@
 - ``README.html`` (``templates/readme.html``, autoescaped) with the description and
   comment — full backups only;
 - ``password.json`` when an installer password was given: only its salted scrypt hash
-  (format in ``restorer.install_password`` and docs/BACKUP.md), never the password.
+  (format in ``restorer.restore.install_password`` and docs/BACKUP.md), never the password.
 
 The manifest (``installation/sitepack-manifest.jsonl``) is written by the archive
 writer itself when it closes.
@@ -28,7 +28,7 @@ from typing import Iterator
 import jinja2
 
 from restorer import __version__
-from restorer.install_password import PASSWORD_FILE, password_file_text
+from restorer.restore.install_password import PASSWORD_FILE, password_file_text
 from restorer.paths import templates_dir
 
 from . import bundle_runtime

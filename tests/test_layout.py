@@ -126,7 +126,7 @@ def test_no_import_circle_inside_packer():
     assert _cycles(_import_graph("packer")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="restorer/finish.py and restorer/restore.py import each "
+@pytest.mark.xfail(strict=True, reason="restorer/restore/finish.py and restorer/restore/session.py import each "
                    "other until the restore side of issue 19 lands; then drop this mark")
 def test_no_import_circle_inside_restorer():
     assert _cycles(_import_graph("restorer")) == []

@@ -49,7 +49,7 @@ import pymysql.cursors
 
 from restorer.db import DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
-from restorer.sqltext import quote_ident
+from restorer.dbimport.sqltext import quote_ident
 
 from . import schema
 from .prefix import abstract_name

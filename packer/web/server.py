@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from restorer import tls
+from restorer.web import tls
 from restorer.errors import SitepackError
-from restorer.webguard import OneTimeToken
+from restorer.web.guard import OneTimeToken
 
 from . import create_app
 from .login import LoginPassword

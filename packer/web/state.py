@@ -10,7 +10,7 @@ from flask import current_app
 
 from packer.engine import BackupJob
 
-from restorer.webguard import LoginThrottle, OneTimeToken
+from restorer.web.guard import LoginThrottle, OneTimeToken
 
 from .login import LoginPassword
 

@@ -13,7 +13,7 @@ from restorer.errors import ArchiveError, MissingPartError
 from restorer.formats import open_archive
 from restorer.formats.base import Entry, EntryType
 from restorer.formats.jpa import JpaReader
-from restorer.verify import verify
+from restorer.extract.verify import verify
 
 
 def noise(n, seed=0):

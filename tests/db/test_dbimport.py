@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer, import_plain_dump
+from restorer.dbimport.importer import Importer, import_plain_dump
 from restorer.errors import DatabaseError
 
 from fidelity import info_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.demosite import build_demo_site
 from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer
+from restorer.dbimport.importer import Importer
 
 from fidelity import info_for
 

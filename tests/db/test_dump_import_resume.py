@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer
+from restorer.dbimport.importer import Importer
 
 from fidelity import info_for
 

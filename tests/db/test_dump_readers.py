@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer
+from restorer.dbimport.importer import Importer
 
 from fidelity import info_for
 from nasty import create_nasty

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer
+from restorer.dbimport.importer import Importer
 from restorer.errors import DatabaseError
 
 from fidelity import info_for

@@ -23,7 +23,7 @@ from harness.compare import file_digests  # noqa: F401 (re-exported for the rest
 from packer.bundle_runtime import runtime_files
 from packer.dump.mysql import DumpOptions, Dumper
 from restorer.db import DbConnectionInfo
-from restorer.install_password import password_file_text
+from restorer.restore.install_password import password_file_text
 
 AKEEBA_INDEX_PHP = "<?php\n// Akeeba's ANGIE installer: must never be executed by sitepack\nfile_put_contents(__DIR__ . '/../RAN-PHP', 'x');\n"
 

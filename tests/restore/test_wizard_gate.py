@@ -7,8 +7,8 @@ import re
 import pytest
 
 from restorer.errors import SitepackError
-from restorer.install_password import password_file_text
-from restorer.webguard import PER_ADDRESS_PER_WINDOW
+from restorer.restore.install_password import password_file_text
+from restorer.web.guard import PER_ADDRESS_PER_WINDOW
 from restorer.wizard import create_app, serve
 
 

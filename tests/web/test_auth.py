@@ -20,9 +20,9 @@ from packer.cli import main as cli
 from packer.web import create_app
 from packer.web.login import LoginPassword
 from packer.web.server import WebServer
-from restorer import tls
+from restorer.web import tls
 from restorer.errors import SitepackError
-from restorer.webguard import PER_ADDRESS_PER_WINDOW, OneTimeToken
+from restorer.web.guard import PER_ADDRESS_PER_WINDOW, OneTimeToken
 from tests.restore.live_wizard import Browser
 
 from web_login import PASSWORD, log_in, page_csrf

@@ -20,7 +20,7 @@ written.
 
 from __future__ import annotations
 
-from .errors import SitepackError
+from restorer.errors import SitepackError
 
 ROLES_OPTION = "user_roles"
 # Tables only a multisite network has (``#__`` is the dump's abstract prefix).

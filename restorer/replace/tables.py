@@ -4,7 +4,7 @@ Two layers:
 
 ``replace_in_value(value, pairs)`` rewrites one value (``str`` or ``bytes``):
 
-- PHP-serialized data is parsed (``restorer.serialized``), every string in it (array
+- PHP-serialized data is parsed (``restorer.replace.serialized``), every string in it (array
   keys and object property names included) is rewritten by this same function — so a
   serialized string inside a serialized value, or JSON inside one, is handled at any
   depth — and the value is written again with correct byte lengths;
@@ -16,7 +16,7 @@ Two layers:
   slashes and ``\\uXXXX`` escapes when the document uses them), every other byte stays
   as it was;
 - anything else is plain text: every pair (including the JSON-escaped and URL-encoded
-  spellings ``restorer.replace_plan`` adds) is replaced in one left-to-right pass,
+  spellings ``restorer.replace.plan`` adds) is replaced in one left-to-right pass,
   longest old string first, so a replaced text is never replaced again.
 
 ``Replacer`` applies that to every text column of chosen tables, in batches by primary
@@ -55,9 +55,9 @@ import time
 import pymysql
 
 from . import serialized
-from .db import close_quietly
-from .errors import DatabaseError, SitepackError
-from .replace_plan import check_pairs, old_regex, prefilter_groups
+from restorer.db import close_quietly
+from restorer.errors import DatabaseError, SitepackError
+from .plan import check_pairs, old_regex, prefilter_groups
 
 _MAX_NESTING = 32
 _BATCH_BYTES = 32 * 1024 * 1024

@@ -21,8 +21,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .errors import SitepackError, WrongPasswordError
-from .private import resolve_private_dir
+from restorer.errors import SitepackError, WrongPasswordError
+from restorer.private import resolve_private_dir
 
 PASSWORD_ENV = "SITEPACK_ARCHIVE_PASSWORD"
 ARCHIVE_SUFFIXES = (".jpa", ".jps", ".zip")
@@ -62,7 +62,7 @@ def _missing_cryptography(exc: BaseException) -> bool:
 def extract_with_password(archive: Path, dest: Path, password: str | None, ask: bool,
                           private_dir: Path) -> None:
     """Extracts; a site bundle's server files become ``*.bak`` until the finish step."""
-    from .extract import extract
+    from restorer.extract.extractor import extract
     while True:
         try:
             extract(archive, dest, password=password, server_files_as_bak="auto", private_dir=private_dir)
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             install_runtime(pyz, installation)
             print("this backup carries another installer (Akeeba's, never run): sitepack's restorer "
                   "was copied into installation/", flush=True)
-        from .restore import RestoreSession
+        from restorer.restore.session import RestoreSession
         session = RestoreSession(dest, private)
         if pyz is not None:
             session.state["kickstart"] = str(pyz)

@@ -16,11 +16,11 @@ import os
 import shutil
 from pathlib import Path
 
-from .akeeba import Bundle, remove_installation
-from .errors import SitepackError
-from .extract import RENAMED_LIST
-from .private import ARCHIVE_PARTS
-from .restore import FinishResult
+from restorer.bundle import Bundle, remove_installation
+from restorer.errors import SitepackError
+from restorer.extract.extractor import RENAMED_LIST
+from restorer.private import ARCHIVE_PARTS
+from .session import FinishResult
 
 KICKSTART_NAME = "kickstart.pyz"
 

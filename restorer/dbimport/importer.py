@@ -23,8 +23,8 @@ from pathlib import Path
 import pymysql
 
 from .collations import CollationMapper
-from .db import DbConnectionInfo, close_quietly
-from .errors import DatabaseError
+from restorer.db import DbConnectionInfo, close_quietly
+from restorer.errors import DatabaseError
 from .sqlstream import MarkerStatementReader, plain_statements
 from .sqltext import ABSTRACT_PREFIX, swap_prefix
 

@@ -2,7 +2,7 @@
 
 A site's URL sits in its database in several spellings; ``plan_replacements`` turns the
 old and new live-site URL (and filesystem path) into the full list of literal pairs the
-replacement engine (``restorer.replace``) rewrites:
+replacement engine (``restorer.replace.tables``) rewrites:
 
 - the URL with its scheme, with the other of http/https, and scheme-relative
   (``//www.x.com/a``); the ``www.``-less or ``www.`` variant of a domain name;

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import SitepackError
+from restorer.errors import SitepackError
 
 SUPER_USERS_GROUP = 8  # Joomla's "Super Users" group id in every standard installation
 BCRYPT_COST = 10  # PHP's password_hash() default cost
