@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from restorer.replace.tables import replace_in_value
+from restorer.replace.values import replace_in_value
 from restorer.replace.plan import (check_pairs, expand_pair, pairs_from_rows, plan_replacements,
                                     prefilter_groups)
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.php import run_php
-from restorer.replace.tables import Replacements, replace_in_value
+from restorer.replace.values import Replacements, replace_in_value
 from restorer.replace.plan import plan_replacements
 
 OLD_URL, NEW_URL = "https://www.old-site.com/blog", "https://new-site.org"
