@@ -267,3 +267,27 @@ def _trim_path(path: str) -> str:
 def _json_escaped(text: str) -> str:
     """``text`` as PHP's ``json_encode`` writes it inside quotes (slashes escaped)."""
     return json.dumps(text, ensure_ascii=True)[1:-1].replace("/", "\\/")
+
+
+def expand_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Replacement rows as the user wrote them → every literal spelling, plus warnings.
+
+    A URL row (``scheme://``) gets the URL variants (http/https, www, scheme-relative),
+    a path row (``/…``) the path rules, anything else its JSON-escaped and URL-encoded
+    forms; unsafe pairs are dropped with a warning (``check_pairs``).
+    """
+    pairs: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for old, new in rows:
+        old, new = old.strip(), new.strip()
+        if not old or old == new:
+            continue
+        if "://" in old and "://" in new:
+            found, notes = plan_replacements(old, new)
+        elif old.startswith("/") and new.startswith("/"):
+            found, notes = plan_replacements("", "", old, new)
+        else:
+            found, notes = check_pairs(expand_pair(old, new))
+        pairs += [p for p in found if p not in pairs]
+        warnings += notes
+    return pairs, warnings

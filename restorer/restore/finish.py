@@ -14,15 +14,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from restorer.bundle import Bundle, remove_installation
 from restorer.errors import SitepackError
 from restorer.extract.extractor import RENAMED_LIST
 from restorer.private import ARCHIVE_PARTS
-from .session import FinishResult
-
 KICKSTART_NAME = "kickstart.pyz"
+
+
+@dataclass
+class FinishResult:
+    site_url: str | None
+    removed: list[str]
+    restored: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 def renamed_files(bundle: Bundle) -> list[str]:

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pymysql
 
@@ -29,6 +29,10 @@ from .answers import HTACCESS_MODES, DbAnswers, secret
 from restorer.errors import ConfigError, DatabaseError, SitepackError
 from restorer.progress import human_size
 from restorer.extract.textsafe import shown_name
+from restorer.replace.plan import expand_rows
+
+if TYPE_CHECKING:  # finish.py (and the extractor it reads) loads when the restore finishes
+    from .finish import FinishResult
 
 STATE_VERSION = 1
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -62,14 +66,6 @@ class SetupResult:
     config_path: Path | None
     written: bool
     config_text: str | None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FinishResult:
-    site_url: str | None
-    removed: list[str]
-    restored: list[str]
     notes: list[str] = field(default_factory=list)
 
 
@@ -463,31 +459,6 @@ def restore_open(bundle: Bundle) -> bool:
     except (OSError, ValueError):
         return False  # an unreadable state cannot prove the restore is still open
     return not (isinstance(state, dict) and state.get("finished"))
-
-
-def expand_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
-    """Replacement rows as the user wrote them → every literal spelling, plus warnings.
-
-    A URL row (``scheme://``) gets the URL variants (http/https, www, scheme-relative),
-    a path row (``/…``) the path rules, anything else its JSON-escaped and URL-encoded
-    forms; unsafe pairs are dropped with a warning (``replace_plan``).
-    """
-    from restorer.replace.plan import check_pairs, expand_pair, plan_replacements
-    pairs: list[tuple[str, str]] = []
-    warnings: list[str] = []
-    for old, new in rows:
-        old, new = old.strip(), new.strip()
-        if not old or old == new:
-            continue
-        if "://" in old and "://" in new:
-            found, notes = plan_replacements(old, new)
-        elif old.startswith("/") and new.startswith("/"):
-            found, notes = plan_replacements("", "", old, new)
-        else:
-            found, notes = check_pairs(expand_pair(old, new))
-        pairs += [p for p in found if p not in pairs]
-        warnings += notes
-    return pairs, warnings
 
 
 def _same_target(a: dict, b: dict) -> bool:
