@@ -28,8 +28,8 @@ from typing import Iterator
 import jinja2
 
 from restorer import __version__
-from restorer.restore.install_password import PASSWORD_FILE, password_file_text
 from restorer.paths import templates_dir
+from restorer.restore.install_password import PASSWORD_FILE, password_file_text
 
 from . import bundle_runtime
 

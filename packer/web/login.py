@@ -15,9 +15,8 @@ import json
 import secrets
 from pathlib import Path
 
-from restorer.errors import SitepackError
-
 from packer.home import data_dir, write_private_json
+from restorer.errors import SitepackError
 
 LOGIN_FILE = "web-login.json"
 

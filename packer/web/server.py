@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from restorer.web import tls
 from restorer.errors import SitepackError
+from restorer.web import tls
 from restorer.web.guard import OneTimeToken
 
 from . import create_app

@@ -9,7 +9,6 @@ from pathlib import Path
 from flask import current_app
 
 from packer.engine import BackupJob
-
 from restorer.web.guard import LoginThrottle, OneTimeToken
 
 from .login import LoginPassword

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pymysql
 
-from .collations import CollationMapper
 from restorer.db import DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
+
+from .collations import CollationMapper
 from .sqlstream import MarkerStatementReader, plain_statements
 from .sqltext import ABSTRACT_PREFIX, swap_prefix
 

@@ -63,14 +63,14 @@ from pathlib import Path
 
 from restorer.errors import ArchiveError, TargetWriteError, UnsafeEntryError
 from restorer.extract.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
-                                 temp_name, unlink_quietly, write_file)
-from restorer.formats import MANIFEST_PATH, open_archive
-from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
+                                         temp_name, unlink_quietly, write_file)
 from restorer.extract.manifest import ManifestReader
-from restorer.private import ARCHIVE_PARTS, INSTALLATION, is_private, make_private_dir, private_path
-from restorer.progress import Progress
 from restorer.extract.textsafe import shown_name
 from restorer.extract.verify import ManifestComparison, Observed, observe
+from restorer.formats import MANIFEST_PATH, open_archive
+from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
+from restorer.private import ARCHIVE_PARTS, INSTALLATION, is_private, make_private_dir, private_path
+from restorer.progress import Progress
 
 #: Written as ``<name>.bak`` at the site root during a restore (issue 7, D1).
 SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from restorer.errors import ArchiveError
+from restorer.extract.manifest import TYPE_NAMES, ManifestReader, ManifestRecord
 from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import Entry, EntryType
-from restorer.extract.manifest import TYPE_NAMES, ManifestReader, ManifestRecord
 from restorer.progress import Progress
 
 #: At most this many problems are listed one by one (the count is always exact).

@@ -35,6 +35,7 @@ import pymysql
 
 from restorer.db import close_quietly
 from restorer.errors import DatabaseError, SitepackError
+
 from .plan import check_pairs
 from .values import Replacements, ValueStats, rewrite_value
 

@@ -21,6 +21,7 @@ from restorer.bundle import Bundle, remove_installation
 from restorer.errors import SitepackError
 from restorer.extract.extractor import RENAMED_LIST
 from restorer.private import ARCHIVE_PARTS
+
 KICKSTART_NAME = "kickstart.pyz"
 
 

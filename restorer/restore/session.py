@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Callable
 
 import pymysql
 
-from . import install_password
 from restorer.bundle import SITE_DUMP, Bundle, read_bundle
-from .answers import HTACCESS_MODES, DbAnswers, secret
 from restorer.errors import ConfigError, DatabaseError, SitepackError
-from restorer.progress import human_size
 from restorer.extract.textsafe import shown_name
+from restorer.progress import human_size
 from restorer.replace.plan import expand_rows
+
+from . import install_password
+from .answers import HTACCESS_MODES, DbAnswers, secret
 
 if TYPE_CHECKING:  # finish.py (and the extractor it reads) loads when the restore finishes
     from .finish import FinishResult

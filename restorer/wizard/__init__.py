@@ -17,11 +17,13 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 
-from restorer.web import guard as webguard, tls
+from restorer.extract.textsafe import shown_name
+from restorer.restore.session import RestoreSession, moved_note
+from restorer.web import guard as webguard
+from restorer.web import tls
+
 from ..errors import SitepackError
 from ..paths import templates_dir
-from restorer.restore.session import RestoreSession, moved_note
-from restorer.extract.textsafe import shown_name
 
 
 def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10,

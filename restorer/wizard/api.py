@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from restorer.restore.answers import DbAnswers
+
 from ..errors import SitepackError
 from .pages import restore, writing
 

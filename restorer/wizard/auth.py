@@ -12,8 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
 from restorer.restore.session import restore_open
 from restorer.web.guard import LoginThrottle, OneTimeToken, too_many_attempts

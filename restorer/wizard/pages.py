@@ -7,8 +7,9 @@ import contextlib
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from restorer.restore.answers import EXISTING_MODES, HTACCESS_MODES
-from ..errors import SitepackError
 from restorer.restore.session import RestoreSession
+
+from ..errors import SitepackError
 from .auth import refuse_when_closed
 
 bp = Blueprint("pages", __name__)
@@ -112,8 +113,8 @@ def setup():
 def _super_users(session: RestoreSession) -> list[dict]:
     if session.bundle.platform != "joomla":
         return []
-    from restorer.platforms.joomla_users import super_users
     from restorer.bundle import SITE_DUMP
+    from restorer.platforms.joomla_users import super_users
     answers = session.db_answers.get(SITE_DUMP)
     if answers is None:
         raise SitepackError("the wizard restarted and needs the database password again: "

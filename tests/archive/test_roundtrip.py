@@ -18,7 +18,6 @@ from packer.archive import FORMATS
 from packer.archive.tree import pack_tree
 from restorer.extract.extractor import extract
 from restorer.extract.verify import verify
-
 from tests.archive.treeutil import ENCRYPTED, SUFFIX, build_tree, noise, password_for, snapshot
 
 NAMES = st.text(alphabet="abcxyzÄöü€日本 _-.", min_size=1, max_size=6).filter(

@@ -10,9 +10,9 @@ import pytest
 from packer.archive import base as archive_base
 from packer.archive import open_writer
 from restorer.errors import ArchiveError, MissingPartError
-from restorer.formats.base import MANIFEST_PATH, Entry, EntryType
 from restorer.extract.manifest import manifest_header, manifest_line, manifest_trailer
 from restorer.extract.verify import verify
+from restorer.formats.base import MANIFEST_PATH, Entry, EntryType
 from tests.archive.treeutil import SUFFIX, noise, password_for
 
 

@@ -9,13 +9,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from engine_helpers import check_and_extract, site_expected, tree
 
 from packer import records
 from packer.engine import BackupJob, run_to_completion
 from packer.home import jobs_dir
 from restorer.errors import SitepackError
-
-from engine_helpers import check_and_extract, site_expected, tree
 
 PASSWORDS = {"jps": "Zażółć gęślą jaźń '\"$", "jps2": "akeeba-compatible key"}
 

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from engine_helpers import check_and_extract, sitepack_verify, tree
+
 from packer import profiles, records
 from packer.engine import BackupJob, run_to_completion
 from packer.home import jobs_dir

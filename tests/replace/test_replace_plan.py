@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from restorer.replace.values import replace_in_value
 from restorer.replace.plan import (check_pairs, expand_pair, pairs_from_rows, plan_replacements,
-                                    prefilter_groups)
+                                   prefilter_groups)
+from restorer.replace.values import replace_in_value
 
 
 def test_plan_covers_schemes_www_json_urlencoding_and_path():

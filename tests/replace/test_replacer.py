@@ -10,8 +10,8 @@ import pytest
 from harness.php import run_php
 from restorer.db import DbConnectionInfo
 from restorer.errors import SitepackError
-from restorer.replace.tables import Replacer, tables_for
 from restorer.replace.plan import plan_replacements
+from restorer.replace.tables import Replacer, tables_for
 
 OLD_URL, NEW_URL = "https://www.old-site.com/blog", "https://new-site.org"
 OLD_PATH, NEW_PATH = "/var/www/old", "/srv/sites/new"

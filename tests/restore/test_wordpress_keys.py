@@ -8,8 +8,8 @@ import pytest
 
 from harness.demosite import wordpress_config_text
 from restorer.bundle import SITE_DUMP
-from restorer.restore.answers import DbAnswers
 from restorer.errors import SitepackError
+from restorer.restore.answers import DbAnswers
 from restorer.restore.session import RestoreSession
 from tests.restore.bundles import make_bundle_dir
 
