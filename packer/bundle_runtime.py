@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 import restorer
+from restorer.bundle import ENTRY_SCRIPT
 from restorer.paths import templates_dir
 
 # Pure-Python packages the wizard needs at run time (flask and what flask imports).
@@ -30,7 +31,6 @@ VENDORED_PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous"
                      "blinker", "pymysql")
 # Template folders the wizard renders (the backup UI's templates stay behind).
 WIZARD_TEMPLATE_DIRS = ("wizard",)
-ENTRY_SCRIPT = "restore.py"
 KICKSTART_MAIN = "__main__.py"
 
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib", ".pyc", ".pyo", ".c", ".h")

@@ -21,6 +21,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from restorer.bundle import ENTRY_SCRIPT, INSTALLATION
 from restorer.errors import SitepackError, WrongPasswordError
 from restorer.private import resolve_private_dir
 
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
               f"outside the site, owner-only)", flush=True)
         extract_with_password(archive, dest, password, ask=interactive and password is None,
                               private_dir=private)
-        installation = dest / "installation"
+        installation = dest / INSTALLATION
         if not private.is_dir():
             print("extracted; this archive holds no installation/ folder, so there is nothing to restore "
                   "beyond the files", flush=True)
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if pyz is not None:
             session.state["kickstart"] = str(pyz)
             session.save()
-        entry = installation / "restore.py"
+        entry = installation / ENTRY_SCRIPT
         command = [sys.executable, str(entry), "wizard", "--host", args.host, "--port", str(args.port)]
         if args.private_dir:
             command += ["--private-dir", str(private)]

@@ -17,10 +17,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from restorer.bundle import Bundle, remove_installation
+from restorer.bundle import ARCHIVE_PARTS, Bundle, remove_installation
 from restorer.errors import SitepackError
 from restorer.extract.extractor import RENAMED_LIST
-from restorer.private import ARCHIVE_PARTS
 
 KICKSTART_NAME = "kickstart.pyz"
 
