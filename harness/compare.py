@@ -13,7 +13,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from restorer.sqltext import quote_ident
+from restorer.dbimport.sqltext import quote_ident
 
 _TEXT_NUMBERS = {"tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "double", "year"}
 

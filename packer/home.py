@@ -7,7 +7,6 @@ files may hold a derived archive key and profiles a default archive password.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from restorer.private import data_home

@@ -1,6 +1,6 @@
 """The rules both web apps (the restore wizard and the backup UI) share, written once in
-``restorer``: the CSRF check (``restorer.webguard``) and which addresses count as this
-machine only (``restorer.tls.is_loopback_only``). Each case is tried against both apps."""
+``restorer``: the CSRF check (``restorer.web.guard``) and which addresses count as this
+machine only (``restorer.web.tls.is_loopback_only``). Each case is tried against both apps."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from packer.web import create_app as create_backup_ui
 from packer.web.login import LoginPassword
 from packer.web.server import WebServer
 from restorer.errors import SitepackError
-from restorer.webguard import CSRF_REFUSED
+from restorer.web.guard import CSRF_REFUSED
 from restorer.wizard import create_app as create_wizard
 from restorer.wizard import serve as serve_wizard
 from tests.restore.test_wizard_gate import _csrf, _site

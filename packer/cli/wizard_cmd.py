@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from restorer.answers import WIZARD_DEFAULTS
+from restorer.restore.answers import WIZARD_DEFAULTS
 from restorer.wizard import serve
 
 from .common import https_options

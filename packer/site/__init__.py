@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from restorer.akeeba import detect_platform
+from restorer.bundle import detect_platform
 from restorer.db import DbConnectionInfo
 from restorer.errors import ConfigError
 

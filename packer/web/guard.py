@@ -1,5 +1,5 @@
 """Every request passes here: login required, CSRF token on every change; the session
-cookie and the security headers come from ``restorer.webguard`` (shared with the wizard).
+cookie and the security headers come from ``restorer.web.guard`` (shared with the wizard).
 
 Pages need a logged-in session; the only public endpoints are the login page and the
 static files. Every request that changes something (any method but GET/HEAD/OPTIONS)
@@ -13,7 +13,7 @@ import secrets
 
 from flask import Flask, abort, jsonify, redirect, request, session, url_for
 
-from restorer import webguard
+from restorer.web import guard as webguard
 
 from .state import web_state
 

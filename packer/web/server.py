@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from restorer import tls
 from restorer.errors import SitepackError
-from restorer.webguard import OneTimeToken
+from restorer.web import tls
+from restorer.web.guard import OneTimeToken
 
 from . import create_app
 from .login import LoginPassword
@@ -28,7 +28,7 @@ DEFAULT_PORT = 8765
 
 
 def check_bind(host: str, password: LoginPassword) -> None:
-    """Refuses an address beyond loopback (the one rule, ``restorer.tls.is_loopback_only``)
+    """Refuses an address beyond loopback (the one rule, ``restorer.web.tls.is_loopback_only``)
     unless a login password is configured."""
     if not tls.is_loopback_only(host) and not password.is_set():
         raise SitepackError(

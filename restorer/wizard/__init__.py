@@ -3,9 +3,9 @@
 ``create_app(site_root)`` builds it (application factory + blueprints: ``auth`` for the
 installer password gate, CSRF and the closed-after-finish check, ``pages`` for the steps,
 ``api`` for the step-by-step JSON calls the progress bars make; session cookie and
-security headers from ``restorer.webguard``). ``serve()`` runs it on 127.0.0.1; it
+security headers from ``restorer.web.guard``). ``serve()`` runs it on 127.0.0.1; it
 listens on another address only when the backup carries an installer password, and
-there over HTTPS (``restorer.tls``) unless told ``insecure_http``.
+there over HTTPS (``restorer.web.tls``) unless told ``insecure_http``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 
-from .. import tls, webguard
-from ..answers import WIZARD_DEFAULTS
+from restorer.extract.textsafe import shown_name
+from restorer.restore.answers import WIZARD_DEFAULTS
+from restorer.restore.session import RestoreSession, moved_note
+from restorer.web import guard as webguard
+from restorer.web import tls
+
 from ..errors import SitepackError
 from ..paths import templates_dir
-from ..restore import RestoreSession, moved_note
-from ..textsafe import shown_name
 
 
 def create_app(site_root: Path, *, retry_count: int = WIZARD_DEFAULTS.retries,

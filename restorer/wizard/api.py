@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..answers import DbAnswers
+from restorer.restore.answers import DbAnswers
+
 from ..errors import SitepackError
 from .pages import restore, writing
 

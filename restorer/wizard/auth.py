@@ -1,7 +1,7 @@
 """The installer password gate, CSRF protection, and the closed-after-finish check for
 every wizard request.
 
-Password guesses go through the shared ``restorer.webguard.LoginThrottle`` (per address
+Password guesses go through the shared ``restorer.web.guard.LoginThrottle`` (per address
 and in total, counted before the slow hash); the one-time login URL printed on the
 wizard's terminal bypasses it. The password itself is only ever compared through
 ``InstallerPassword.verify`` (slow hash, constant-time compare).
@@ -9,11 +9,11 @@ wizard's terminal bypasses it. The password itself is only ever compared through
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
-from ..restore import restore_open
-from ..webguard import CSRF_REFUSED, LoginThrottle, OneTimeToken, csrf_refusal, csrf_token, too_many_attempts
+from restorer.restore.session import restore_open
+from restorer.web.guard import (CSRF_REFUSED, LoginThrottle, OneTimeToken, csrf_refusal, csrf_token,
+                                too_many_attempts)
 
 bp = Blueprint("auth", __name__)
 

@@ -6,9 +6,10 @@ import contextlib
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from ..answers import EXISTING_MODES, HTACCESS_MODES
+from restorer.restore.answers import EXISTING_MODES, HTACCESS_MODES
+from restorer.restore.session import RestoreSession
+
 from ..errors import SitepackError
-from ..restore import RestoreSession
 from .auth import refuse_when_closed
 
 bp = Blueprint("pages", __name__)

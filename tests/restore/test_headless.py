@@ -196,8 +196,8 @@ def _import_and_replace(site_dir, target, budget: float, pairs) -> tuple[int, in
     """Imports the site dump into ``target`` and replaces ``pairs`` in every table, each
     step in a new ``RestoreSession`` (as after a kill: only the saved state carries over);
     returns the number of sessions each step used."""
-    from restorer.answers import DbAnswers
-    from restorer.restore import RestoreSession
+    from restorer.restore.answers import DbAnswers
+    from restorer.restore.session import RestoreSession
 
     answers = {"host": target.host, "port": target.port, "user": target.user, "password": target.password,
                "database": target.database, "prefix": "new_", "existing": "drop"}
@@ -222,7 +222,7 @@ def _import_and_replace(site_dir, target, budget: float, pairs) -> tuple[int, in
 
 def test_a_restore_resumed_from_its_saved_state_at_every_step_ends_like_an_unbroken_one(
         tmp_path, demo_site, db_factory):
-    """The typed session state (restorer.restore.SessionState) round-trips through
+    """The typed session state (restorer.restore.session.SessionState) round-trips through
     .restore-state.json: an import and a replacement continued by a new session after
     every step give the rows of one unbroken run."""
     pairs = [(demo_site.live_site, NEW_URL)]

@@ -7,10 +7,10 @@ import types
 import pytest
 
 from harness.demosite import wordpress_config_text
-from restorer.akeeba import SITE_DUMP
-from restorer.answers import DbAnswers
+from restorer.bundle import SITE_DUMP
 from restorer.errors import SitepackError
-from restorer.restore import RestoreSession
+from restorer.restore.answers import DbAnswers
+from restorer.restore.session import RestoreSession
 from tests.restore.bundles import make_bundle_dir
 
 # WordPress 6.1's own definitions (wp-admin/includes/schema.php).

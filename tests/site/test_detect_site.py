@@ -211,9 +211,9 @@ def _wordpress_whose_configuration_is_one_folder_up(root: Path) -> None:
     (_wordpress_whose_configuration_is_one_folder_up, "wordpress"),
 ])
 def test_the_backup_and_the_restore_see_the_same_platform(tmp_path, make, platform):
-    """One rule (restorer.akeeba.detect_platform) for both sides, in the cases where the
+    """One rule (restorer.bundle.detect_platform) for both sides, in the cases where the
     two detectors disagreed."""
-    from restorer.akeeba import read_bundle
+    from restorer.bundle import read_bundle
     from tests.restore.test_wizard_gate import _site
 
     root = tmp_path / "case" / "public_html"

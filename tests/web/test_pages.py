@@ -9,7 +9,7 @@ import pytest
 from packer import profiles, records
 from packer.home import data_dir
 from restorer.errors import WrongPasswordError
-from restorer.extract import extract
+from restorer.extract.extractor import extract
 
 
 def _finished_record(tmp_path, parts: dict[str, bytes], **fields) -> records.Record:

@@ -20,8 +20,8 @@ written.
 
 from __future__ import annotations
 
-from .errors import SitepackError
-from .sqltext import quote_ident
+from restorer.dbimport.sqltext import quote_ident
+from restorer.errors import SitepackError
 
 ROLES_OPTION = "user_roles"
 # Tables only a multisite network has (``#__`` is the dump's abstract prefix).

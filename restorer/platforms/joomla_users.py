@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .errors import SitepackError
-from .sqltext import quote_ident
+from restorer.dbimport.sqltext import quote_ident
+from restorer.errors import SitepackError
 
 SUPER_USERS_GROUP = 8  # Joomla's "Super Users" group id in every standard installation
 BCRYPT_COST = 10  # PHP's password_hash() default cost

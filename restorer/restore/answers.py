@@ -26,8 +26,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .db import DbConnectionInfo
-from .errors import SitepackError
+from restorer.db import DbConnectionInfo
+from restorer.errors import SitepackError
 
 EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
 HTACCESS_MODES = ("keep", "default", "remove")

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pymysql
 
+from restorer.db import DbConnectionInfo, close_quietly
+from restorer.errors import DatabaseError
+
 from .collations import CollationMapper
-from .db import DbConnectionInfo, close_quietly
-from .errors import DatabaseError
 from .sqlstream import MarkerStatementReader, plain_statements
 from .sqltext import ABSTRACT_PREFIX, quote_ident, swap_prefix
 

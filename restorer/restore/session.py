@@ -18,18 +18,23 @@ import shutil
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pymysql
 
-from . import akeeba, install_password
-from .akeeba import Bundle, read_bundle
+from restorer.bundle import SITE_DUMP, Bundle, read_bundle
+from restorer.errors import ConfigError, DatabaseError, SitepackError
+from restorer.extract.textsafe import shown_name
+from restorer.progress import human_size
+from restorer.replace.plan import expand_rows
+
+from . import install_password
 from .answers import HTACCESS_MODES, DbAnswers, secret
-from .errors import ConfigError, DatabaseError, SitepackError
-from .privatefile import write_private_json
-from .progress import human_size
-from .sqltext import quote_ident
-from .textsafe import shown_name
+from restorer.dbimport.sqltext import quote_ident
+from restorer.privatefile import write_private_json
+
+if TYPE_CHECKING:  # finish.py (and the extractor it reads) loads when the restore finishes
+    from .finish import FinishResult
 
 STATE_VERSION = 1
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -63,14 +68,6 @@ class SetupResult:
     config_path: Path | None
     written: bool
     config_text: str | None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class FinishResult:
-    site_url: str | None
-    removed: list[str]
-    restored: list[str]
     notes: list[str] = field(default_factory=list)
 
 
@@ -223,10 +220,10 @@ class RestoreSession:
         """
         if name not in self.bundle.databases:
             raise SitepackError(f"the backup has no database dump named {name}")
-        if name == akeeba.SITE_DUMP and self.bundle.platform == "wordpress" and answers.prefix != self._old_prefix():
+        if name == SITE_DUMP and self.bundle.platform == "wordpress" and answers.prefix != self._old_prefix():
             reason = self._wordpress_multisite_reason()
             if reason:
-                from .wordpress_keys import multisite_refusal
+                from restorer.platforms.wordpress_keys import multisite_refusal
                 raise multisite_refusal(reason, self._old_prefix())
         create_database_if_missing(answers)
         answers.conn_info().connect().close()
@@ -241,7 +238,7 @@ class RestoreSession:
 
     def import_step(self, name: str, budget_seconds: float) -> StepProgress:
         """Imports for about ``budget_seconds``, saves the progress, reports it."""
-        from .dbimport import Importer
+        from restorer.dbimport.importer import Importer
 
         record = self.state.databases.get(name)
         answers = self.db_answers.get(name)
@@ -271,7 +268,7 @@ class RestoreSession:
         """The site setup form pre-filled from the restored configuration."""
         b = self.bundle
         if b.platform == "joomla":
-            from .config.joomla import read_joomla_config
+            from restorer.config.joomla import read_joomla_config
             config = read_joomla_config(b.config_path)
             conf = config.values
             old_root = b.original_root()
@@ -296,7 +293,7 @@ class RestoreSession:
         if self.bundle.platform != "joomla":
             return []
         from .joomla_users import super_users
-        if akeeba.SITE_DUMP not in self.db_answers:
+        if SITE_DUMP not in self.db_answers:
             raise SitepackError("the wizard restarted and needs the database password again: "
                                 "open the Database step and enter it")
         db = self._site_db()
@@ -307,24 +304,24 @@ class RestoreSession:
             conn.close()
 
     def _site_db(self) -> DbAnswers:
-        answers = self.db_answers.get(akeeba.SITE_DUMP)
+        answers = self.db_answers.get(SITE_DUMP)
         if answers is None:
             raise SitepackError("give the site database's settings first (database step)")
         return answers
 
     def _old_prefix(self) -> str:
-        return str(self.bundle.databases[akeeba.SITE_DUMP].get("prefix") or "")
+        return str(self.bundle.databases[SITE_DUMP].get("prefix") or "")
 
     def _wordpress_multisite_reason(self) -> str | None:
-        from .config.wordpress import read_wp_config
-        from .wordpress_keys import multisite_reason
+        from restorer.config.wordpress import read_wp_config
+        from restorer.platforms.wordpress_keys import multisite_reason
         values = read_wp_config(self.bundle.config_path).values
-        return multisite_reason(values, list(self.bundle.databases[akeeba.SITE_DUMP].get("tables") or []),
+        return multisite_reason(values, list(self.bundle.databases[SITE_DUMP].get("tables") or []),
                                 self._old_prefix())
 
     def _wordpress_old_url(self) -> str | None:
-        answers = self.db_answers.get(akeeba.SITE_DUMP)
-        if answers is None or not self.import_status(akeeba.SITE_DUMP).done:
+        answers = self.db_answers.get(SITE_DUMP)
+        if answers is None or not self.import_status(SITE_DUMP).done:
             return None
         try:
             conn = answers.conn_info().connect()
@@ -359,8 +356,8 @@ class RestoreSession:
         return result
 
     def _setup_joomla(self, site: dict, super_user: dict) -> SetupResult:
-        from .config.joomla import new_secret, rewrite_joomla_config
-        from .config.phpfile import read_php_file
+        from restorer.config.joomla import new_secret, rewrite_joomla_config
+        from restorer.config.phpfile import read_php_file
         db = self._site_db()
         path = self.bundle.config_path
         host = db.host if db.port == 3306 else f"{db.host}:{db.port}"
@@ -381,7 +378,7 @@ class RestoreSession:
         text = rewrite_joomla_config(read_php_file(path), changes)
         notes = []
         if super_user.get("email") or super_user.get("password"):
-            from .joomla_users import update_super_user
+            from restorer.platforms.joomla_users import update_super_user
             with _site_connection(db, f"changing the super user in {db.prefix}users") as conn:
                 user = update_super_user(conn, db.prefix, user_id=super_user.get("id"),
                                          email=super_user.get("email"), password=super_user.get("password"))
@@ -389,8 +386,8 @@ class RestoreSession:
         return _write_config(path, text, notes)
 
     def _setup_wordpress(self, site: dict) -> SetupResult:
-        from .config.phpfile import read_php_file
-        from .config.wordpress import parse_wp_config, rewrite_wp_config
+        from restorer.config.phpfile import read_php_file
+        from restorer.config.wordpress import parse_wp_config, rewrite_wp_config
         db = self._site_db()
         path = self.bundle.config_path
         host = db.host if db.port == 3306 else f"{db.host}:{db.port}"
@@ -417,8 +414,8 @@ class RestoreSession:
 
     def _rename_prefixed_keys(self, db: DbAnswers) -> list[str]:
         """The prefix-bound WordPress keys renamed once per import (see ``wordpress_keys``)."""
-        from .wordpress_keys import rename_prefixed_keys
-        record = self.state.databases[akeeba.SITE_DUMP]
+        from restorer.platforms.wordpress_keys import rename_prefixed_keys
+        record = self.state.databases[SITE_DUMP]
         old = self._old_prefix()
         if not old or record.keys_renamed_to == db.prefix:
             return []
@@ -438,7 +435,7 @@ class RestoreSession:
         Rows are what the user reads and edits (old URL → new URL, old path → new path);
         ``expand_rows`` turns them into every spelling the database may hold.
         """
-        from .replace import tables_for
+        from restorer.replace.tables import tables_for
         db = self._site_db()
         setup = self.state.setup or SetupRecord()
         old_url = (setup.old_live_site or str(self.bundle.extrainfo.get("site_url") or "")).rstrip("/")
@@ -456,7 +453,7 @@ class RestoreSession:
 
     def all_tables(self) -> list[str]:
         """Every table with the site's prefix (the replace step's widest choice)."""
-        from .replace import tables_for
+        from restorer.replace.tables import tables_for
         db = self._site_db()
         conn = db.conn_info().connect()
         try:
@@ -466,7 +463,7 @@ class RestoreSession:
 
     def replace_step(self, pairs: list[tuple[str, str]], tables: list[str], *, dry_run: bool,
                      budget_seconds: float) -> StepProgress:
-        from .replace import Replacer
+        from restorer.replace.tables import Replacer
         db = self._site_db()
         if self._replacer is None:
             saved = self.state.replace
@@ -521,31 +518,6 @@ def restore_open(bundle: Bundle) -> bool:
     except (OSError, ValueError):
         return False  # an unreadable state cannot prove the restore is still open
     return not (isinstance(state, dict) and state.get("finished"))
-
-
-def expand_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
-    """Replacement rows as the user wrote them → every literal spelling, plus warnings.
-
-    A URL row (``scheme://``) gets the URL variants (http/https, www, scheme-relative),
-    a path row (``/…``) the path rules, anything else its JSON-escaped and URL-encoded
-    forms; unsafe pairs are dropped with a warning (``replace_plan``).
-    """
-    from .replace_plan import check_pairs, expand_pair, plan_replacements
-    pairs: list[tuple[str, str]] = []
-    warnings: list[str] = []
-    for old, new in rows:
-        old, new = old.strip(), new.strip()
-        if not old or old == new:
-            continue
-        if "://" in old and "://" in new:
-            found, notes = plan_replacements(old, new)
-        elif old.startswith("/") and new.startswith("/"):
-            found, notes = plan_replacements("", "", old, new)
-        else:
-            found, notes = check_pairs(expand_pair(old, new))
-        pairs += [p for p in found if p not in pairs]
-        warnings += notes
-    return pairs, warnings
 
 
 def _same_target(a: dict, b: dict) -> bool:
@@ -631,7 +603,7 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None],
     report(f"restoring {bundle.platform} site from {origin} backup into {bundle.site_root}")
     extra = answers.get("databases") or {}
     for name in bundle.databases:
-        if name == akeeba.SITE_DUMP:
+        if name == SITE_DUMP:
             section, where = answers.get("db"), "answers.db"
         else:
             section, where = extra.get(name), f"answers.databases[{name!r}]"
@@ -660,7 +632,7 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None],
             raise SitepackError(f"could not write {result.config_path}; fix its permissions and run again")
         report(f"site setup: {result.config_path.name} rewritten")
     replace = answers.get("replace") or {}
-    if bundle.platform != "generic" and replace.get("enabled", True) and akeeba.SITE_DUMP in bundle.databases:
+    if bundle.platform != "generic" and replace.get("enabled", True) and SITE_DUMP in bundle.databases:
         pairs, plan_warnings, tables = session.replace_plan()
         warnings += plan_warnings
         for text in plan_warnings:
@@ -708,7 +680,7 @@ def _site_connection(db, action: str):
 
 def _write_config(path: Path, text: str, notes: list[str]) -> SetupResult:
     """Writes the rewritten configuration; when it cannot, the result carries the text to copy."""
-    from .config.phpfile import write_config_atomically
+    from restorer.config.phpfile import write_config_atomically
     try:
         write_config_atomically(path, text)
     except ConfigError as exc:

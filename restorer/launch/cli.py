@@ -12,10 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from .answers import WIZARD_DEFAULTS
-from .errors import SitepackError
+from restorer.errors import SitepackError
+from restorer.restore.answers import WIZARD_DEFAULTS
 
-_SITE_ROOT = Path(__file__).resolve().parents[2]
+_SITE_ROOT = Path(__file__).resolve().parents[3]
 
 
 def load_answers(path: Path) -> dict:
@@ -56,13 +56,13 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
     root = Path(site_root) if site_root else _SITE_ROOT
     try:
         if args.command == "wizard":
-            from .wizard import serve
+            from restorer.wizard import serve
             serve(root, host=args.host, port=args.port, step_seconds=args.step_seconds,
                   retry_count=args.retries, retry_seconds=args.retry_seconds,
                   cert=args.cert, key=args.key, insecure_http=args.insecure_http,
                   private_dir=args.private_dir)
             return 0
-        from .restore import run_headless
+        from restorer.restore.session import run_headless
         return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True),
                             private_dir=args.private_dir)
     except SitepackError as exc:

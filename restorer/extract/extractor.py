@@ -60,17 +60,19 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from restorer.bundle import (ARCHIVE_PARTS, DATABASES_JSON, ENTRY_SCRIPT, INSTALLATION, SQL_DIR, is_private,
+                             private_path)
 from restorer.errors import ArchiveError, TargetWriteError, UnsafeEntryError
-from restorer.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
-                                 temp_name, unlink_quietly, write_file)
+from restorer.extract.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
+                                         temp_name, unlink_quietly, write_file)
+from restorer.extract.manifest import ManifestReader
+from restorer.extract.textsafe import shown_name
+from restorer.extract.verify import ManifestComparison, Observed, observe
 from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
-from restorer.manifest import ManifestReader
-from restorer.private import ARCHIVE_PARTS, INSTALLATION, is_private, make_private_dir, private_path
+from restorer.private import make_private_dir
 from restorer.privatefile import write_private_json
 from restorer.progress import Progress
-from restorer.textsafe import shown_name
-from restorer.verify import ManifestComparison, Observed, observe
 
 #: Written as ``<name>.bak`` at the site root during a restore (issue 7, D1).
 SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")
@@ -91,7 +93,7 @@ class ExtractReport:
 #: Inside ``installation/``: the server files this extraction wrote as ``*.bak``.
 RENAMED_LIST = "renamed-files.json"
 #: Files under ``installation/`` that make an archive a site bundle to restore.
-_BUNDLE_MARKERS = ("restore.py", "sql/databases.json")
+_BUNDLE_MARKERS = (ENTRY_SCRIPT, f"{SQL_DIR}/{DATABASES_JSON}")
 
 
 def check_entry_path(path: str) -> None:
