@@ -292,7 +292,7 @@ class RestoreSession:
         """Joomla's super users in the restored database (the setup page's choice); none elsewhere."""
         if self.bundle.platform != "joomla":
             return []
-        from .joomla_users import super_users
+        from restorer.platforms.joomla_users import super_users
         if SITE_DUMP not in self.db_answers:
             raise SitepackError("the wizard restarted and needs the database password again: "
                                 "open the Database step and enter it")
