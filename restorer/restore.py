@@ -15,7 +15,6 @@ import json
 import os
 import platform as pyplatform
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Callable
 
 import pymysql
 
-from . import akeeba, install_password
+from . import MIN_PYTHON, akeeba, install_password, python_too_old
 from .akeeba import Bundle, read_bundle
 from .answers import HTACCESS_MODES, DbAnswers, secret
 from .errors import ConfigError, DatabaseError, SitepackError
@@ -123,8 +122,10 @@ class RestoreSession:
     # --- checks --------------------------------------------------------------------
     def checks(self) -> list[Check]:
         b = self.bundle
-        result = [Check("Python version", sys.version_info >= (3, 11),
-                        f"Python {pyplatform.python_version()} (3.11 or newer needed)")]
+        too_old = python_too_old("The restorer")
+        result = [Check("Python version", too_old is None,
+                        too_old or f"Python {pyplatform.python_version()} "
+                                   f"({'.'.join(map(str, MIN_PYTHON))} or newer needed)")]
         for what, path in (("Site folder", b.site_root), ("Private restore folder", b.private)):
             ok = os.access(path, os.W_OK)
             result.append(Check(f"{what} writable", ok,
