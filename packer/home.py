@@ -7,17 +7,12 @@ files may hold a derived archive key and profiles a default archive password.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from restorer.private import data_home
 from restorer.private import make_private_dir as private_dir
-# The one private-file writer (temp file, fsync, rename, 0600); the data directory's
-# files are written with it, so it is offered from here too.
-from restorer.privatefile import write_private_json
 
-__all__ = ["data_dir", "private_dir", "logs_dir", "profiles_dir", "jobs_dir", "records_path",
-           "write_private_json"]
+__all__ = ["data_dir", "private_dir", "logs_dir", "profiles_dir", "jobs_dir", "records_path"]
 
 
 def data_dir() -> Path:

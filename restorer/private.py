@@ -6,7 +6,7 @@ A site bundle's ``installation/`` holds, beside the restorer's code, the SQL dum
 a web root, any of them is one GET away from a stranger, whatever the web server
 (nginx and ``php -S`` ignore ``.htaccess``; on shared hosting PHP runs as the user who
 restores, so file modes do not help). So extraction writes every entry under
-``installation/`` except the restorer's code (``PUBLIC_RUNTIME``) into a folder outside
+``installation/`` except the restorer's code (``bundle.PUBLIC_RUNTIME``) into a folder outside
 the site root, owner-only (0700), and the restorer reads it there:
 
     $SITEPACK_HOME/restores/<site folder name>-<hash of its resolved path>/
@@ -23,11 +23,6 @@ from pathlib import Path
 
 from .errors import SitepackError
 
-INSTALLATION = "installation"
-#: What stays in the web root's ``installation/``: the restorer's code, nothing secret.
-PUBLIC_RUNTIME = ("restore.py", "restorer", "vendor", "templates")
-#: Where each archive part this extraction read is listed (``finish`` removes those in the site).
-ARCHIVE_PARTS = "archive-parts.json"
 _DEFAULT_HOME = "~/.local/share/sitepack"
 
 
@@ -36,18 +31,6 @@ def data_home() -> Path:
     (not created here; the backup side creates it 0700)."""
     configured = os.environ.get("SITEPACK_HOME")
     return Path(configured or _DEFAULT_HOME).expanduser()
-
-
-def is_private(path: str) -> bool:
-    """Whether an archive entry path belongs in the private folder (``installation/X``,
-    ``X`` not the restorer's code)."""
-    head, _, rest = path.partition("/")
-    return head == INSTALLATION and bool(rest) and rest.partition("/")[0] not in PUBLIC_RUNTIME
-
-
-def private_path(private_root: Path | str, path: str) -> str:
-    """Where the private entry ``path`` (``installation/X``) lives: ``private_root/X``."""
-    return os.path.join(private_root, path[len(INSTALLATION) + 1:])
 
 
 def default_private_dir(site_root: Path) -> Path:

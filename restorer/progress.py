@@ -11,7 +11,7 @@ import sys
 import time
 from typing import TextIO
 
-from .textsafe import shown_name
+from restorer.extract.textsafe import shown_name
 
 _PLAIN_INTERVAL = 2.0  # seconds between plain lines when output is not a terminal
 _BAR_INTERVAL = 0.1

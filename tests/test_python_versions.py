@@ -18,7 +18,7 @@ from packaging.specifiers import SpecifierSet
 
 import restorer
 from packer import bundle_runtime
-from restorer import filewriter
+from restorer.extract import filewriter
 
 ROOT = Path(__file__).resolve().parents[1]
 OLDEST = ".".join(map(str, restorer.MIN_PYTHON))

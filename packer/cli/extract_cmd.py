@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from restorer.extract import extract_reader
+from restorer.extract.extractor import extract_reader
 from restorer.formats import open_archive
 from restorer.private import resolve_private_dir
 from restorer.progress import human_size

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from restorer.extract.textsafe import shown_name
 from restorer.formats import MANIFEST_PATH, open_archive
-from restorer.textsafe import shown_name
 
 from .common import resolve_secret, secret_options
 

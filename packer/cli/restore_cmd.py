@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from restorer.entry import load_answers
-from restorer.restore import run_headless
+from restorer.launch.cli import load_answers
+from restorer.restore.session import run_headless
 
 
 @click.command("restore")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from restorer.errors import UnsafeEntryError
-from restorer.extract import extract
+from restorer.extract.extractor import extract
 from restorer.formats.base import EntryType
 from tests.archive.test_extract import craft_jpa
 
@@ -97,7 +97,7 @@ def test_the_issue_chain_is_refused_naming_the_link(tmp_path):
 
 
 def test_the_kickstart_refuses_the_issue_chain(tmp_path, capsys):
-    from restorer.kickstart import main
+    from restorer.launch.kickstart import main
     archive = craft_jpa(tmp_path / "links.jpa", [(name, LINK, 0o120777, target.encode())
                                                 for name, target in ISSUE_CHAIN])
     assert main([str(archive), str(tmp_path / "site"), "--no-wizard"]) == 1

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
+from restorer.extract.textsafe import shown_name
 from restorer.formats.base import EntryType
-from restorer.textsafe import shown_name
 from tests.archive.test_extract import craft_jpa
 
 HOSTILE = "\x1b]0;owned\x07title\x1b[2Jclear\x9bc1\x7fdel-café.txt"

@@ -9,11 +9,11 @@ import subprocess
 
 import pytest
 
-from restorer.akeeba import read_bundle
-from restorer.extract import extract
-from restorer.finish import finish_restore
+from restorer.bundle import read_bundle
+from restorer.extract.extractor import extract
 from restorer.formats.base import EntryType
 from restorer.private import default_private_dir
+from restorer.restore.finish import finish_restore
 from tests.archive.test_extract import craft_jpa
 
 FILE = EntryType.FILE

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from restorer.akeeba import read_bundle
+from restorer.bundle import read_bundle
 from restorer.errors import SitepackError
 
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from restorer.akeeba import read_bundle
+from restorer.bundle import read_bundle
 from restorer.errors import SitepackError
-from restorer.finish import finish_restore
+from restorer.restore.finish import finish_restore
 
 
 def _site(root, *, renamed=True, default=True):

@@ -24,9 +24,9 @@ from urllib.parse import quote
 import pytest
 
 from harness.webservers import ApacheServer, NginxServer, PhpBuiltinServer
-from restorer.answers import DbAnswers
 from restorer.private import default_private_dir
-from restorer.restore import RestoreSession
+from restorer.restore.answers import DbAnswers
+from restorer.restore.session import RestoreSession
 from tests.restore.bundles import (backup, bundle_copy, demo_site,  # noqa: F401 (fixture)
                                    pack_without_manifest)
 

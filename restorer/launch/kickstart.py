@@ -21,8 +21,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .errors import SitepackError, WrongPasswordError
-from .private import resolve_private_dir
+from restorer.bundle import ENTRY_SCRIPT, INSTALLATION
+from restorer.errors import SitepackError, WrongPasswordError
+from restorer.private import resolve_private_dir
+from restorer.restore.answers import WIZARD_DEFAULTS
 
 PASSWORD_ENV = "SITEPACK_ARCHIVE_PASSWORD"
 ARCHIVE_SUFFIXES = (".jpa", ".jps", ".zip")
@@ -62,7 +64,7 @@ def _missing_cryptography(exc: BaseException) -> bool:
 def extract_with_password(archive: Path, dest: Path, password: str | None, ask: bool,
                           private_dir: Path) -> None:
     """Extracts; a site bundle's server files become ``*.bak`` until the finish step."""
-    from .extract import extract
+    from restorer.extract.extractor import extract
     while True:
         try:
             extract(archive, dest, password=password, server_files_as_bak="auto", private_dir=private_dir)
@@ -105,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     wizard.add_argument("--wizard", dest="wizard", action="store_true", default=None,
                         help="start the wizard after extracting without asking")
     wizard.add_argument("--no-wizard", dest="wizard", action="store_false", help="only extract")
-    parser.add_argument("--host", default="127.0.0.1", help="wizard address (see restore.py wizard --help)")
-    parser.add_argument("--port", default="8780", help="wizard port")
+    parser.add_argument("--host", default=WIZARD_DEFAULTS.host, help="wizard address (see restore.py wizard --help)")
+    parser.add_argument("--port", default=str(WIZARD_DEFAULTS.port), help="wizard port")
     parser.add_argument("--private-dir", type=Path, default=None,
                         help="where the dump, password hash and other restore data go, outside "
                              "the site (default: $SITEPACK_HOME/restores/<folder>-<hash>)")
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
               f"outside the site, owner-only)", flush=True)
         extract_with_password(archive, dest, password, ask=interactive and password is None,
                               private_dir=private)
-        installation = dest / "installation"
+        installation = dest / INSTALLATION
         if not private.is_dir():
             print("extracted; this archive holds no installation/ folder, so there is nothing to restore "
                   "beyond the files", flush=True)
@@ -130,12 +132,12 @@ def main(argv: list[str] | None = None) -> int:
             install_runtime(pyz, installation)
             print("this backup carries another installer (Akeeba's, never run): sitepack's restorer "
                   "was copied into installation/", flush=True)
-        from .restore import RestoreSession
+        from restorer.restore.session import RestoreSession
         session = RestoreSession(dest, private)
         if pyz is not None:
-            session.state["kickstart"] = str(pyz)
+            session.state.kickstart = str(pyz)
             session.save()
-        entry = installation / "restore.py"
+        entry = installation / ENTRY_SCRIPT
         command = [sys.executable, str(entry), "wizard", "--host", args.host, "--port", str(args.port)]
         if args.private_dir:
             command += ["--private-dir", str(private)]

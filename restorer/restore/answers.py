@@ -26,12 +26,27 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .db import DbConnectionInfo
-from .errors import SitepackError
+from restorer.db import DbConnectionInfo
+from restorer.errors import SitepackError
 
 EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
 HTACCESS_MODES = ("keep", "default", "remove")
 _PREFIX_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True)
+class WizardOptions:
+    """How the wizard serves. ``WIZARD_DEFAULTS`` is the one place its defaults are
+    written: ``restore.py wizard``, ``sitepack wizard`` and the kickstart read them."""
+
+    host: str = "127.0.0.1"
+    port: int = 8780
+    step_seconds: float = 2.0   # work per request of the progress bars
+    retries: int = 3            # automatic retries of a failed request in the browser
+    retry_seconds: int = 10     # wait before such a retry
+
+
+WIZARD_DEFAULTS = WizardOptions()
 
 
 def secret(section: dict, name: str, where: str) -> str | None:

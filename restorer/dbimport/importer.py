@@ -22,11 +22,12 @@ from pathlib import Path
 
 import pymysql
 
+from restorer.db import DbConnectionInfo, close_quietly
+from restorer.errors import DatabaseError
+
 from .collations import CollationMapper
-from .db import DbConnectionInfo, close_quietly
-from .errors import DatabaseError
 from .sqlstream import MarkerStatementReader, plain_statements
-from .sqltext import ABSTRACT_PREFIX, swap_prefix
+from .sqltext import ABSTRACT_PREFIX, quote_ident, swap_prefix
 
 PROGRESS_TABLE = "sitepack_import_progress"
 EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
@@ -41,10 +42,6 @@ _SESSION = ("SET SESSION foreign_key_checks = 0, SESSION unique_checks = 0, "
 def part_names(sqlfile: str, parts: int) -> list[str]:
     stem = sqlfile.rsplit(".", 1)[0]
     return [sqlfile] + [f"{stem}.s{i:02d}" for i in range(1, parts)]
-
-
-def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _excerpt(statement: bytes) -> str:
@@ -298,7 +295,7 @@ class Importer:
                     backup = "bak_" + name[len(prefix):]
                     if backup in present and backup != name:
                         self._drop(cur, backup, present[backup])
-                    cur.execute(f"RENAME TABLE {_quote(name)} TO {_quote(backup)}")
+                    cur.execute(f"RENAME TABLE {quote_ident(name)} TO {quote_ident(backup)}")
             for name in sorted(doomed, key=lambda n: present[n] != "VIEW"):
                 self._drop(cur, name, present[name])
             cur.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (sqlfile VARCHAR(190) "
@@ -308,7 +305,7 @@ class Importer:
 
     @staticmethod
     def _drop(cur, name: str, kind: str) -> None:
-        cur.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {_quote(name)}")
+        cur.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {quote_ident(name)}")
 
     def _finish(self) -> None:
         with self._conn.cursor() as cur:

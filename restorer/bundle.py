@@ -1,4 +1,8 @@
-"""Reading a bundle's ``installation/`` folder: Akeeba's layout, which sitepack follows.
+"""What a site bundle is: the names inside ``installation/`` (Akeeba's layout) and reading it.
+
+Every name a bundle holds is spelled here only: the installer (``packer/installer.py``)
+writes them, extraction and the restore read them; ``is_private`` says which entries
+belong in the private folder rather than the web root.
 
 Both an archive made by sitepack and one made by Akeeba Backup hold ``installation/``
 with ``sql/databases.json`` (one entry per dump: ``site.sql``
@@ -21,11 +25,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SitepackError
-from .private import PUBLIC_RUNTIME, make_private_dir, resolve_private_dir
+from .private import make_private_dir, resolve_private_dir
 
+# The names inside a bundle, spelled here only (the installer writes them, extraction and
+# the restore read them).
 INSTALLATION = "installation"
+#: The script a bundle is restored with: ``installation/restore.py``.
+ENTRY_SCRIPT = "restore.py"
+#: What stays in the web root's ``installation/``: the restorer's code, nothing secret.
+PUBLIC_RUNTIME = (ENTRY_SCRIPT, "restorer", "vendor", "templates")
+SQL_DIR = "sql"
+DATABASES_JSON = "databases.json"
 SITE_DUMP = "site.sql"
+EXTRAINFO = "extrainfo.json"
+README = "README.html"
 MANIFEST = "sitepack-manifest.jsonl"
+#: Where each archive part this extraction read is listed (``finish`` removes those in the site).
+ARCHIVE_PARTS = "archive-parts.json"
 # Labels for the backup information both tools write into extrainfo.json.
 _INFO_LABELS = {
     "host": "Origin host",
@@ -38,6 +54,18 @@ _INFO_LABELS = {
     "original_root": "Original site root",
     "site_url": "Original site URL",
 }
+
+
+def is_private(path: str) -> bool:
+    """Whether an archive entry path belongs in the private folder (``installation/X``,
+    ``X`` not the restorer's code)."""
+    head, _, rest = path.partition("/")
+    return head == INSTALLATION and bool(rest) and rest.partition("/")[0] not in PUBLIC_RUNTIME
+
+
+def private_path(private_root: Path | str, path: str) -> str:
+    """Where the private entry ``path`` (``installation/X``) lives: ``private_root/X``."""
+    return os.path.join(private_root, path[len(INSTALLATION) + 1:])
 
 
 @dataclass
@@ -57,7 +85,7 @@ class Bundle:
 
     @property
     def sql_dir(self) -> Path:
-        return self.private / "sql"
+        return self.private / SQL_DIR
 
     @property
     def config_path(self) -> Path | None:
@@ -92,11 +120,29 @@ def _read_json(path: Path, what: str) -> object:
         raise SitepackError(f"{what} {path} is not valid JSON ({exc}); re-extract the archive") from None
 
 
+# Files and folders each platform's own software has, with or without its configuration.
+_JOOMLA_FILES = ("administrator/index.php",)
+_JOOMLA_ANY_FOLDER = ("libraries/src", "libraries/cms")     # Joomla 3.8+/4/5, Joomla 3.0-3.7
+_WORDPRESS_FILES = ("wp-config.php", "wp-settings.php", "wp-includes/version.php")
+
+
 def detect_platform(site_root: Path) -> str:
+    """Which platform a site folder holds: ``joomla``, ``wordpress`` or ``generic``. The one
+    rule for the backup (``packer.site``) and the restore.
+
+    Joomla: a ``configuration.php`` declaring ``JConfig``, or Joomla's own folders (a site
+    whose configuration is lost or damaged still has them, and is told so, not backed up as
+    a generic site without its database). A ``configuration.php`` of another application
+    makes nothing Joomla. WordPress: ``wp-config.php`` or WordPress's own files (its
+    configuration may sit one folder above the site). Joomla is checked first.
+    """
     config = site_root / "configuration.php"
     if config.is_file() and "JConfig" in config.read_text(encoding="utf-8", errors="replace"):
         return "joomla"
-    if (site_root / "wp-config.php").is_file():
+    if all((site_root / name).is_file() for name in _JOOMLA_FILES) and \
+            any((site_root / name).is_dir() for name in _JOOMLA_ANY_FOLDER):
+        return "joomla"
+    if any((site_root / name).is_file() for name in _WORDPRESS_FILES):
         return "wordpress"
     return "generic"
 
@@ -136,7 +182,7 @@ def read_bundle(site_root: Path, private_dir: Path | None = None) -> Bundle:
             f"(sitepack extract ARCHIVE {site_root}), give the folder you extracted it into, or "
             f"the --private-dir it was extracted with")
     databases: dict[str, dict] = {}
-    db_json = private / "sql" / "databases.json"
+    db_json = private / SQL_DIR / DATABASES_JSON
     if db_json.is_file():
         raw = _read_json(db_json, "the database list")
         if not isinstance(raw, dict):
@@ -146,9 +192,9 @@ def read_bundle(site_root: Path, private_dir: Path | None = None) -> Bundle:
             entry = dict(raw[name])
             entry.setdefault("sqlfile", name)
             databases[name] = entry
-    extrainfo_path = private / "extrainfo.json"
+    extrainfo_path = private / EXTRAINFO
     extrainfo = _read_json(extrainfo_path, "the backup information") if extrainfo_path.is_file() else {}
-    readme_path = private / "README.html"
+    readme_path = private / README
     readme = readme_path.read_text(encoding="utf-8", errors="replace") if readme_path.is_file() else None
     # Akeeba's installer is PHP; ours carries a manifest. (The kickstart may have copied our
     # restorer into Akeeba's folder, so the restorer's presence proves nothing.)

@@ -16,7 +16,7 @@ _TOO_OLD = restorer.python_too_old("kickstart.pyz")
 if _TOO_OLD:
     sys.exit(_TOO_OLD)
 
-from restorer.kickstart import main  # noqa: E402  (the path must be set first)
+from restorer.launch.kickstart import main  # noqa: E402  (the path must be set first)
 
 if __name__ == "__main__":
     sys.exit(main())

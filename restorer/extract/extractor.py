@@ -51,7 +51,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import os
 import posixpath
 import re
@@ -61,16 +60,19 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from restorer.bundle import (ARCHIVE_PARTS, DATABASES_JSON, ENTRY_SCRIPT, INSTALLATION, SQL_DIR, is_private,
+                             private_path)
 from restorer.errors import ArchiveError, TargetWriteError, UnsafeEntryError
-from restorer.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
-                                 temp_name, unlink_quietly, write_file)
+from restorer.extract.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
+                                         temp_name, unlink_quietly, write_file)
+from restorer.extract.manifest import ManifestReader
+from restorer.extract.textsafe import shown_name
+from restorer.extract.verify import ManifestComparison, Observed, observe
 from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
-from restorer.manifest import ManifestReader
-from restorer.private import ARCHIVE_PARTS, INSTALLATION, is_private, make_private_dir, private_path
+from restorer.private import make_private_dir
+from restorer.privatefile import write_private_json
 from restorer.progress import Progress
-from restorer.textsafe import shown_name
-from restorer.verify import ManifestComparison, Observed, observe
 
 #: Written as ``<name>.bak`` at the site root during a restore (issue 7, D1).
 SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")
@@ -91,7 +93,7 @@ class ExtractReport:
 #: Inside ``installation/``: the server files this extraction wrote as ``*.bak``.
 RENAMED_LIST = "renamed-files.json"
 #: Files under ``installation/`` that make an archive a site bundle to restore.
-_BUNDLE_MARKERS = ("restore.py", "sql/databases.json")
+_BUNDLE_MARKERS = (ENTRY_SCRIPT, f"{SQL_DIR}/{DATABASES_JSON}")
 
 
 def check_entry_path(path: str) -> None:
@@ -304,7 +306,7 @@ class Extractor:
         except WriteFailure as failure:
             raise self._write_error(failure) from None
         if self._private_made:
-            _write_owner_only(os.path.join(self._private, ARCHIVE_PARTS),
+            write_private_json(Path(self._private, ARCHIVE_PARTS),
                               [os.path.abspath(part) for part in reader.parts])
             self.report.private_dir = self._private
         if manifest is not None:
@@ -349,7 +351,7 @@ class Extractor:
 
     def _settle_server_files(self) -> None:
         if self._is_bundle():
-            _write_owner_only(self._full(f"{INSTALLATION}/{RENAMED_LIST}"), sorted(self._renamed))
+            write_private_json(Path(self._full(f"{INSTALLATION}/{RENAMED_LIST}")), sorted(self._renamed))
         elif self.server_files_as_bak == "auto":
             # Not a site bundle: nothing will put them back, so they keep their names.
             for path in sorted(self._renamed):
@@ -539,11 +541,6 @@ class Extractor:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ArchiveError(f"the archive is damaged: {path}: {problem}{more}; the damaged files "
                            "were removed, copy or download the archive again")
-
-
-def _write_owner_only(path: str, data: list) -> None:
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as listed:
-        json.dump(data, listed)
 
 
 def extract(archive: Path | str, dest: Path | str, *, password: str | None = None,

@@ -14,15 +14,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .akeeba import Bundle, remove_installation
-from .errors import SitepackError
-from .extract import RENAMED_LIST
-from .private import ARCHIVE_PARTS
-from .restore import FinishResult
+from restorer.bundle import ARCHIVE_PARTS, Bundle, remove_installation
+from restorer.errors import SitepackError
+from restorer.extract.extractor import RENAMED_LIST
 
 KICKSTART_NAME = "kickstart.pyz"
+
+
+@dataclass
+class FinishResult:
+    site_url: str | None
+    removed: list[str]
+    restored: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 def renamed_files(bundle: Bundle) -> list[str]:

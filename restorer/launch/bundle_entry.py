@@ -19,7 +19,7 @@ _TOO_OLD = restorer.python_too_old("The sitepack restorer")
 if _TOO_OLD:
     sys.exit(_TOO_OLD)
 
-from restorer.entry import main  # noqa: E402  (the path must be set first)
+from restorer.launch.cli import main  # noqa: E402  (the path must be set first)
 
 if __name__ == "__main__":
     sys.exit(main())
