@@ -18,9 +18,9 @@ from ..archive.parts import check_part_size
 from ..home import data_dir, jobs_dir, private_dir
 from ..installer import installer_password_record
 from ..logs import BackupLog, log_path_for
-from ..naming import NamingContext, archive_base_name, default_description, expand
+from ..naming import NamingContext, archive_base_name, backup_host, default_description, expand
 from ..scan import dir_identity
-from .output import DEFAULT_OUTPUT_WARNING, archive_name_taken, prepare_output_dir
+from .output import archive_name_taken, prepare_output_dir
 from .password import archive_password_for
 from .phases import first_phase
 from .state import JobState, Settings, SiteSummary
@@ -69,11 +69,10 @@ def new_backup(site_root: Path, *, profile: str, backup_type: str | None, fmt: s
     if output_dir is None and prof.output_dir:
         output_dir = Path(prof.output_dir)
     out = prepare_output_dir(root, output_dir)
-    if output_dir is None:
-        warnings.insert(0, DEFAULT_OUTPUT_WARNING.format(path=out))
 
+    host = backup_host(site.host if site else None)
     naming = NamingContext.for_now(
-        host=site.host if site else None, site_name=site.name if site else root.name,
+        host=host, site_name=site.name if site else root.name,
         platform_name=_platform_name(site), platform_version=site.platform_version if site else None)
     archive = out / (archive_base_name(name_template or prof.name_template, naming)
                      + writer_class(fmt).suffix)
@@ -95,7 +94,7 @@ def new_backup(site_root: Path, *, profile: str, backup_type: str | None, fmt: s
     settings = Settings(
         site_root=str(root), backup_type=backup_type, format=fmt, archive=str(archive),
         started=time.time(), profile=dataclasses.replace(prof, archive_password=None),
-        site=_site_summary(site, root), part_size=part_size, output_dir=str(out),
+        site=_site_summary(site, root, host), part_size=part_size, output_dir=str(out),
         default_output=output_dir is None, description=description, comment=comment,
         origin=origin, password_record=password_record,
         excluded=[list(i) for i in {dir_identity(out), dir_identity(data_dir())} if i])
@@ -135,10 +134,10 @@ def _platform_name(site) -> str | None:
     return {"joomla": "Joomla!", "wordpress": "WordPress"}.get(site.platform, site.platform)
 
 
-def _site_summary(site, root: Path) -> SiteSummary:
+def _site_summary(site, root: Path, host: str | None) -> SiteSummary:
     if site is None:
-        return SiteSummary(name=root.name)
+        return SiteSummary(name=root.name, host=host)
     return SiteSummary(platform=site.platform, platform_version=site.platform_version,
-                       name=site.name, host=site.host, prefix=site.prefix,
+                       name=site.name, host=host, prefix=site.prefix,
                        live_site=site.live_site, tmp_path=site.tmp_path, log_path=site.log_path,
                        db=site.db.to_public_dict() if site.db else None)
