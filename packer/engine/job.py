@@ -37,7 +37,7 @@ from ..archive import ArchiveWriter, open_writer
 from ..home import jobs_dir
 from ..logs import BackupLog, log_path_for
 from .domain import Domain
-from .output import remove_unfinished
+from .output import output_notes, remove_unfinished
 from .phases import DOMAINS, DOMAINS_BY_TYPE, next_position
 from .start import new_backup
 from .state import STATE_VERSION, JobState
@@ -125,6 +125,8 @@ class BackupJob:
         job = cls(new.state, log=new.log)
         new.log.info(f"sitepack backup #{job.id} ({settings.backup_type}, {settings.format}) of "
                      f"{settings.site_root}, origin {origin}")
+        for message in job.notes():
+            new.log.note(message)
         for message in new.warnings:
             job.warn(message)
         try:
@@ -211,6 +213,11 @@ class BackupJob:
 
     def warnings(self) -> list[str]:
         return list(self.state.warnings)
+
+    def notes(self) -> list[str]:
+        """Reminders that are no warnings (the default output folder is in use)."""
+        settings = self.state.settings
+        return output_notes(settings.output_dir, settings.default_output)
 
     def report(self) -> StepReport:
         state = self.state

@@ -20,7 +20,9 @@ from ..archive.base import leftover_sidecars
 from ..filters import relative_inside
 
 DEFAULT_OUTPUT_DIR_NAME = "sitepack-backups"
-DEFAULT_OUTPUT_WARNING = (
+#: A reminder, not a warning: the backup page calls it "not an error message ... just a
+#: reminder"; it goes to the log as a NOTE and does not change the exit code.
+DEFAULT_OUTPUT_NOTE = (
     "Default output directory is in use: {path} is a well-known place inside the site. "
     "sitepack put .htaccess and web.config files there that deny web access, but a server "
     "that ignores them would serve the archives to anyone. Use an output directory outside "
@@ -56,6 +58,11 @@ _WEB_CONFIG = """<?xml version="1.0" encoding="utf-8"?>
 
 def default_output_dir(site_root: Path) -> Path:
     return Path(site_root) / DEFAULT_OUTPUT_DIR_NAME
+
+
+def output_notes(output_dir: str, default_output: bool) -> list[str]:
+    """The reminders about a backup's output folder (notes, never warnings)."""
+    return [DEFAULT_OUTPUT_NOTE.format(path=output_dir)] if default_output else []
 
 
 def prepare_output_dir(site_root: Path, output_dir: Path | None) -> Path:
