@@ -10,6 +10,7 @@ still be cleaned up.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -90,13 +91,27 @@ def _check_writable(folder: Path) -> None:
     if not folder.is_dir():
         raise SitepackError(f"the output directory {folder} is not a directory; "
                             f"choose another (--output-dir)")
-    probe = folder / f".sitepack-write-test-{os.getpid()}"
     try:
-        probe.write_bytes(b"")
-        probe.unlink()
+        _probe_write(folder)
     except OSError as exc:
         raise SitepackError(f"the output directory {folder} is not writable ({exc.strerror}): "
                             f"fix its permissions or choose another (--output-dir)") from None
+
+
+def _probe_write(folder: Path) -> None:
+    """Creates a file in ``folder`` and lets it go: a nameless one where the system has
+    them (O_TMPFILE), so a process killed meanwhile leaves nothing behind."""
+    try:
+        os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return
+    except AttributeError:  # no O_TMPFILE on this system
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            raise
+    probe = folder / f".sitepack-write-test-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
 
 
 def _protect(folder: Path) -> None:
