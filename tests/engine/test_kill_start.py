@@ -14,6 +14,7 @@ cleared by the next start).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -47,15 +48,25 @@ def _parts(out: Path) -> set[str]:
     return {p.name for p in out.iterdir()} - {".htaccess", "web.config"} if out.is_dir() else set()
 
 
+def _logs() -> set[tuple[str, int]]:
+    """(name, mtime): a start that took a killed one's id writes a new log of the same name."""
+    found = set()
+    for path in logs_dir().iterdir() if logs_dir().is_dir() else ():
+        with contextlib.suppress(FileNotFoundError):  # cleared by the start under way
+            found.add((path.name, path.stat().st_mtime_ns))
+    return found
+
+
 # The work a starting backup has done, in the order it is done; each one a kill point.
+# ``before`` is what earlier rounds left: (parts, logs).
 MARKS = {
-    "output folder made": lambda out, known: out.is_dir(),
-    "working folder made": lambda out, known: bool(_job_folders()),
-    "log opened": lambda out, known: logs_dir().is_dir() and any(logs_dir().iterdir()),
-    "first part created": lambda out, known: bool(_parts(out) - known),
-    "state file written": lambda out, known: any(_seq(j) >= 0 for j in _job_folders()),
-    "first state saved": lambda out, known: any(_seq(j) >= 1 for j in _job_folders()),
-    "second state saved": lambda out, known: any(_seq(j) >= 2 for j in _job_folders()),
+    "output folder made": lambda out, before: out.is_dir(),
+    "working folder made": lambda out, before: bool(_job_folders()),
+    "log opened": lambda out, before: bool(_logs() - before[1]),
+    "first part created": lambda out, before: bool(_parts(out) - before[0]),
+    "state file written": lambda out, before: any(_seq(j) >= 0 for j in _job_folders()),
+    "first state saved": lambda out, before: any(_seq(j) >= 1 for j in _job_folders()),
+    "second state saved": lambda out, before: any(_seq(j) >= 2 for j in _job_folders()),
 }
 
 
@@ -79,10 +90,10 @@ def test_backup_killed_in_its_first_moments_resumes_or_leaves_nothing(demo, tmp_
     outcomes = {"resumed": 0, "no record": 0}
     for round_ in range(3):
         for mark, reached in MARKS.items():
-            known = _parts(out)
+            before = (_parts(out), _logs())
             child = subprocess.Popen(command, env={**os.environ, "ARCHIVE_KEY": PASSWORD},
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            while child.poll() is None and not reached(out, known):
+            while child.poll() is None and not reached(out, before):
                 time.sleep(0.0005)
             time.sleep(rng.uniform(0, 0.003))
             child.kill()
