@@ -100,9 +100,11 @@ def wordpress_factory(wordpress_ready, mariadb):
 
 
 @pytest.fixture(autouse=True)
-def sitepack_home(tmp_path, monkeypatch) -> Path:
-    """Each test gets its own sitepack data directory (records, profiles, logs)."""
-    home = tmp_path / "sitepack-home"
+def sitepack_home(tmp_path_factory, monkeypatch) -> Path:
+    """Each test gets its own sitepack data directory (records, profiles, logs, restores'
+    private folders): beside its tmp_path, never inside, since tests restore sites into
+    tmp_path and a private folder inside the site is refused."""
+    home = tmp_path_factory.mktemp("sitepack-home")
     monkeypatch.setenv("SITEPACK_HOME", str(home))
     return home
 

@@ -83,7 +83,7 @@ if job["kind"] == "dump":
     dumper.run()
     print(json.dumps(dumper.databases_json_entry()))
 else:
-    from restorer.dbimport import Importer
+    from restorer.dbimport.importer import Importer
     Importer(info, job["out"], job["entry"], new_prefix="jos_").run()
 """
 

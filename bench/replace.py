@@ -81,8 +81,8 @@ WORKER = r"""
 import json, os, resource, sys, time
 sys.path.insert(0, {root!r})
 from restorer.db import DbConnectionInfo
-from restorer.replace import Replacer
-from restorer.replace_plan import plan_replacements
+from restorer.replace.tables import Replacer
+from restorer.replace.plan import plan_replacements
 job = json.loads(sys.argv[1])
 info = DbConnectionInfo.from_public_dict(job["connection"], os.environ["MYSQL_PWD"])
 pairs, warnings = plan_replacements(job["old_url"], job["new_url"], job["old_path"], job["new_path"])
@@ -137,7 +137,7 @@ def naive_sql_replace(server: MariaDBServer, database: str) -> float:
 
 
 def count_broken_serialized(server: MariaDBServer, database: str) -> int:
-    from restorer import serialized
+    from restorer.replace import serialized
     broken = 0
     with server.connect(database) as conn, conn.cursor() as cur:
         cur.execute("SELECT CAST(meta_value AS BINARY) FROM wp_postmeta WHERE meta_key = '_wp_attachment_metadata'"

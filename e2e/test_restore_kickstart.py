@@ -13,6 +13,7 @@ import sys
 import urllib.request
 
 from harness.php import read_joomla_config
+from restorer.private import default_private_dir
 from tests.restore.bundles import (backup, bundle_copy, compare_with_origin, demo_site,  # noqa: F401 (fixture)
                                    pack_without_manifest, php_password_verify)
 
@@ -65,14 +66,15 @@ def test_kickstart_extracts_a_jpa_and_the_bundle_restores_itself_without_site_pa
         wizard.terminate()
         wizard.wait(10)
     assert (upload / "installation" / "restore.py").is_file()
-    renamed = json.loads((upload / "installation" / "renamed-files.json").read_text())
+    renamed = json.loads((default_private_dir(upload) / "renamed-files.json").read_text())
     assert ".htaccess" in renamed and (upload / ".htaccess.bak").is_file() and not (upload / ".htaccess").exists()
     target = db_factory()
     result = headless(upload, target, "ks_", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert not pyz.exists() and not (upload / "installation").exists()
-    for part in (tmp_path / "out").iterdir():
-        (upload / part.name).unlink()
+    assert not default_private_dir(upload).exists()
+    # the archive parts uploaded into the site are gone too: nobody can download them now
+    assert not any((upload / part.name).exists() for part in (tmp_path / "out").iterdir())
     compare_with_origin(site, upload, target, "ks_")
     assert read_joomla_config(upload / "configuration.php")["dbprefix"] == "ks_"
 
@@ -112,8 +114,7 @@ def test_akeeba_jpa_through_the_kickstart_restores_headless(tmp_path, demo_site,
     assert "from an Akeeba Backup backup" in result.stdout
     assert not (upload / "RAN-PHP").exists()
     assert not (upload / "installation").exists() and not pyz.exists()
-    for part in list(upload.glob("site-akeeba.*")):
-        part.unlink()
+    assert not list(upload.glob("site-akeeba.*"))  # removed by the finish
     compare_with_origin(site, upload, target, "ak_")
     conf = read_joomla_config(upload / "configuration.php")
     assert (conf["db"], conf["dbprefix"], conf["live_site"]) == (target.database, "ak_", NEW_URL)

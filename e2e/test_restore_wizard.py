@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
+from restorer.private import default_private_dir
 from tests.restore.bundles import (backup, bundle_copy, compare_with_origin, demo_site,  # noqa: F401 (fixture)
                                    make_bundle_dir, pack_without_manifest, php_password_verify, table_hashes)
 
@@ -140,10 +141,11 @@ def test_wizard_import_killed_mid_way_continues_after_a_restart(tmp_path, db, db
         screenshot("wizard-08-import-interrupted")
     finally:
         stop(proc)
-    state = json.loads((restored / "installation" / ".restore-state.json").read_text())
+    state_path = default_private_dir(restored) / ".restore-state.json"
+    state = json.loads(state_path.read_text())
     assert not state["databases"]["site.sql"]["done"]
-    assert oct((restored / "installation" / ".restore-state.json").stat().st_mode & 0o777) == "0o600"
-    assert target.password not in (restored / "installation" / ".restore-state.json").read_text()
+    assert oct(state_path.stat().st_mode & 0o777) == "0o600"
+    assert target.password not in state_path.read_text()
     proc = start_wizard(restored, port)
     try:
         page.reload()

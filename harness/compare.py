@@ -13,6 +13,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from restorer.dbimport.sqltext import quote_ident
+
 _TEXT_NUMBERS = {"tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "double", "year"}
 
 
@@ -34,7 +36,7 @@ def file_digests(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
 
 
 def _column_expr(name: str, data_type: str) -> str:
-    q = "`" + name.replace("`", "``") + "`"
+    q = quote_ident(name)
     if data_type == "float":
         return f"IFNULL({q}+0e0,'~')"
     if data_type == "bit":
@@ -55,7 +57,7 @@ def table_hashes(conn, prefix: str) -> dict[str, tuple[int, str]]:
             cur.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE "
                         "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (table,))
             exprs = [_column_expr(name, kind) for name, kind in cur.fetchall()]
-            cur.execute(f"SELECT MD5(CONCAT_WS('|', {', '.join(exprs)})) FROM `{table}`")
+            cur.execute(f"SELECT MD5(CONCAT_WS('|', {', '.join(exprs)})) FROM {quote_ident(table)}")
             digests = sorted(row[0] for row in cur.fetchall())
             result["#__" + table[len(prefix):]] = (len(digests), hashlib.sha256("".join(digests).encode()).hexdigest())
     return result
@@ -81,7 +83,7 @@ def definitions(conn, prefix: str) -> dict[str, str]:
             found["trigger " + name[len(prefix):]] = " ".join((event, timing, table[len(prefix):], norm(action)))
         cur.execute("SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()")
         for kind, name in cur.fetchall():
-            cur.execute(f"SHOW CREATE {kind} `{name}`")
+            cur.execute(f"SHOW CREATE {kind} {quote_ident(name)}")
             create = cur.fetchone()[2]
             found[f"{kind.lower()} {name[len(prefix):]}"] = norm(create.split("`", 3)[-1] if "DEFINER" in create else create)
     return found

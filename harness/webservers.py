@@ -7,7 +7,9 @@ system service is ever started or touched.
     with PhpBuiltinServer(docroot) as server:
         urllib.request.urlopen(server.url + "/index.php")
 
-The live-server security tests add Apache and nginx beside it (one owner: this module).
+``ApacheServer`` (Debian's apache2, ``AllowOverride All``) and ``NginxServer`` (a
+default-style server block, PHP off) serve a folder the same way, each from its own
+configuration file in a work folder; started as root, their workers run as www-data.
 """
 
 from __future__ import annotations
@@ -130,3 +132,125 @@ class PhpBuiltinServer(LoopbackServer):
 
     def log_path(self) -> Path:
         return self.docroot.parent / f".php-server-{self.port}.log"
+
+
+def _run_as() -> tuple[str, str] | None:
+    """The user and group a root-started Apache or nginx worker runs as (neither serves as
+    root); ``None`` when the tests do not run as root."""
+    return ("www-data", "www-data") if os.geteuid() == 0 else None
+
+
+class ConfiguredServer(LoopbackServer):
+    """A Debian web server serving ``docroot`` with its own configuration file, pid file,
+    logs and temp folders in ``workdir`` (``config_text`` and ``arguments`` say how)."""
+
+    CONFIG_NAME = "server.conf"
+
+    def __init__(self, docroot: Path, workdir: Path, *, host: str = "127.0.0.1", port: int | None = None):
+        super().__init__(host, port)
+        self.docroot = Path(docroot)
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+    def config_text(self) -> str:
+        raise NotImplementedError
+
+    def arguments(self, conf: Path) -> list[str]:
+        raise NotImplementedError
+
+    def command(self) -> list[str]:
+        conf = self.workdir / self.CONFIG_NAME
+        conf.write_text(self.config_text())
+        return self.arguments(conf)
+
+    def log_path(self) -> Path:
+        return self.workdir / "console.log"
+
+
+class ApacheServer(ConfiguredServer):
+    """Debian's ``apache2`` serving ``docroot`` with its own minimal configuration in
+    ``workdir``: ``AllowOverride All`` (the site's ``.htaccess`` files count), mod_rewrite,
+    no PHP module (a PHP file is served as it is, the worst case for a secret in PHP).
+
+    As root, its workers run as www-data, which must be able to read ``docroot``.
+    """
+
+    name = "apache2"
+    BINARY = "/usr/sbin/apache2"
+    MODULES = ("mpm_event", "authz_core", "authz_host", "access_compat", "authn_core",
+               "dir", "mime", "alias", "rewrite")
+    CONFIG_NAME = "apache.conf"
+
+    def config_text(self) -> str:
+        modules = "\n".join(f"LoadModule {name}_module /usr/lib/apache2/modules/mod_{name}.so"
+                            for name in self.MODULES)
+        run_as = _run_as()
+        user = f"User {run_as[0]}\nGroup {run_as[1]}\n" if run_as else ""
+        return f"""{modules}
+ServerRoot "{self.workdir}"
+ServerName {self.host}
+Listen {self.host}:{self.port}
+PidFile "{self.workdir}/apache.pid"
+ErrorLog "{self.workdir}/error.log"
+Mutex file:{self.workdir} default
+{user}TypesConfig /etc/mime.types
+DirectoryIndex index.html index.php
+DocumentRoot "{self.docroot}"
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory "{self.docroot}">
+    Options FollowSymLinks
+    AllowOverride All
+    Require all granted
+</Directory>
+"""
+
+    def arguments(self, conf: Path) -> list[str]:
+        return [self.BINARY, "-f", str(conf), "-DFOREGROUND"]
+
+    def environment(self) -> dict[str, str]:
+        # Debian's apache2 reads its run directories from these when started directly.
+        return dict(os.environ, APACHE_RUN_DIR=str(self.workdir), APACHE_LOCK_DIR=str(self.workdir),
+                    APACHE_LOG_DIR=str(self.workdir))
+
+
+class NginxServer(ConfiguredServer):
+    """Debian's ``nginx`` serving ``docroot`` with a default-style server block (``index``,
+    ``try_files $uri $uri/ =404``) and PHP off, its pid, logs and temp folders in ``workdir``.
+    nginx ignores ``.htaccess``: what lies in the web root is served as it is."""
+
+    name = "nginx"
+    BINARY = "/usr/sbin/nginx"
+    CONFIG_NAME = "nginx.conf"
+
+    def config_text(self) -> str:
+        run_as = _run_as()
+        user = f"user {run_as[0]} {run_as[1]};\n" if run_as else ""
+        temp = "\n".join(f"    {kind}_temp_path {self.workdir}/{kind};"
+                         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        return f"""{user}worker_processes 1;
+pid {self.workdir}/nginx.pid;
+error_log {self.workdir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {self.workdir}/access.log;
+{temp}
+    server {{
+        listen {self.host}:{self.port} default_server;
+        root {self.docroot};
+        index index.html index.htm;
+        server_name _;
+        location / {{
+            try_files $uri $uri/ =404;
+        }}
+    }}
+}}
+"""
+
+    def arguments(self, conf: Path) -> list[str]:
+        return [self.BINARY, "-c", str(conf), "-p", str(self.workdir), "-e", str(self.workdir / "error.log"),
+                "-g", "daemon off;"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 import restorer
+from restorer.bundle import ENTRY_SCRIPT
 from restorer.paths import templates_dir
 
 # Pure-Python packages the wizard needs at run time (flask and what flask imports).
@@ -30,7 +31,6 @@ VENDORED_PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous"
                      "blinker", "pymysql")
 # Template folders the wizard renders (the backup UI's templates stay behind).
 WIZARD_TEMPLATE_DIRS = ("wizard",)
-ENTRY_SCRIPT = "restore.py"
 KICKSTART_MAIN = "__main__.py"
 
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dll", ".dylib", ".pyc", ".pyo", ".c", ".h")
@@ -70,7 +70,7 @@ def runtime_files() -> Iterator[tuple[str, Path]]:
             yield f"templates/{source.name}", source
     for name in VENDORED_PACKAGES:
         yield from _tree(_package_dir(name), f"vendor/{name}")
-    yield ENTRY_SCRIPT, restorer_dir / "entry_script.py"
+    yield ENTRY_SCRIPT, restorer_dir / "launch" / "bundle_entry.py"
 
 
 def build_kickstart(out: Path) -> Path:
@@ -78,7 +78,7 @@ def build_kickstart(out: Path) -> Path:
 
     Inside, the files sit exactly as in ``installation/`` (so the kickstart can copy
     itself into a directory extracted from an Akeeba archive) plus ``__main__.py``,
-    which runs ``restorer.kickstart.main()``. Written to a temporary name and renamed.
+    which runs ``restorer.launch.kickstart.main()``. Written to a temporary name and renamed.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def build_kickstart(out: Path) -> Path:
             raw.write(b"#!/usr/bin/env python3\n")
             with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 restorer_dir = Path(restorer.__file__).resolve().parent
-                zf.write(restorer_dir / "kickstart_main.py", KICKSTART_MAIN)
+                zf.write(restorer_dir / "launch" / "pyz_main.py", KICKSTART_MAIN)
                 for arcname, source in runtime_files():
                     zf.write(source, arcname)
         tmp.chmod(stat.S_IRUSR | stat.S_IWUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP

@@ -7,31 +7,17 @@ files may hold a derived archive key and profiles a default archive password.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-# The one private-file writer (temp file, fsync, rename, 0600); the data directory's
-# files are written with it, so it is offered from here too.
-from restorer.privatefile import write_private_json
+from restorer.private import data_home
+from restorer.private import make_private_dir as private_dir
 
-__all__ = ["data_dir", "private_dir", "logs_dir", "profiles_dir", "jobs_dir", "records_path",
-           "write_private_json"]
-
-_DEFAULT = Path("~/.local/share/sitepack")
+__all__ = ["data_dir", "private_dir", "logs_dir", "profiles_dir", "jobs_dir", "records_path"]
 
 
 def data_dir() -> Path:
-    """The data directory, created (0700) when missing."""
-    configured = os.environ.get("SITEPACK_HOME")
-    path = Path(configured).expanduser() if configured else _DEFAULT.expanduser()
-    return private_dir(path)
-
-
-def private_dir(path: Path) -> Path:
-    """``path`` created with owner-only permissions (parents as needed)."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-    return path
+    """The data directory (one rule, shared with the restorer), created (0700) when missing."""
+    return private_dir(data_home())
 
 
 def logs_dir() -> Path:

@@ -9,7 +9,7 @@
 - ``README.html`` (``templates/readme.html``, autoescaped) with the description and
   comment — full backups only;
 - ``password.json`` when an installer password was given: only its salted scrypt hash
-  (format in ``restorer.install_password`` and docs/BACKUP.md), never the password.
+  (format in ``restorer.restore.install_password`` and docs/BACKUP.md), never the password.
 
 The manifest (``installation/sitepack-manifest.jsonl``) is written by the archive
 writer itself when it closes.
@@ -28,15 +28,15 @@ from typing import Iterator
 import jinja2
 
 from restorer import __version__
-from restorer.install_password import PASSWORD_FILE, password_file_text
+from restorer.bundle import EXTRAINFO, INSTALLATION, README, SITE_DUMP
+from restorer.bundle import SQL_DIR as _SQL_DIR
 from restorer.paths import templates_dir
+from restorer.restore.install_password import PASSWORD_FILE, password_file_text
 
 from . import bundle_runtime
 
-INSTALLATION = "installation"
-SQL_DIR = f"{INSTALLATION}/sql"
-DATABASES_JSON = "databases.json"
-SITE_DUMP = "site.sql"
+#: Where the dumps and ``databases.json`` sit in the archive.
+SQL_DIR = f"{INSTALLATION}/{_SQL_DIR}"
 
 
 def runtime_entries() -> Iterator[tuple[str, Path]]:
@@ -98,9 +98,9 @@ def write_generated(folder: Path, *, info: dict, description: str, comment: str,
         path.chmod(0o600)
         out.append((f"{INSTALLATION}/{name}", path))
 
-    put("extrainfo.json", json.dumps(info, indent=1, ensure_ascii=False) + "\n")
+    put(EXTRAINFO, json.dumps(info, indent=1, ensure_ascii=False) + "\n")
     if full:
-        put("README.html", readme_html(description=description, comment=comment, info=info))
+        put(README, readme_html(description=description, comment=comment, info=info))
         if password_record:
             put(PASSWORD_FILE, password_record)
     return out

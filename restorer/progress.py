@@ -11,6 +11,8 @@ import sys
 import time
 from typing import TextIO
 
+from restorer.extract.textsafe import shown_name
+
 _PLAIN_INTERVAL = 2.0  # seconds between plain lines when output is not a terminal
 _BAR_INTERVAL = 0.1
 _BAR_WIDTH = 30
@@ -80,7 +82,7 @@ class Progress:
             filled = int(_BAR_WIDTH * (pct or 0) / 100)
             bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
             pct_s = f"{pct:5.1f}%" if pct is not None else "  ?  %"
-            item = self.item[-40:]
+            item = shown_name(self.item)[-40:]   # escaped when drawn, not per update
             line = f"\r{self.label} [{bar}] {pct_s} {amount} {item}".replace("  ", " ")
             pad = max(0, self._drawn_width - len(line))
             self.stream.write(line + " " * pad)
@@ -89,7 +91,7 @@ class Progress:
                 self.stream.write("\n")
         else:
             words = [f"{pct:.1f}%" if pct is not None else "", amount,
-                     self.item if self.item and not final else ""]
+                     shown_name(self.item) if self.item and not final else ""]
             self.stream.write(f"{self.label}: " + " ".join(w for w in words if w) + "\n")
         self.stream.flush()
 

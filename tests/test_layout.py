@@ -126,8 +126,6 @@ def test_no_import_circle_inside_packer():
     assert _cycles(_import_graph("packer")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="restorer/finish.py and restorer/restore.py import each "
-                   "other until the restore side of issue 19 lands; then drop this mark")
 def test_no_import_circle_inside_restorer():
     assert _cycles(_import_graph("restorer")) == []
 
@@ -136,20 +134,59 @@ def test_the_circle_finder_finds_a_circle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-def test_no_packer_module_is_over_700_lines():
-    long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "packer").rglob("*.py"))
+PACKAGES = ("packer", "restorer")
+#: Modules beside the folders at restorer's top level, ``__init__.py`` not counted (it
+#: holds the package's docstring and version only): what every part of the restore uses.
+MAX_RESTORER_TOP_MODULES = 8
+
+
+def _folders(package: str) -> list[Path]:
+    return sorted([ROOT / package, *(p for p in (ROOT / package).rglob("*")
+                                     if p.is_dir() and p.name != "__pycache__")])
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_is_over_700_lines(package):
+    long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / package).rglob("*.py"))
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
     assert long == {}
 
 
-def test_every_packer_folder_says_what_lives_there():
+def test_restorer_keeps_at_most_8_modules_at_its_top_level():
+    """The rest is grouped by job in folders (extract/, dbimport/, replace/, restore/, ...)."""
+    top = sorted(p.name for p in (ROOT / "restorer").glob("*.py") if p.name != "__init__.py")
+    assert len(top) <= MAX_RESTORER_TOP_MODULES, top
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_folder_says_what_lives_there(package):
     """Each folder's ``__init__.py`` opens with a one-line docstring."""
     missing = []
-    for folder in sorted([ROOT / "packer", *(p for p in (ROOT / "packer").rglob("*")
-                                            if p.is_dir() and p.name != "__pycache__")]):
+    for folder in _folders(package):
         init = folder / "__init__.py"
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) if init.exists() else None
         summary = (doc or "").split("\n\n")[0]
         if not summary.strip() or "\n" in summary:
             missing.append(str(folder.relative_to(ROOT)))
     assert missing == []
+
+
+def _architecture_rows() -> list[str]:
+    """The first cell of every row of docs/ARCHITECTURE.md's layout table."""
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    table = text.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    return [line.split("|")[1] for line in table.splitlines()
+            if line.startswith("|") and not line.startswith("|---")]
+
+
+def test_the_architecture_table_has_a_row_for_every_folder():
+    """A newcomer reads docs/ARCHITECTURE.md first: a folder added without a row fails here,
+    and so does a row naming a folder that is gone."""
+    named = set()
+    for cell in _architecture_rows():
+        named.update(part.strip("`,") for part in cell.split() if part.strip("`,").endswith("/"))
+    folders = {f"{folder.relative_to(ROOT).as_posix()}/" for package in PACKAGES
+               for folder in _folders(package)}
+    assert sorted(folders - named) == [], "folders without a row in docs/ARCHITECTURE.md"
+    gone = sorted(n for n in named if n.startswith(PACKAGES) and n not in folders)
+    assert gone == [], "rows for folders that are not there"

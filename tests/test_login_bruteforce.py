@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from restorer.install_password import password_file_text
-from restorer.webguard import PER_ADDRESS_PER_WINDOW, TOTAL_PER_WINDOW, WINDOW_SECONDS
+from restorer.restore.install_password import password_file_text
+from restorer.web.guard import PER_ADDRESS_PER_WINDOW, TOTAL_PER_WINDOW, WINDOW_SECONDS
 from tests.restore.live_wizard import Browser, PrintingServer, WizardProcess
 from tests.restore.test_wizard_gate import _site
 

@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from restorer.errors import ArchiveError
+from restorer.extract.manifest import MANIFEST_MODE, manifest_header, manifest_line, manifest_trailer
 from restorer.formats.base import CHUNK_SIZE, MANIFEST_PATH, Entry, EntryType, validate_entry_path
-from restorer.manifest import MANIFEST_MODE, manifest_header, manifest_line, manifest_trailer
 
 from .parts import PartWriter, check_part_size
 

@@ -41,7 +41,7 @@ def secret_options(name: str, what: str):
 
 
 def https_options(func):
-    """``--cert``, ``--key`` and ``--insecure-http``: how a web server listens (``restorer.tls``)."""
+    """``--cert``, ``--key`` and ``--insecure-http``: how a web server listens (``restorer.web.tls``)."""
     func = click.option("--insecure-http", is_flag=True,
                         help="Serve plain HTTP beyond 127.0.0.1 (passwords cross the network in clear).")(func)
     func = click.option("--key", type=click.Path(dir_okay=False, exists=True, path_type=Path),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from restorer.extract.textsafe import shown_name
 from restorer.formats import MANIFEST_PATH, open_archive
 
 from .common import resolve_secret, secret_options
@@ -26,9 +27,9 @@ def command(archive: Path, password_env: str | None, password_file: Path | None)
             has_manifest = has_manifest or entry.path == MANIFEST_PATH
             when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.mtime))
                     if entry.mtime is not None else "?" * 16)
-            name = entry.path + ("/" if entry.is_dir else "")
+            name = shown_name(entry.path) + ("/" if entry.is_dir else "")
             if entry.is_symlink:
-                name += f" -> {entry.target}"
+                name += f" -> {shown_name(entry.target)}"
             click.echo(f"{stat.filemode(entry.mode)} {entry.size:>12} {when} {name}")
             count += 1
         click.echo(f"{count} entries, {reader.format}, {len(reader.parts)} part(s)", err=True)

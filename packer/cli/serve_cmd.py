@@ -8,7 +8,7 @@ import click
 
 from packer.web.login import LoginPassword
 from packer.web.server import DEFAULT_HOST, DEFAULT_PORT, WebServer
-from restorer import tls
+from restorer.web import tls
 
 from .common import https_options, resolve_secret, secret_options
 

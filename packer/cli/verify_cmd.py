@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from restorer.extract.verify import verify
 from restorer.progress import human_size
-from restorer.verify import verify
 
 from .common import ExitCode, progress, resolve_secret, secret_options
 

@@ -48,8 +48,8 @@ import pymysql
 import pymysql.cursors
 
 from restorer.db import DbConnectionInfo, close_quietly, ordering_key
+from restorer.dbimport.sqltext import quote_ident
 from restorer.errors import DatabaseError
-from restorer.sqltext import quote_ident
 
 from . import schema
 from .prefix import abstract_name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from restorer.sqltext import ABSTRACT_PREFIX, rewrite_outside_literals
+from restorer.dbimport.sqltext import ABSTRACT_PREFIX, rewrite_outside_literals
 
 
 def abstract_name(name: str, prefix: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from restorer.sqltext import quote_ident, rewrite_outside_literals
+from restorer.dbimport.sqltext import quote_ident, rewrite_outside_literals
 
 from .prefix import abstract_sql
 

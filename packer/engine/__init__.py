@@ -2,7 +2,7 @@
 
 from .job import BackupJob, StepReport, delete_backup, list_incomplete, run_to_completion
 from .output import default_output_dir
-from .password import archive_password_for
+from .password import archive_password_for, missing_password
 
 __all__ = ["BackupJob", "StepReport", "run_to_completion", "list_incomplete", "delete_backup",
-           "default_output_dir", "archive_password_for"]
+           "default_output_dir", "archive_password_for", "missing_password"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from restorer.bundle import DATABASES_JSON
+
 from ..installer import SQL_DIR, databases_json
 from .domain import Domain
 
@@ -55,9 +57,9 @@ class DatabaseDomain(Domain):
             return False
         meta = self.job.job_dir / "sql-meta"
         meta.mkdir(exist_ok=True)
-        (meta / "databases.json").write_bytes(databases_json(dumper.databases_json_entry()))
+        (meta / DATABASES_JSON).write_bytes(databases_json(dumper.databases_json_entry()))
         plan = [(f"{SQL_DIR}/{p.name}", str(p)) for p in dumper.files]
-        plan.append((f"{SQL_DIR}/databases.json", str(meta / "databases.json")))
+        plan.append((f"{SQL_DIR}/{DATABASES_JSON}", str(meta / DATABASES_JSON)))
         self.job.log.info(f"database dumped: {len(dumper.files)} SQL file(s), "
                           f"{sum(p.stat().st_size for p in dumper.files)} bytes")
         marks.dumper = dumper.state()

@@ -8,9 +8,10 @@ import os
 import time
 from pathlib import Path
 
+from restorer.bundle import INSTALLATION
+
 from ..archive import ArchiveWriter, SourceChangedError
 from ..filters import Filters
-from ..installer import INSTALLATION
 from ..scan import DIR, FILE, LINK, Entry, EntryList, Scanner
 from .domain import Domain
 

@@ -44,3 +44,14 @@ def archive_password_for(fmt: str, given: str | None, default: str | None = None
         raise SitepackError(f"the {fmt} format encrypts the archive and needs an archive "
                             f"password: {_HOW_TO_GIVE[origin]}")
     return password
+
+
+def missing_password(fmt: str, default: str | None, *, origin: str = "cli") -> str | None:
+    """What the rule says of a backup in ``fmt`` started with no password given (the
+    profile's ``default`` only), or ``None`` when it may start: tells a front end whether
+    its key field must be filled."""
+    try:
+        archive_password_for(fmt, None, default, origin=origin)
+    except SitepackError as exc:
+        return str(exc)
+    return None

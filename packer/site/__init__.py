@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from restorer.bundle import detect_platform
 from restorer.db import DbConnectionInfo
 from restorer.errors import ConfigError
 
 from .generic import detect_generic
-from .joomla import detect_joomla, looks_like_joomla
+from .joomla import detect_joomla
 from .model import Site, host_from_url, split_db_host
-from .wordpress import detect_wordpress, looks_like_wordpress
+from .wordpress import detect_wordpress
 
 __all__ = ["Site", "detect_site", "split_db_host", "host_from_url", "PLATFORMS"]
 
@@ -33,12 +34,7 @@ def detect_site(root: Path, *, platform: str | None = None,
     if not root.is_dir():
         raise ConfigError(f"{root} is not a folder: give the site's root folder (where index.php is)")
     if platform is None:
-        if looks_like_joomla(root):
-            platform = "joomla"
-        elif looks_like_wordpress(root):
-            platform = "wordpress"
-        else:
-            platform = "generic"
+        platform = detect_platform(root)
     if platform not in _DETECTORS:
         raise ConfigError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
     return _DETECTORS[platform](root, db_override)

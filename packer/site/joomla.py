@@ -14,17 +14,9 @@ from .model import Site, connection_info, host_from_url
 CONFIG_NAME = "configuration.php"
 # Version files: Joomla 3.8+ and 4/5 first, then Joomla 3.0-3.7.
 VERSION_FILES = ("libraries/src/Version.php", "libraries/cms/version/version.php")
-# Folders every Joomla 3/4/5 site has (a site that lost its configuration.php still has them).
-MARKERS = ("administrator/index.php", "libraries/src", "libraries/cms", "components", "modules")
 
 _FULL_BACKUP_ADVICE = ("a full backup needs the site's configuration to restore it; fix it or make a "
                        "files-only backup (--type files)")
-
-
-def looks_like_joomla(root: Path) -> bool:
-    if (root / CONFIG_NAME).exists():
-        return True
-    return (root / "administrator/index.php").is_file() and any((root / m).is_dir() for m in MARKERS[1:3])
 
 
 def class_constants(path: Path) -> dict[str, object]:

@@ -19,10 +19,6 @@ _FULL_BACKUP_ADVICE = ("a full backup needs the site's configuration to restore 
                        "files-only backup (--type files)")
 
 
-def looks_like_wordpress(root: Path) -> bool:
-    return (root / CONFIG_NAME).exists() or (root / VERSION_FILE).is_file() or (root / "wp-settings.php").is_file()
-
-
 def config_path_for(root: Path) -> tuple[Path, bool]:
     """Where WordPress loads its configuration from, and whether that is outside the site root."""
     inside = root / CONFIG_NAME

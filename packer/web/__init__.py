@@ -30,7 +30,7 @@ from flask import Flask, render_template
 from restorer.errors import SitepackError
 from restorer.paths import templates_dir
 from restorer.progress import human_size
-from restorer.webguard import OneTimeToken
+from restorer.web.guard import OneTimeToken
 
 from . import guard
 from .login import LoginPassword

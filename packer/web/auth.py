@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from restorer.errors import SitepackError
-from restorer.webguard import too_many_attempts
+from restorer.web.guard import too_many_attempts
 
 from .guard import log_in, log_out
 from .state import web_state

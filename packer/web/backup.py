@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from packer import logs, profiles, records
-from packer.engine import BackupJob
+from packer.engine import BackupJob, missing_password
 from packer.naming import NamingContext, default_description
 from packer.profiles import ENCRYPTED_FORMATS
 from restorer.errors import SitepackError
@@ -35,6 +35,8 @@ def _form_page(profile_name: str, *, values: dict, error: str | None = None, sta
     return render_template(
         "backup/new.html", profile=profile, profile_names=profiles.list_profiles(),
         warnings=collect(web_state().site_root, profile), encrypted=encrypted,
+        # The engine's rule: the key must be typed when the profile has no default one.
+        key_required=bool(missing_password(profile.format, profile.archive_password, origin="web")),
         # Only whether a default key exists: the key itself never leaves the server.
         default_key_set=encrypted and bool(profile.archive_password),
         values=values, error=error), status
@@ -58,13 +60,11 @@ def start():
         return _form_page(name, values=values, status=400,
                           error="The description is required: give this backup a short name "
                                 "(naming variables such as [DATE] and [TIME] are allowed).")
-    profile = profiles.load(name)
-    key = form.get("archive_password") or None
-    if profile.format not in ENCRYPTED_FORMATS:
-        key = None
     try:
+        # A key sent for a plain format (a page left open while its profile changed) is
+        # refused by the engine's rule, never dropped: the user believes it protects the archive.
         job = BackupJob.start(web_state().site_root, profile=name, description=description,
-                              comment=comment, archive_password=key,
+                              comment=comment, archive_password=form.get("archive_password") or None,
                               installer_password=form.get("installer_password") or None,
                               origin="web")
     except SitepackError as exc:

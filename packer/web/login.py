@@ -2,7 +2,7 @@
 
 The password is set on a run of ``sitepack serve --password-env VAR`` (or ``-file``) and
 stored as an scrypt hash in the data directory, so later runs need no secret on the
-command line. Each server start also makes a one-time token (``restorer.webguard``),
+command line. Each server start also makes a one-time token (``restorer.web.guard``),
 printed in the URL the user opens (like Jupyter's); the first login consumes it.
 """
 
@@ -15,9 +15,9 @@ import json
 import secrets
 from pathlib import Path
 
+from packer.home import data_dir
 from restorer.errors import SitepackError
-
-from packer.home import data_dir, write_private_json
+from restorer.privatefile import write_private_json
 
 LOGIN_FILE = "web-login.json"
 

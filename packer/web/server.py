@@ -8,7 +8,6 @@ posts it once and removes it from the address bar.
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 import threading
 from pathlib import Path
@@ -17,9 +16,9 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from restorer import tls
 from restorer.errors import SitepackError
-from restorer.webguard import OneTimeToken
+from restorer.web import tls
+from restorer.web.guard import OneTimeToken
 
 from . import create_app
 from .login import LoginPassword
@@ -28,18 +27,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_bind(host: str, password: LoginPassword) -> None:
-    """Refuses a non-loopback address unless a login password is configured."""
-    if not is_loopback(host) and not password.is_set():
+    """Refuses an address beyond loopback (the one rule, ``restorer.web.tls.is_loopback_only``)
+    unless a login password is configured."""
+    if not tls.is_loopback_only(host) and not password.is_set():
         raise SitepackError(
             f"refusing to listen on {host} without a login password: anyone who can reach "
             f"that address would only need the token to take over your backups; set a "

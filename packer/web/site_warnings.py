@@ -10,7 +10,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from packer.engine import archive_password_for, default_output_dir
+from packer.engine import default_output_dir, missing_password
 from packer.profiles import Profile
 from packer.site import detect_site
 from restorer.errors import SitepackError
@@ -74,9 +74,7 @@ def collect(site_root: Path, profile: Profile) -> list[PanelWarning]:
             f"Output directory not writable ({output_dir})",
             "Backups cannot be written there. Make the folder writable by the user running "
             "sitepack, or choose another output directory in the profile."))
-    try:  # the engine's rule: would a backup with no key typed in start?
-        archive_password_for(profile.format, None, profile.archive_password, origin="web")
-    except SitepackError:
+    if missing_password(profile.format, profile.archive_password, origin="web"):
         found.append(PanelWarning(
             f"Encrypted format ({profile.format}) without a default key",
             f"Profile '{profile.name}' writes encrypted archives but has no default encryption "

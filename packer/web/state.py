@@ -9,8 +9,7 @@ from pathlib import Path
 from flask import current_app
 
 from packer.engine import BackupJob
-
-from restorer.webguard import LoginThrottle, OneTimeToken
+from restorer.web.guard import LoginThrottle, OneTimeToken
 
 from .login import LoginPassword
 

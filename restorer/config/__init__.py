@@ -1,2 +1,4 @@
-"""Site configuration files read without running PHP and rewritten so PHP reads back exactly
-the new values: Joomla's ``configuration.php`` and WordPress' ``wp-config.php``."""
+"""Site configuration files (``configuration.php``, ``wp-config.php``) read and rewritten without PHP.
+
+Rewritten so PHP reads back exactly the new values: Joomla's ``configuration.php`` and
+WordPress' ``wp-config.php``."""

@@ -6,7 +6,7 @@ Every format module in this package exposes two functions:
   magic (at least 16 bytes are given when the file has them);
 - ``open_reader(parts: list[Path], password: str | None) -> ArchiveReader``;
 - ``decoder(keys: dict[str, str]) -> Callable[[bytes, int, int, int], bytes]``: what a
-  writer process (``restorer/filewriter.py``) decodes a ``StoredData`` with, given its
+  writer process (``restorer/extract/filewriter.py``) decodes a ``StoredData`` with, given its
   ``raw`` bytes and ``params`` and the reader's ``handover_keys()``; it raises on damaged
   data (the reader's ``StoredData.decode`` then says what is wrong).
 

@@ -3,9 +3,9 @@
 ``create_app(site_root)`` builds it (application factory + blueprints: ``auth`` for the
 installer password gate, CSRF and the closed-after-finish check, ``pages`` for the steps,
 ``api`` for the step-by-step JSON calls the progress bars make; session cookie and
-security headers from ``restorer.webguard``). ``serve()`` runs it on 127.0.0.1; it
+security headers from ``restorer.web.guard``). ``serve()`` runs it on 127.0.0.1; it
 listens on another address only when the backup carries an installer password, and
-there over HTTPS (``restorer.tls``) unless told ``insecure_http``.
+there over HTTPS (``restorer.web.tls``) unless told ``insecure_http``.
 """
 
 from __future__ import annotations
@@ -17,21 +17,27 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 
-from .. import tls, webguard
+from restorer.extract.textsafe import shown_name
+from restorer.restore.answers import WIZARD_DEFAULTS
+from restorer.restore.session import RestoreSession, moved_note
+from restorer.web import guard as webguard
+from restorer.web import tls
+
 from ..errors import SitepackError
 from ..paths import templates_dir
-from ..restore import RestoreSession
 
 
-def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10,
-               step_seconds: float = 2.0) -> Flask:
+def create_app(site_root: Path, *, retry_count: int = WIZARD_DEFAULTS.retries,
+               retry_seconds: int = WIZARD_DEFAULTS.retry_seconds,
+               step_seconds: float = WIZARD_DEFAULTS.step_seconds, private_dir: Path | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(templates_dir()), static_folder=None)
     # Sessions live as long as this process: a restarted wizard asks for the password again.
     app.secret_key = secrets.token_bytes(32)
     webguard.install(app, "sitepack_wizard")
     app.config.update(RETRY_COUNT=retry_count, RETRY_SECONDS=retry_seconds,
                       STEP_SECONDS=step_seconds)
-    app.extensions["restore_session"] = RestoreSession(site_root)
+    app.extensions["restore_session"] = RestoreSession(site_root, private_dir)
+    app.jinja_env.filters["shown_name"] = shown_name
     app.extensions["lock"] = threading.Lock()
     app.extensions["throttle"] = webguard.LoginThrottle()
     # The owner's way in that the throttle never blocks; serve() prints it on the terminal.
@@ -62,14 +68,16 @@ def create_app(site_root: Path, *, retry_count: int = 3, retry_seconds: int = 10
     return app
 
 
-def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announce=print,
-          retry_count: int = 3, retry_seconds: int = 10, step_seconds: float = 2.0,
-          cert: Path | None = None, key: Path | None = None, insecure_http: bool = False) -> None:
+def serve(site_root: Path, *, host: str = WIZARD_DEFAULTS.host, port: int = WIZARD_DEFAULTS.port,
+          announce=print, retry_count: int = WIZARD_DEFAULTS.retries,
+          retry_seconds: int = WIZARD_DEFAULTS.retry_seconds, step_seconds: float = WIZARD_DEFAULTS.step_seconds,
+          cert: Path | None = None, key: Path | None = None, insecure_http: bool = False,
+          private_dir: Path | None = None) -> None:
     """Runs the wizard until it is finished or interrupted; prints its URL first."""
     from werkzeug.serving import make_server
 
     app = create_app(site_root, retry_count=retry_count, retry_seconds=retry_seconds,
-                     step_seconds=step_seconds)
+                     step_seconds=step_seconds, private_dir=private_dir)
     session: RestoreSession = app.extensions["restore_session"]
     if not tls.is_loopback_only(host) and session.password_check is None:
         raise SitepackError(
@@ -89,6 +97,9 @@ def serve(site_root: Path, *, host: str = "127.0.0.1", port: int = 8780, announc
         announce(tls.fingerprint_line(cert_fingerprint))
     elif not tls.is_loopback_only(host):
         announce(f"WARNING: plain HTTP on {host} (--insecure-http): passwords cross the network in clear")
+    note = moved_note(session.bundle)  # done in create_app, before the server listened
+    if note:
+        announce(note)
     if session.password_check is None:
         announce("no installer password: listening on 127.0.0.1 only (reach it from this machine "
                  "or through an SSH tunnel)")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..answers import DbAnswers
+from restorer.restore.answers import DbAnswers
+
 from ..errors import SitepackError
 from .pages import restore, writing
 
@@ -18,7 +19,7 @@ def database_connect(name: str):
     with writing():
         restore().set_database(name, answers)
         status = restore().import_status(name)
-    return jsonify(ok=True, done=bool(status.get("done")), fraction=status.get("fraction", 0))
+    return jsonify(ok=True, done=status.done, fraction=status.fraction)
 
 
 @bp.post("/database/<name>/step")
@@ -40,5 +41,5 @@ def replace_step():
     with writing():
         progress = restore().replace_step(pairs, tables, dry_run=bool(data.get("dry_run")),
                                           budget_seconds=current_app.config["STEP_SECONDS"])
-        counts = (restore().state.get("replace") or {}).get("counts", {})
+        counts = restore().state.replace.counts
     return jsonify({**progress.to_dict(), "counts": counts})

@@ -1,7 +1,7 @@
 """The installer password gate, CSRF protection, and the closed-after-finish check for
 every wizard request.
 
-Password guesses go through the shared ``restorer.webguard.LoginThrottle`` (per address
+Password guesses go through the shared ``restorer.web.guard.LoginThrottle`` (per address
 and in total, counted before the slow hash); the one-time login URL printed on the
 wizard's terminal bypasses it. The password itself is only ever compared through
 ``InstallerPassword.verify`` (slow hash, constant-time compare).
@@ -9,31 +9,17 @@ wizard's terminal bypasses it. The password itself is only ever compared through
 
 from __future__ import annotations
 
-import hmac
-import secrets
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
-                   url_for)
-
-from ..restore import restore_open
-from ..webguard import LoginThrottle, OneTimeToken, too_many_attempts
+from restorer.restore.session import restore_open
+from restorer.web.guard import (CSRF_REFUSED, LoginThrottle, OneTimeToken, csrf_refusal, csrf_token,
+                                too_many_attempts)
 
 bp = Blueprint("auth", __name__)
 
 _OPEN_ENDPOINTS = {"auth.login"}
 CLOSED = ("This restore is finished (or its installation folder is gone), so the wizard accepts "
           "nothing more and stops. To restore again, extract the archive again.")
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
-
-
-@bp.app_context_processor
-def _inject():
-    return {"csrf_token": csrf_token}
 
 
 def refuse_when_closed() -> None:
@@ -52,10 +38,9 @@ def _guard():
     if request.endpoint is None:
         return None
     refuse_when_closed()
-    if request.method == "POST":
-        sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-        if not session.get("csrf") or not hmac.compare_digest(sent, session["csrf"]):
-            abort(400, description="The form expired (CSRF check failed): reload the page and try again.")
+    refusal = csrf_refusal()
+    if refusal:
+        abort(CSRF_REFUSED, description=refusal)
     if request.endpoint in _OPEN_ENDPOINTS:
         return None
     if restore.password_check is not None and not session.get("authenticated"):

@@ -6,9 +6,10 @@ import contextlib
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from ..answers import EXISTING_MODES, HTACCESS_MODES
+from restorer.restore.answers import EXISTING_MODES, HTACCESS_MODES
+from restorer.restore.session import RestoreSession
+
 from ..errors import SitepackError
-from ..restore import RestoreSession
 from .auth import refuse_when_closed
 
 bp = Blueprint("pages", __name__)
@@ -55,7 +56,7 @@ def checks():
 def database_first():
     session = restore()
     for name in session.bundle.databases:
-        if not session.import_status(name).get("done"):
+        if not session.import_status(name).done:
             return redirect(url_for("pages.database", name=name))
     return redirect(url_for("pages.setup"))
 
@@ -83,7 +84,7 @@ def setup():
     values = session.site_defaults()
     if request.method == "GET":
         return render("wizard/setup.html", "setup", values=values, htaccess_modes=HTACCESS_MODES,
-                      result=None, super_users=_super_users(session))
+                      result=None, super_users=session.super_users())
     form = request.form
     site = {key: form.get(key, "") for key in ("site_name", "mail_from", "from_name", "live_site",
                                               "cookie_domain", "cookie_path", "tmp_path", "log_path")
@@ -106,23 +107,7 @@ def setup():
     if result.written:
         return redirect(url_for("pages.replace"))
     return render("wizard/setup.html", "setup", values={**values, **site}, htaccess_modes=HTACCESS_MODES,
-                  result=result, super_users=_super_users(session))
-
-
-def _super_users(session: RestoreSession) -> list[dict]:
-    if session.bundle.platform != "joomla":
-        return []
-    from ..joomla_users import super_users
-    from ..akeeba import SITE_DUMP
-    answers = session.db_answers.get(SITE_DUMP)
-    if answers is None:
-        raise SitepackError("the wizard restarted and needs the database password again: "
-                            "open the Database step and enter it")
-    conn = answers.conn_info().connect()
-    try:
-        return super_users(conn, answers.prefix)
-    finally:
-        conn.close()
+                  result=result, super_users=session.super_users())
 
 
 @bp.route("/replace")
@@ -137,17 +122,17 @@ def replace():
 @bp.route("/finish", methods=["GET", "POST"])
 def finish():
     session = restore()
-    setup_state = session.state.get("setup") or {}
     if request.method == "GET":
-        return render("wizard/finish.html", "finish", setup=setup_state, htaccess_modes=HTACCESS_MODES,
+        return render("wizard/finish.html", "finish", setup=session.state.setup, htaccess_modes=HTACCESS_MODES,
                       databases={n: session.import_status(n) for n in session.bundle.databases},
-                      replace_state=session.state.get("replace") or {})
+                      replace_state=session.state.replace)
     # installation/ (perhaps holding this wizard's own templates) is about to be deleted:
     # load the last page's templates into Jinja's cache first.
     for name in ("wizard/done.html", "wizard/base.html", "wizard/style.css"):
         current_app.jinja_env.get_template(name)
     with writing():
-        result = session.finish(request.form.get("htaccess") or setup_state.get("htaccess"))
+        result = session.finish(request.form.get("htaccess") or None,
+                                keep_archive=bool(request.form.get("keep_archive")))
         html = render("wizard/done.html", "done", result=result)
     shutdown = current_app.extensions.get("shutdown")
     if shutdown:

@@ -12,10 +12,10 @@ import pytest
 
 from packer.archive import open_writer
 from restorer.errors import ArchiveError, MissingPartError
-from restorer.extract import extract
+from restorer.extract.extractor import extract
+from restorer.extract.verify import verify
 from restorer.formats import open_archive
 from restorer.formats.base import EntryType
-from restorer.verify import verify
 from tests.archive.akeeba_like import jpa_archive, jps_archive, split_zip
 from tests.archive.treeutil import noise
 

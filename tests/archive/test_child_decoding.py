@@ -13,9 +13,9 @@ import pytest
 
 from packer.archive import open_writer
 from restorer.errors import ArchiveError
-from restorer.extract import extract
-from restorer import filewriter
-from restorer.filewriter import TEMP_SUFFIX, FileWriter, current_umask
+from restorer.extract import filewriter
+from restorer.extract.extractor import extract
+from restorer.extract.filewriter import TEMP_SUFFIX, FileWriter, current_umask
 from restorer.formats import open_archive
 from restorer.formats.base import StoredData
 from restorer.formats.jpa import METHOD_DEFLATE

@@ -12,7 +12,7 @@ import pytest
 
 from packer.archive import open_writer
 from restorer.errors import ArchiveError, MissingPartError, UnsafeEntryError
-from restorer.extract import extract
+from restorer.extract.extractor import extract
 from restorer.formats.base import EntryType
 from restorer.formats.jpa import STANDARD_HEADER
 from tests.archive.akeeba_like import jpa_archive

@@ -15,8 +15,8 @@ import pytest
 
 from packer.archive import open_writer
 from restorer.errors import MissingPartError, TargetWriteError, UnsafeEntryError
-from restorer.extract import extract
-from restorer.filewriter import TEMP_SUFFIX, FileWriter, WriteFailure, current_umask
+from restorer.extract.extractor import extract
+from restorer.extract.filewriter import TEMP_SUFFIX, FileWriter, WriteFailure, current_umask
 
 MANY = FileWriter.INLINE_FILES + 150   # enough for the children to write most of them
 
@@ -75,7 +75,7 @@ def test_a_killed_child_is_an_error_not_a_hang(tmp_path):
 
 def test_a_child_never_writes_a_file_it_did_not_receive_whole(tmp_path):
     """A child whose input ends mid-file (the extraction died) writes nothing of it."""
-    from restorer.filewriter import FILE_HEAD, SETUP_HEAD, child_command
+    from restorer.extract.filewriter import FILE_HEAD, SETUP_HEAD, child_command
     path = str(tmp_path / "cut.php").encode()
     message = (SETUP_HEAD.pack(2) + b"{}" + FILE_HEAD.pack(len(path), 1000, 0o644, 0, 0, 0, 0, 0)
                + path + b"only part of it")
@@ -88,9 +88,10 @@ def test_another_restorer_in_the_current_folder_is_not_what_the_children_run(tmp
     """Extracting from inside a site bundle's installation/ folder (which holds an older
     restorer) or with PYTHONPATH pointing elsewhere: the children are this restorer."""
     stale = tmp_path / "cwd"
-    (stale / "restorer").mkdir(parents=True)
+    (stale / "restorer" / "extract").mkdir(parents=True)
     (stale / "restorer" / "__init__.py").write_text("")
-    (stale / "restorer" / "filewriter.py").write_text(
+    (stale / "restorer" / "extract" / "__init__.py").write_text("")
+    (stale / "restorer" / "extract" / "filewriter.py").write_text(
         "import sys\nsys.stdout.write('R')\nsys.stdout.flush()\nsys.stdin.read()\n")
     archive = make_archive(tmp_path, 300)
     home = str(Path(__file__).resolve().parents[2])

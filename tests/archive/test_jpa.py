@@ -10,10 +10,10 @@ import pytest
 from packer.archive import open_writer
 from packer.archive.jpa import entity_header
 from restorer.errors import ArchiveError, MissingPartError
+from restorer.extract.verify import verify
 from restorer.formats import open_archive
 from restorer.formats.base import Entry, EntryType
 from restorer.formats.jpa import JpaReader
-from restorer.verify import verify
 
 
 def noise(n, seed=0):

@@ -17,16 +17,16 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from jps_trees import add_tree, make_tree, read_back, read_everything
+
 from packer.archive import open_writer
 from packer.archive.jps import JpsWriter
 from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
-from restorer.extract import extract
+from restorer.extract.extractor import extract
+from restorer.extract.verify import verify
 from restorer.formats import NEEDS_PASSWORD, open_archive
 from restorer.formats import jps as layout
 from restorer.formats.crypto import KDF_ARGON2ID, KDF_SCRYPT, KdfParams
-from restorer.verify import verify
 
 CHEAP = KdfParams(KDF_SCRYPT, 4, 8, 1)  # n = 16: fast, for tests only
 PASSWORD = "pässwörd with spaces"

@@ -15,17 +15,17 @@ import random
 from pathlib import Path
 
 import pytest
+from jps_trees import add_tree, make_tree, read_back, read_everything
 
 from harness.php import run_php
-from jps_trees import add_tree, make_tree, read_back, read_everything
 from packer.archive import open_writer
 from packer.archive.jps2 import Jps2Writer
 from restorer.errors import ArchiveError, MissingPartError, WrongPasswordError
-from restorer.extract import extract
+from restorer.extract.extractor import extract
+from restorer.extract.verify import verify
 from restorer.formats import jps2 as layout
 from restorer.formats import open_archive
 from restorer.formats.crypto import pbkdf2_key
-from restorer.verify import verify
 
 PASSWORD = "kickstart ✓ pass"
 

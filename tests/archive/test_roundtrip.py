@@ -2,7 +2,7 @@
 
 Each example builds a real tree on disk (files, modes, mtimes, symlinks, empty
 directories, non-ASCII names), packs it with ``pack_tree`` (the code behind
-``sitepack pack``), extracts it with ``restorer.extract`` and compares the two trees.
+``sitepack pack``), extracts it with ``restorer.extract.extractor`` and compares the two trees.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from hypothesis import strategies as st
 
 from packer.archive import FORMATS
 from packer.archive.tree import pack_tree
-from restorer.extract import extract
-from restorer.verify import verify
-
+from restorer.extract.extractor import extract
+from restorer.extract.verify import verify
 from tests.archive.treeutil import ENCRYPTED, SUFFIX, build_tree, noise, password_for, snapshot
 
 NAMES = st.text(alphabet="abcxyzÄöü€日本 _-.", min_size=1, max_size=6).filter(

@@ -1,4 +1,4 @@
-"""``restorer.verify``: a damaged archive is never reported as good."""
+"""``restorer.extract.verify``: a damaged archive is never reported as good."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from packer.archive import base as archive_base
 from packer.archive import open_writer
 from restorer.errors import ArchiveError, MissingPartError
+from restorer.extract.manifest import manifest_header, manifest_line, manifest_trailer
+from restorer.extract.verify import verify
 from restorer.formats.base import MANIFEST_PATH, Entry, EntryType
-from restorer.manifest import manifest_header, manifest_line, manifest_trailer
-from restorer.verify import verify
 from tests.archive.treeutil import SUFFIX, noise, password_for
 
 

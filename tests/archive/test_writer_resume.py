@@ -15,7 +15,7 @@ import pytest
 
 from packer.archive import open_writer, resume_writer
 from packer.archive.base import SourceChangedError
-from restorer.verify import verify
+from restorer.extract.verify import verify
 from tests.archive.treeutil import ENCRYPTED, SUFFIX, noise, password_for
 
 FORMATS = ["jpa", "zip", "jps", "jps2"]

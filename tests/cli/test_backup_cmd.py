@@ -11,8 +11,8 @@ from pathlib import Path
 
 from harness.demosite import build_demo_site
 from packer import records
-from restorer.extract import extract
-from restorer.verify import verify
+from restorer.extract.extractor import extract
+from restorer.extract.verify import verify
 
 # Without these capabilities root is an ordinary owner: a mode-000 file cannot be opened.
 NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]

@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from packer.dump import DumpOptions, Dumper  # noqa: E402
+from packer.dump import Dumper, DumpOptions  # noqa: E402
 from restorer.db import DbConnectionInfo  # noqa: E402
-from restorer.dbimport import Importer  # noqa: E402
+from restorer.dbimport.importer import Importer  # noqa: E402
 
 
 def save(path: Path, state: dict) -> None:

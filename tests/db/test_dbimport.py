@@ -5,15 +5,13 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
-from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer, import_plain_dump
-from restorer.errors import DatabaseError
-
 from fidelity import info_for
+from nasty import create_nasty
 
 from harness.compare import definitions, table_hashes
-from nasty import create_nasty
+from packer.dump import Dumper, DumpOptions
+from restorer.dbimport.importer import Importer, import_plain_dump
+from restorer.errors import DatabaseError
 
 ENTRY = {"sqlfile": "site.sql", "parts": 1, "prefix": "jos_", "tables": ["#__t"],
          "marker": "\n/**ABDB**/"}

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from harness.demosite import build_demo_site
-from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer
-
 from fidelity import info_for
 
 from harness.compare import definitions, table_hashes
+from harness.demosite import build_demo_site
+from packer.dump import Dumper, DumpOptions
+from restorer.dbimport.importer import Importer
 
 
 def test_demo_site_database_round_trip_under_a_new_prefix(db, db_factory, tmp_path):

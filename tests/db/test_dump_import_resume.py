@@ -11,14 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-
-from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer
-
 from fidelity import info_for
+from nasty import create_nasty
 
 from harness.compare import table_hashes
-from nasty import create_nasty
+from packer.dump import Dumper, DumpOptions
+from restorer.dbimport.importer import Importer
 
 DRIVER = Path(__file__).with_name("slice_driver.py")
 

@@ -7,12 +7,11 @@ import random
 import threading
 
 import pytest
-
-from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer
-
 from fidelity import info_for
 from nasty import create_nasty
+
+from packer.dump import Dumper, DumpOptions
+from restorer.dbimport.importer import Importer
 
 ACCOUNTS = 4000
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from packer.dump import DumpOptions, Dumper
-from restorer.dbimport import Importer
-from restorer.errors import DatabaseError
-
 from fidelity import info_for
+from nasty import create_nasty
 
 from harness.compare import definitions, table_hashes
-from nasty import create_nasty
+from packer.dump import Dumper, DumpOptions
+from restorer.dbimport.importer import Importer
+from restorer.errors import DatabaseError
 
 
 @pytest.fixture

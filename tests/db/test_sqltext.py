@@ -4,8 +4,8 @@ from pathlib import Path
 
 from packer.dump.prefix import abstract_sql
 from packer.dump.schema import strip_definer
-from restorer.sqlstream import MarkerStatementReader, plain_statements
-from restorer.sqltext import swap_prefix
+from restorer.dbimport.sqlstream import MarkerStatementReader, plain_statements
+from restorer.dbimport.sqltext import swap_prefix
 
 
 def test_swap_leaves_literals_and_comments_alone():

@@ -7,8 +7,8 @@ import stat
 import subprocess
 from pathlib import Path
 
-from restorer.extract import extract
-from restorer.verify import verify
+from restorer.extract.extractor import extract
+from restorer.extract.verify import verify
 
 # Akeeba's default filters: these folders are kept, their contents are not.
 SKIPPED_CONTENTS = ("cache", "tmp", "administrator/cache", "administrator/logs")

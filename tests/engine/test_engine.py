@@ -9,13 +9,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from engine_helpers import check_and_extract, site_expected, tree
 
 from packer import records
 from packer.engine import BackupJob, run_to_completion
 from packer.home import jobs_dir
 from restorer.errors import SitepackError
-
-from engine_helpers import check_and_extract, site_expected, tree
 
 PASSWORDS = {"jps": "Zażółć gęślą jaźń '\"$", "jps2": "akeeba-compatible key"}
 
@@ -78,7 +77,7 @@ def test_full_backup(demo, tmp_path, fmt, part_size):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", info["backup_date"])
     readme = (inst / "README.html").read_text()
     assert "Nightly " in readme and "&lt;b&gt;" in readme and "Before the upgrade &amp; more" in readme
-    assert (inst / "restore.py").is_file() and (inst / "restorer" / "restore.py").is_file()
+    assert (inst / "restore.py").is_file() and (inst / "restorer" / "restore" / "session.py").is_file()
     assert "Inst'aller pw" not in (inst / "password.json").read_text()
     assert (inst / "sitepack-manifest.jsonl").is_file()
 
@@ -126,7 +125,7 @@ def _table_hashes(params, prefix: str) -> dict[str, tuple[int, str]]:
 
 def test_database_dump_is_complete_and_exact(demo, tmp_path, db_factory):
     from restorer.db import DbConnectionInfo
-    from restorer.dbimport import Importer
+    from restorer.dbimport.importer import Importer
     _, report = _run(demo.root, backup_type="db", output_dir=tmp_path / "backups",
                      part_size=128 * 1024)
     dest = check_and_extract(report.archive, tmp_path / "out")

@@ -3,7 +3,7 @@ import json
 
 from packer.installer import databases_json, extrainfo, runtime_entries, write_generated
 from restorer import __version__
-from restorer.install_password import load as load_password
+from restorer.restore.install_password import load as load_password
 
 
 def _info():
@@ -23,7 +23,7 @@ def test_extrainfo_fields():
 
 
 def test_full_backup_files_readme_escaped_and_password_hash(tmp_path):
-    from restorer.install_password import password_file_text
+    from restorer.restore.install_password import password_file_text
     out = write_generated(tmp_path, info=_info(), description="Nightly <b>",
                           comment="<script>alert(1)</script>\nline 2", full=True,
                           password_record=password_file_text("Open sesame"))

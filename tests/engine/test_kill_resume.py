@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from engine_helpers import check_and_extract, sitepack_verify, tree
+
 from packer import profiles, records
 from packer.engine import BackupJob, run_to_completion
 from packer.home import jobs_dir
@@ -102,4 +102,4 @@ def test_backup_survives_many_sigkills(demo, tmp_path):
     assert got_tree.keys() == ref_tree.keys()
     assert got_tree == ref_tree
     assert "installation/sql/site.sql" in got_tree and "images" in got_tree
-    assert (got_out / "installation" / "restorer" / "restore.py").is_file()
+    assert (got_out / "installation" / "restorer" / "restore" / "session.py").is_file()

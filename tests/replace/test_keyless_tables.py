@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from restorer.replace import Replacer
-from restorer.replace_plan import plan_replacements
+from restorer.replace.tables import Replacer
+from restorer.replace.plan import plan_replacements
 from tests.replace.test_replacer import info
 
 OLD, NEW = "https://www.old-site.com/blog", "https://new-site.org"

@@ -1,12 +1,12 @@
-"""restorer.replace_plan: every spelling of a move, and refusal of self-feeding pairs."""
+"""restorer.replace.plan: every spelling of a move, and refusal of self-feeding pairs."""
 
 from __future__ import annotations
 
 import pytest
 
-from restorer.replace import replace_in_value
-from restorer.replace_plan import (check_pairs, expand_pair, pairs_from_rows, plan_replacements,
-                                    prefilter_groups)
+from restorer.replace.plan import (check_pairs, expand_pair, pairs_from_rows, plan_replacements,
+                                   prefilter_groups)
+from restorer.replace.values import replace_in_value
 
 
 def test_plan_covers_schemes_www_json_urlencoding_and_path():

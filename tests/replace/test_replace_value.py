@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.php import run_php
-from restorer.replace import Replacements, replace_in_value
-from restorer.replace_plan import plan_replacements
+from restorer.replace.plan import plan_replacements
+from restorer.replace.values import Replacements, replace_in_value
 
 OLD_URL, NEW_URL = "https://www.old-site.com/blog", "https://new-site.org"
 OLD_PATH, NEW_PATH = "/var/www/old", "/srv/sites/new"

@@ -10,8 +10,8 @@ import pytest
 from harness.php import run_php
 from restorer.db import DbConnectionInfo
 from restorer.errors import SitepackError
-from restorer.replace import Replacer, tables_for
-from restorer.replace_plan import plan_replacements
+from restorer.replace.plan import plan_replacements
+from restorer.replace.tables import Replacer, tables_for
 
 OLD_URL, NEW_URL = "https://www.old-site.com/blog", "https://new-site.org"
 OLD_PATH, NEW_PATH = "/var/www/old", "/srv/sites/new"
@@ -318,13 +318,13 @@ def test_tables_for_platforms(db):
 
 
 def test_big_rows_shrink_the_batch_and_give_the_same_result(php, db_factory, monkeypatch):
-    import restorer.replace
+    import restorer.replace.tables
     normal, small = db_factory(), db_factory()
     fill(normal)
     fill(small)
     tables = ["wp_options", "wp_posts", "wp_postmeta"]
     run_to_end(Replacer(info(normal), PAIRS, tables, batch_rows=50))
-    monkeypatch.setattr(restorer.replace, "_BATCH_BYTES", 600)  # a few rows' worth
+    monkeypatch.setattr(restorer.replace.tables, "_BATCH_BYTES", 600)  # a few rows' worth
     shrinking = Replacer(info(small), PAIRS, tables, batch_rows=50)
     shrinking.run(budget_seconds=0)
     assert shrinking._batch_limit < 50

@@ -1,4 +1,4 @@
-"""restorer.serialized against real PHP: byte-identical round trips, never laxer than PHP."""
+"""restorer.replace.serialized against real PHP: byte-identical round trips, never laxer than PHP."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.php import run_php
-from restorer import serialized
+from restorer.replace import serialized
 
 # PHP side of the property tests: rebuilds each value from a tagged tree and prints
 # base64(serialize(value)) per line. Strings travel base64-encoded so every byte counts.

@@ -21,9 +21,9 @@ import pytest
 from harness import compare
 from harness.compare import file_digests  # noqa: F401 (re-exported for the restore tests)
 from packer.bundle_runtime import runtime_files
-from packer.dump.mysql import DumpOptions, Dumper
+from packer.dump.mysql import Dumper, DumpOptions
 from restorer.db import DbConnectionInfo
-from restorer.install_password import password_file_text
+from restorer.restore.install_password import password_file_text
 
 AKEEBA_INDEX_PHP = "<?php\n// Akeeba's ANGIE installer: must never be executed by sitepack\nfile_put_contents(__DIR__ . '/../RAN-PHP', 'x');\n"
 
@@ -131,8 +131,9 @@ def table_hashes(db, prefix: str) -> dict[str, tuple[int, str]]:
 
 def php_password_verify(password: str, stored: str) -> bool:
     """PHP's own ``password_verify`` (the text travels base64-encoded: no PHP escaping)."""
-    from harness.php import php_json
     import base64
+
+    from harness.php import php_json
     pw = base64.b64encode(password.encode()).decode()
     st = base64.b64encode(stored.encode()).decode()
     return php_json(f"echo json_encode(password_verify(base64_decode('{pw}'), base64_decode('{st}')));")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from restorer.akeeba import read_bundle
+from restorer.bundle import read_bundle
 from restorer.errors import SitepackError
 
 
@@ -42,7 +42,7 @@ def test_sitepack_bundle_is_recognised_by_its_manifest(tmp_path):
 
 
 def test_a_folder_without_installation_is_refused_with_what_to_do(tmp_path):
-    with pytest.raises(SitepackError, match="no installation/ folder: extract a full site backup there first"):
+    with pytest.raises(SitepackError, match="no restore data for .* extract a full site backup there first"):
         read_bundle(tmp_path)
 
 

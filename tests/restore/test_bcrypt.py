@@ -3,8 +3,8 @@ with each other and with PHP's password_verify."""
 
 import bcrypt
 
-from restorer import bcrypt_pure
-from restorer.joomla_users import hash_password
+from restorer.platforms import bcrypt_pure
+from restorer.platforms.joomla_users import hash_password
 from tests.restore.bundles import php_password_verify
 
 

@@ -21,7 +21,7 @@ def test_runtime_has_restorer_templates_vendor_and_entry_script_but_nothing_comp
     names = _install(tmp_path)
     assert "restore.py" in names
     assert "restorer/__init__.py" in names
-    assert "restorer/entry.py" in names
+    assert "restorer/launch/cli.py" in names
     for package in VENDORED_PACKAGES:
         assert f"vendor/{package}/__init__.py" in names
     assert not [n for n in names if n.endswith((".so", ".pyc")) or "__pycache__" in n]

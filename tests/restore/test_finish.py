@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from restorer.akeeba import read_bundle
+from restorer.bundle import read_bundle
 from restorer.errors import SitepackError
-from restorer.finish import finish_restore
+from restorer.restore.finish import finish_restore
 
 
 def _site(root, *, renamed=True, default=True):
     (root / "installation").mkdir(parents=True)
+    (root / "installation" / "extrainfo.json").write_text("{}")
     (root / "index.php").write_text("<?php")
     if default:
         (root / "htaccess.txt").write_text("DEFAULT\n")

@@ -196,3 +196,47 @@ def test_generic_site_with_marker_split_sql_over_parts(tmp_path, db_factory):
         cur.execute("SHOW TABLES")
         assert sorted(r[0] for r in cur.fetchall()) == ["g2_notes", "other_table"]
     assert not (root / "installation").exists() and (root / "index.php").exists()
+
+
+def _import_and_replace(site_dir, target, budget: float, pairs) -> tuple[int, int]:
+    """Imports the site dump into ``target`` and replaces ``pairs`` in every table, each
+    step in a new ``RestoreSession`` (as after a kill: only the saved state carries over);
+    returns the number of sessions each step used."""
+    from restorer.restore.answers import DbAnswers
+    from restorer.restore.session import RestoreSession
+
+    answers = {"host": target.host, "port": target.port, "user": target.user, "password": target.password,
+               "database": target.database, "prefix": "new_", "existing": "drop"}
+    imports = replaces = 0
+    while True:
+        session = RestoreSession(site_dir)
+        session.set_database("site.sql", DbAnswers.parse(answers, "db"))
+        imports += 1
+        if session.import_step("site.sql", budget).done:
+            break
+    tables = session.all_tables()
+    while True:
+        session = RestoreSession(site_dir)
+        session.set_database("site.sql", DbAnswers.parse(answers, "db"))
+        replaces += 1
+        if session.replace_step(pairs, tables, dry_run=False, budget_seconds=budget).done:
+            break
+    state = session.bundle.state_path
+    assert state.stat().st_mode & 0o777 == 0o600 and target.password not in state.read_text()
+    return imports, replaces
+
+
+def test_a_restore_resumed_from_its_saved_state_at_every_step_ends_like_an_unbroken_one(
+        tmp_path, demo_site, db_factory):
+    """The typed session state (restorer.restore.session.SessionState) round-trips through
+    .restore-state.json: an import and a replacement continued by a new session after
+    every step give the rows of one unbroken run."""
+    pairs = [(demo_site.live_site, NEW_URL)]
+    unbroken, resumed = db_factory(), db_factory()
+    assert _import_and_replace(bundle_copy(demo_site, tmp_path / "a"), unbroken, 3600.0, pairs) == (1, 1)
+    imports, replaces = _import_and_replace(bundle_copy(demo_site, tmp_path / "b"), resumed, 0.0, pairs)
+    assert imports > 2 and replaces > 2, (imports, replaces)
+    assert table_hashes(resumed, "new_") == table_hashes(unbroken, "new_")
+    with resumed.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM new_content WHERE introtext LIKE %s", (f"%{NEW_URL}/%",))
+        assert cur.fetchone()[0] > 0

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from restorer.errors import SitepackError
-from restorer.install_password import load, password_file_text
+from restorer.restore.install_password import load, password_file_text
 
 
 def test_sitepack_record_holds_no_password_and_verifies_only_the_right_one(tmp_path):

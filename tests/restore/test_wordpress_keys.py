@@ -7,10 +7,10 @@ import types
 import pytest
 
 from harness.demosite import wordpress_config_text
-from restorer.akeeba import SITE_DUMP
-from restorer.answers import DbAnswers
+from restorer.bundle import SITE_DUMP
 from restorer.errors import SitepackError
-from restorer.restore import RestoreSession
+from restorer.restore.answers import DbAnswers
+from restorer.restore.session import RestoreSession
 from tests.restore.bundles import make_bundle_dir
 
 # WordPress 6.1's own definitions (wp-admin/includes/schema.php).
@@ -114,7 +114,7 @@ def test_prefix_bound_keys_are_renamed_once(old, new, tmp_path, db, db_factory):
 
     # A crash after the rename's commit, before its record was saved: a new session
     # (as after a restart) must see from the database that the keys are renamed.
-    del session.state["databases"][SITE_DUMP]["keys_renamed_to"]
+    session.state.databases[SITE_DUMP].keys_renamed_to = None
     session.save()
     again = RestoreSession(restored)
     again.db_answers[SITE_DUMP] = _answers(target, new)

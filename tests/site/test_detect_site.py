@@ -174,3 +174,50 @@ def test_host_from_url():
     assert host_from_url("https://www.example.com/joomla") == "www.example.com"
     assert host_from_url("www.example.com/x") == "www.example.com"
     assert host_from_url("") is None and host_from_url(None) is None
+
+
+def _wordpress_with_another_apps_configuration(root: Path) -> None:
+    (root / "wp-config.php").write_text(wordpress_config_text(DbParams("127.0.0.1", 1, "u", "p", "d")))
+    (root / "wp-settings.php").write_text("<?php\n")
+    (root / "configuration.php").write_text("<?php\n$db_host = 'localhost';\n")  # e.g. WHMCS's
+
+
+def _another_apps_configuration_alone(root: Path) -> None:
+    (root / "configuration.php").write_text("<?php\n$db_host = 'localhost';\n")
+
+
+def _joomla_whose_configuration_only_includes_another_file(root: Path) -> None:
+    (root / "administrator").mkdir()
+    (root / "administrator/index.php").write_text("<?php\n")
+    (root / "libraries/src").mkdir(parents=True)
+    (root / "configuration.php").write_text("<?php\nrequire_once '/home/owner/joomla-config.php';\n")
+
+
+def _wordpress_whose_configuration_is_one_folder_up(root: Path) -> None:
+    (root.parent / "wp-config.php").write_text(wordpress_config_text(DbParams("127.0.0.1", 1, "u", "p", "d")))
+    (root / "wp-includes").mkdir()
+    (root / "wp-includes/version.php").write_text("<?php\n$wp_version = '6.4.2';\n")
+    (root / "wp-settings.php").write_text("<?php\n")
+
+
+@pytest.mark.parametrize("make, platform", [
+    # The backup called these Joomla (any configuration.php) and refused a full backup
+    # ("does not declare class JConfig"); the restore said WordPress, generic.
+    (_wordpress_with_another_apps_configuration, "wordpress"),
+    (_another_apps_configuration_alone, "generic"),
+    # The restore called these generic (no "JConfig" in configuration.php, no wp-config.php
+    # in the root), so it skipped the site setup and the URL replacement; the backup knew.
+    (_joomla_whose_configuration_only_includes_another_file, "joomla"),
+    (_wordpress_whose_configuration_is_one_folder_up, "wordpress"),
+])
+def test_the_backup_and_the_restore_see_the_same_platform(tmp_path, make, platform):
+    """One rule (restorer.bundle.detect_platform) for both sides, in the cases where the
+    two detectors disagreed."""
+    from restorer.bundle import read_bundle
+    from tests.restore.test_wizard_gate import _site
+
+    root = tmp_path / "case" / "public_html"
+    root.mkdir(parents=True)
+    make(root)
+    assert detect_site(root).platform == platform
+    assert read_bundle(_site(root)).platform == platform

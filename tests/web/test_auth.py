@@ -14,18 +14,17 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
+from web_login import PASSWORD, log_in, page_csrf
 
 from packer import profiles, records
 from packer.cli import main as cli
 from packer.web import create_app
 from packer.web.login import LoginPassword
 from packer.web.server import WebServer
-from restorer import tls
 from restorer.errors import SitepackError
-from restorer.webguard import PER_ADDRESS_PER_WINDOW, OneTimeToken
+from restorer.web import tls
+from restorer.web.guard import PER_ADDRESS_PER_WINDOW, OneTimeToken
 from tests.restore.live_wizard import Browser
-
-from web_login import PASSWORD, log_in, page_csrf
 
 PAGES = ["/", "/backup/new", "/backup/1", "/backup/1/done", "/backup/1/failed", "/manage/",
          "/manage/1/log", "/manage/1/part/1", "/profiles/"]

@@ -9,7 +9,7 @@ import pytest
 from packer import profiles, records
 from packer.home import data_dir
 from restorer.errors import WrongPasswordError
-from restorer.extract import extract
+from restorer.extract.extractor import extract
 
 
 def _finished_record(tmp_path, parts: dict[str, bytes], **fields) -> records.Record:
@@ -78,6 +78,33 @@ def test_encrypted_profile_without_a_key_says_where_to_type_one(client, site_roo
             "the Encryption key field, or store a default key in the profile") in response.text
     assert "--password-env" not in response.text
     assert records.list_records() == []
+
+
+def test_a_key_sent_for_a_plain_format_is_refused_not_dropped(client, site_root):
+    """The page dropped a key sent for a plain format (a form left open while its profile
+    changed to zip) and wrote an unencrypted archive the user believed keyed; the engine's
+    one archive-password rule refuses it, and the page says what to do."""
+    (site_root / "index.html").write_text("<h1>hello</h1>\n")
+    profiles.save({"format": "zip", "backup_type": "files"}, name="plain")
+    response = client.post("/backup/new", data={"csrf_token": client.csrf, "profile": "plain",
+                                                 "description": "stale form", "archive_password": "typed-key-123"})
+    assert response.status_code == 400
+    assert ("the zip format is not encrypted: drop the archive password or choose an encrypted "
+            "format") in response.text
+    assert "typed-key-123" not in response.text
+    assert records.list_records() == []
+
+
+def test_the_key_field_is_required_when_the_rule_needs_a_typed_key(client):
+    profiles.save({"format": "jps"}, name="nokey")
+    profiles.save({"format": "jps", "archive_password": DEFAULT_KEY}, name="withkey")
+
+    def key_field(profile: str) -> str:
+        page = client.get(f"/backup/new?profile={profile}").text
+        return re.search(r'<input[^>]*id="archive_password"[^>]*>', page).group(0)
+
+    assert " required" in key_field("nokey")
+    assert " required" not in key_field("withkey")
 
 
 def test_sizes_read_as_the_command_line_writes_them(client, tmp_path):

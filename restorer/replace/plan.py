@@ -2,7 +2,7 @@
 
 A site's URL sits in its database in several spellings; ``plan_replacements`` turns the
 old and new live-site URL (and filesystem path) into the full list of literal pairs the
-replacement engine (``restorer.replace``) rewrites:
+replacement engine (``restorer.replace.tables``) rewrites:
 
 - the URL with its scheme, with the other of http/https, and scheme-relative
   (``//www.x.com/a``); the ``www.``-less or ``www.`` variant of a domain name;
@@ -267,3 +267,27 @@ def _trim_path(path: str) -> str:
 def _json_escaped(text: str) -> str:
     """``text`` as PHP's ``json_encode`` writes it inside quotes (slashes escaped)."""
     return json.dumps(text, ensure_ascii=True)[1:-1].replace("/", "\\/")
+
+
+def expand_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Replacement rows as the user wrote them → every literal spelling, plus warnings.
+
+    A URL row (``scheme://``) gets the URL variants (http/https, www, scheme-relative),
+    a path row (``/…``) the path rules, anything else its JSON-escaped and URL-encoded
+    forms; unsafe pairs are dropped with a warning (``check_pairs``).
+    """
+    pairs: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for old, new in rows:
+        old, new = old.strip(), new.strip()
+        if not old or old == new:
+            continue
+        if "://" in old and "://" in new:
+            found, notes = plan_replacements(old, new)
+        elif old.startswith("/") and new.startswith("/"):
+            found, notes = plan_replacements("", "", old, new)
+        else:
+            found, notes = check_pairs(expand_pair(old, new))
+        pairs += [p for p in found if p not in pairs]
+        warnings += notes
+    return pairs, warnings

@@ -20,7 +20,8 @@ written.
 
 from __future__ import annotations
 
-from .errors import SitepackError
+from restorer.dbimport.sqltext import quote_ident
+from restorer.errors import SitepackError
 
 ROLES_OPTION = "user_roles"
 # Tables only a multisite network has (``#__`` is the dump's abstract prefix).
@@ -56,7 +57,7 @@ def rename_prefixed_keys(conn, old: str, new: str) -> dict[str, int] | None:
     to do (same prefix, or already done)."""
     if old == new:
         return None
-    options, usermeta = f"`{new}options`", f"`{new}usermeta`"
+    options, usermeta = quote_ident(f"{new}options"), quote_ident(f"{new}usermeta")
     old_roles, new_roles = old + ROLES_OPTION, new + ROLES_OPTION
     with conn.cursor() as cur:
         # A backup may have left a table out: rename in the ones it holds.

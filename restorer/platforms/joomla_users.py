@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .errors import SitepackError
+from restorer.dbimport.sqltext import quote_ident
+from restorer.errors import SitepackError
 
 SUPER_USERS_GROUP = 8  # Joomla's "Super Users" group id in every standard installation
 BCRYPT_COST = 10  # PHP's password_hash() default cost
@@ -34,8 +35,8 @@ def super_users(conn, prefix: str) -> list[dict]:
     """Every user in the Super Users group: ``id``, ``name``, ``username``, ``email``."""
     with conn.cursor() as cur:
         cur.execute(
-            f"SELECT u.id, u.name, u.username, u.email FROM `{prefix}users` u "
-            f"JOIN `{prefix}user_usergroup_map` m ON m.user_id = u.id "
+            f"SELECT u.id, u.name, u.username, u.email FROM {quote_ident(prefix + 'users')} u "
+            f"JOIN {quote_ident(prefix + 'user_usergroup_map')} m ON m.user_id = u.id "
             f"WHERE m.group_id = %s ORDER BY u.id", (SUPER_USERS_GROUP,))
         return [dict(zip(("id", "name", "username", "email"), row)) for row in cur.fetchall()]
 
@@ -70,6 +71,6 @@ def update_super_user(conn, prefix: str, *, user_id: int | None, email: str | No
         values.append(hash_password(password))
     if sets:
         with conn.cursor() as cur:
-            cur.execute(f"UPDATE `{prefix}users` SET {', '.join(sets)} WHERE id = %s",
+            cur.execute(f"UPDATE {quote_ident(prefix + 'users')} SET {', '.join(sets)} WHERE id = %s",
                         (*values, user["id"]))
     return user

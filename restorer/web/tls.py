@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import SitepackError
+from restorer.errors import SitepackError
 
 LOOPBACK_ONLY = ("127.0.0.1", "localhost", "::1")
 _DAYS = 30

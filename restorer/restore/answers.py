@@ -11,12 +11,14 @@ The JSON layout (documented in README "Restoring a site")::
               "tmp_path": null, "log_path": null, "force_ssl": 0, "htaccess": "keep"},
      "super_user": {"id": null, "email": "admin@example.com", "password_env": "ADMINPW"},
      "replace": {"enabled": true, "pairs": null, "tables": null, "dry_run": false},
-     "finish": {"remove_installation": true}}
+     "finish": {"remove_installation": true, "keep_archive": false}}
 
 Every secret (``installer_password``, ``db.password``, ``super_user.password``) may be
 given inline or as ``<name>_env`` naming an environment variable. ``*_env`` keys belong
 to answers files only: the wizard refuses them in what the browser posts, so no page can
 make it read (or probe) the server's environment, such as the archive password.
+``finish.keep_archive`` keeps the archive parts that lie inside the site folder (by
+default the finish removes them).
 """
 
 from __future__ import annotations
@@ -24,12 +26,27 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from .db import DbConnectionInfo
-from .errors import SitepackError
+from restorer.db import DbConnectionInfo
+from restorer.errors import SitepackError
 
 EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
 HTACCESS_MODES = ("keep", "default", "remove")
 _PREFIX_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True)
+class WizardOptions:
+    """How the wizard serves. ``WIZARD_DEFAULTS`` is the one place its defaults are
+    written: ``restore.py wizard``, ``sitepack wizard`` and the kickstart read them."""
+
+    host: str = "127.0.0.1"
+    port: int = 8780
+    step_seconds: float = 2.0   # work per request of the progress bars
+    retries: int = 3            # automatic retries of a failed request in the browser
+    retry_seconds: int = 10     # wait before such a retry
+
+
+WIZARD_DEFAULTS = WizardOptions()
 
 
 def secret(section: dict, name: str, where: str) -> str | None:

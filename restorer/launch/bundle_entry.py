@@ -17,7 +17,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # Our copies come first so the versions the bundle was tested with are the ones used.
 sys.path[:0] = [_HERE, os.path.join(_HERE, "vendor")]
 
-from restorer.entry import main  # noqa: E402  (the path must be set first)
+from restorer.launch.cli import main  # noqa: E402  (the path must be set first)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,5 +1,10 @@
 """The gate both web apps share (the restore wizard and the backup UI): login throttle,
-one-time login token, secure session cookie and security headers.
+one-time login token, CSRF check, secure session cookie and security headers.
+
+CSRF: every request that may change something (any method but GET, HEAD, OPTIONS) must
+send back the session's token, in the form field ``csrf_token`` or, for the pages'
+``fetch`` calls, the ``X-CSRF-Token`` header; otherwise it is refused with 403 before
+any handler runs. Each app words the refusal in its own frame (a page or JSON).
 
 Throttle policy (docs/SECURITY.md, "The gate"): a password guess is *counted* (a slot
 reserved under a lock) before the slow hash runs, so parallel requests cannot check
@@ -23,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 
 WINDOW_SECONDS = 60.0
@@ -110,6 +115,35 @@ class OneTimeToken:
             return True
 
 
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_REFUSED = 403
+CSRF_REFUSAL = ("The form's security token is missing or out of date (CSRF check failed): "
+                "reload the page and try again.")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (made on first use; a login clears the session, so a
+    logged-in session always has a token of its own)."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def csrf_refusal() -> str | None:
+    """Why this request may not change anything (``CSRF_REFUSAL``), or None when it may."""
+    if request.method in _SAFE_METHODS:
+        return None
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
+    expected = session.get("csrf") or ""
+    # Compared as bytes: a token with non-ASCII characters is simply wrong, never an error.
+    if expected and hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
+        return None
+    return CSRF_REFUSAL
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Signed cookie session whose cookie is ``Secure`` whenever the request came over https."""
 
@@ -142,9 +176,10 @@ def _secure_headers(response):
 
 
 def install(app: Flask, cookie_name: str) -> None:
-    """Session cookie (HttpOnly, SameSite=Strict, Secure over https) and the headers above."""
+    """Session cookie (HttpOnly, SameSite=Strict, Secure over https), the headers above, and
+    ``csrf_token()``/``csp_nonce()`` for the templates (the app calls ``csrf_refusal``)."""
     app.session_interface = SessionInterface()
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       SESSION_COOKIE_NAME=cookie_name)
     app.after_request(_secure_headers)
-    app.jinja_env.globals.update(csp_nonce=csp_nonce)
+    app.jinja_env.globals.update(csp_nonce=csp_nonce, csrf_token=csrf_token)

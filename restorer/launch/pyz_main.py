@@ -14,7 +14,7 @@ if sys.version_info < (3, 11):
 _ZIP = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_ZIP, os.path.join(_ZIP, "vendor")]
 
-from restorer.kickstart import main  # noqa: E402  (the path must be set first)
+from restorer.launch.kickstart import main  # noqa: E402  (the path must be set first)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,8 +2,8 @@
 
 Steps: checks → database import (each dump of the bundle, resumable) → site setup
 (configuration rewrite, super user) → replace data → finish. ``RestoreSession`` holds
-the answers given so far and the saved progress (``installation/.restore-state.json``,
-mode 0600, never a password): the wizard calls one step per request, ``run_headless``
+the answers given so far and the saved progress (``.restore-state.json`` in the private
+folder outside the site, mode 0600, never a password): the wizard calls one step per request, ``run_headless``
 calls them in a loop. After a crash the saved progress lets the import resume where it
 stopped; passwords are asked again because they are never written to disk.
 """
@@ -16,18 +16,25 @@ import os
 import platform as pyplatform
 import shutil
 import sys
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pymysql
 
-from . import akeeba, install_password
-from .akeeba import Bundle, read_bundle
+from restorer.bundle import SITE_DUMP, Bundle, read_bundle
+from restorer.errors import ConfigError, DatabaseError, SitepackError
+from restorer.extract.textsafe import shown_name
+from restorer.progress import human_size
+from restorer.replace.plan import expand_rows
+
+from . import install_password
 from .answers import HTACCESS_MODES, DbAnswers, secret
-from .errors import ConfigError, DatabaseError, SitepackError
-from .progress import human_size
+from restorer.dbimport.sqltext import quote_ident
+from restorer.privatefile import write_private_json
+
+if TYPE_CHECKING:  # finish.py (and the extractor it reads) loads when the restore finishes
+    from .finish import FinishResult
 
 STATE_VERSION = 1
 MIN_FREE_BYTES = 50 * 1024 * 1024
@@ -65,23 +72,57 @@ class SetupResult:
 
 
 @dataclass
-class FinishResult:
-    site_url: str | None
-    removed: list[str]
-    restored: list[str]
-    notes: list[str] = field(default_factory=list)
+class DatabaseProgress:
+    """One dump's import: the answers it runs with (never the password) and where it stands."""
+
+    answers: dict | None = None         # DbAnswers.public()
+    done: bool = False
+    importer: dict | None = None        # Importer.state(), to resume after a kill
+    fraction: float = 0.0
+    keys_renamed_to: str | None = None  # WordPress: the prefix its prefix-bound keys carry now
 
 
-def _write_private_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".restore-state-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+@dataclass
+class SetupRecord:
+    """What the site setup step decided, for the replace and finish steps."""
+
+    live_site: str = ""
+    old_live_site: str = ""
+    htaccess: str = "keep"
+    config_written: bool = False
+
+
+@dataclass
+class ReplaceProgress:
+    """The replace step: what it was asked (a different ``key`` starts it over) and where it stands."""
+
+    key: dict                           # pairs, tables, dry_run
+    replacer: dict | None = None        # Replacer.state(), to resume after a kill
+    done: bool = False
+    counts: dict[str, int] = field(default_factory=dict)   # values changed per table
+
+
+@dataclass
+class SessionState:
+    """The restore's saved progress: ``.restore-state.json`` holds ``to_dict()``."""
+
+    version: int = STATE_VERSION
+    databases: dict[str, DatabaseProgress] = field(default_factory=dict)
+    setup: SetupRecord | None = None
+    replace: ReplaceProgress | None = None
+    finished: bool = False              # finishing has begun: the wizard accepts nothing more
+    kickstart: str | None = None        # the kickstart.pyz that extracted the site (removed at finish)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SessionState":
+        """The state saved as ``data`` (``KeyError``/``TypeError``/``AttributeError`` when it is not one)."""
+        return cls(**{**data,
+                      "databases": {name: DatabaseProgress(**record) for name, record in data["databases"].items()},
+                      "setup": SetupRecord(**data["setup"]) if data.get("setup") else None,
+                      "replace": ReplaceProgress(**data["replace"]) if data.get("replace") else None})
 
 
 def _under(path: str, old_root: str | None, new_root: Path, default: Path) -> str:
@@ -96,35 +137,35 @@ def _under(path: str, old_root: str | None, new_root: Path, default: Path) -> st
 class RestoreSession:
     """One restore of one extracted bundle."""
 
-    def __init__(self, site_root: Path):
-        self.bundle: Bundle = read_bundle(site_root)
-        self.password_check = install_password.load(self.bundle.installation)
+    def __init__(self, site_root: Path, private_dir: Path | None = None):
+        self.bundle: Bundle = read_bundle(site_root, private_dir)
+        self.password_check = install_password.load(self.bundle.private)
         self.db_answers: dict[str, DbAnswers] = {}
         self._importers: dict[str, object] = {}
         self._replacer = None
         self.state = self._load_state()
 
     # --- saved progress ------------------------------------------------------------
-    def _load_state(self) -> dict:
+    def _load_state(self) -> SessionState:
         path = self.bundle.state_path
         if path.is_file():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 if data.get("version") == STATE_VERSION:
-                    return data
-            except (OSError, ValueError):
+                    return SessionState.from_dict(data)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 pass  # an unreadable state is the same as none: the steps start over
-        return {"version": STATE_VERSION, "databases": {}, "setup": None, "replace": None}
+        return SessionState()
 
     def save(self) -> None:
-        _write_private_json(self.bundle.state_path, self.state)
+        write_private_json(self.bundle.state_path, self.state.to_dict())
 
     # --- checks --------------------------------------------------------------------
     def checks(self) -> list[Check]:
         b = self.bundle
         result = [Check("Python version", sys.version_info >= (3, 11),
                         f"Python {pyplatform.python_version()} (3.11 or newer needed)")]
-        for what, path in (("Site folder", b.site_root), ("installation folder", b.installation)):
+        for what, path in (("Site folder", b.site_root), ("Private restore folder", b.private)):
             ok = os.access(path, os.W_OK)
             result.append(Check(f"{what} writable", ok,
                                 f"{path} is {'writable' if ok else 'NOT writable: give the restoring user write access'}"))
@@ -156,9 +197,9 @@ class RestoreSession:
     # --- database ------------------------------------------------------------------
     def database_defaults(self, name: str) -> dict:
         """Pre-filled values for the database form: the saved answers, else the backup's."""
-        saved = self.state["databases"].get(name, {}).get("answers")
-        if saved:
-            return dict(saved)
+        saved = self.state.databases.get(name)
+        if saved is not None and saved.answers:
+            return dict(saved.answers)
         entry = self.bundle.databases[name]
         host = str(entry.get("dbhost") or "localhost")
         port = 3306
@@ -168,8 +209,9 @@ class RestoreSession:
                 "database": entry.get("dbname") or "", "prefix": entry.get("prefix") or "",
                 "existing": "drop", "socket": None}
 
-    def import_status(self, name: str) -> dict:
-        return self.state["databases"].get(name, {})
+    def import_status(self, name: str) -> DatabaseProgress:
+        """The saved progress of dump ``name`` (an empty one before its settings are given)."""
+        return self.state.databases.get(name) or DatabaseProgress()
 
     def set_database(self, name: str, answers: DbAnswers) -> None:
         """Checks the connection (creating the database if missing) and remembers the answers.
@@ -178,46 +220,46 @@ class RestoreSession:
         """
         if name not in self.bundle.databases:
             raise SitepackError(f"the backup has no database dump named {name}")
-        if name == akeeba.SITE_DUMP and self.bundle.platform == "wordpress" and answers.prefix != self._old_prefix():
+        if name == SITE_DUMP and self.bundle.platform == "wordpress" and answers.prefix != self._old_prefix():
             reason = self._wordpress_multisite_reason()
             if reason:
-                from .wordpress_keys import multisite_refusal
+                from restorer.platforms.wordpress_keys import multisite_refusal
                 raise multisite_refusal(reason, self._old_prefix())
         create_database_if_missing(answers)
         answers.conn_info().connect().close()
-        saved = self.state["databases"].get(name, {})
-        if saved.get("answers") and _same_target(saved["answers"], answers.public()):
-            saved["answers"] = answers.public()
+        saved = self.state.databases.get(name)
+        if saved is not None and saved.answers and _same_target(saved.answers, answers.public()):
+            saved.answers = answers.public()
         else:
-            self.state["databases"][name] = {"answers": answers.public(), "done": False, "importer": None}
+            self.state.databases[name] = DatabaseProgress(answers.public())
             self._importers.pop(name, None)
         self.db_answers[name] = answers
         self.save()
 
     def import_step(self, name: str, budget_seconds: float) -> StepProgress:
         """Imports for about ``budget_seconds``, saves the progress, reports it."""
-        from .dbimport import Importer
+        from restorer.dbimport.importer import Importer
 
-        record = self.state["databases"].get(name)
+        record = self.state.databases.get(name)
         answers = self.db_answers.get(name)
         if record is None or answers is None:
             raise SitepackError(f"give the database settings for {name} first (the password is "
                                 f"never saved, so it is asked again after a restart)")
-        if record.get("done"):
+        if record.done:
             return StepProgress(True, 1.0, detail="already imported")
         importer = self._importers.get(name)
         if importer is None:
-            if record.get("importer"):
-                importer = Importer.resume(record["importer"], answers.conn_info())
+            if record.importer:
+                importer = Importer.resume(record.importer, answers.conn_info())
             else:
                 importer = Importer(answers.conn_info(), self.bundle.sql_dir, self.bundle.databases[name],
                                     new_prefix=answers.prefix, existing=answers.existing)
             self._importers[name] = importer
         done = importer.run(budget_seconds)
         progress = _import_progress(importer, done)
-        record["importer"] = importer.state()
-        record["done"] = bool(done)
-        record["fraction"] = progress.fraction
+        record.importer = importer.state()
+        record.done = bool(done)
+        record.fraction = progress.fraction
         self.save()
         return progress
 
@@ -226,7 +268,7 @@ class RestoreSession:
         """The site setup form pre-filled from the restored configuration."""
         b = self.bundle
         if b.platform == "joomla":
-            from .config.joomla import read_joomla_config
+            from restorer.config.joomla import read_joomla_config
             config = read_joomla_config(b.config_path)
             conf = config.values
             old_root = b.original_root()
@@ -246,25 +288,40 @@ class RestoreSession:
                     "htaccess": "keep"}
         return {"live_site": "", "old_live_site": "", "htaccess": "keep"}
 
+    def super_users(self) -> list[dict]:
+        """Joomla's super users in the restored database (the setup page's choice); none elsewhere."""
+        if self.bundle.platform != "joomla":
+            return []
+        from .joomla_users import super_users
+        if SITE_DUMP not in self.db_answers:
+            raise SitepackError("the wizard restarted and needs the database password again: "
+                                "open the Database step and enter it")
+        db = self._site_db()
+        conn = db.conn_info().connect()
+        try:
+            return super_users(conn, db.prefix)
+        finally:
+            conn.close()
+
     def _site_db(self) -> DbAnswers:
-        answers = self.db_answers.get(akeeba.SITE_DUMP)
+        answers = self.db_answers.get(SITE_DUMP)
         if answers is None:
             raise SitepackError("give the site database's settings first (database step)")
         return answers
 
     def _old_prefix(self) -> str:
-        return str(self.bundle.databases[akeeba.SITE_DUMP].get("prefix") or "")
+        return str(self.bundle.databases[SITE_DUMP].get("prefix") or "")
 
     def _wordpress_multisite_reason(self) -> str | None:
-        from .config.wordpress import read_wp_config
-        from .wordpress_keys import multisite_reason
+        from restorer.config.wordpress import read_wp_config
+        from restorer.platforms.wordpress_keys import multisite_reason
         values = read_wp_config(self.bundle.config_path).values
-        return multisite_reason(values, list(self.bundle.databases[akeeba.SITE_DUMP].get("tables") or []),
+        return multisite_reason(values, list(self.bundle.databases[SITE_DUMP].get("tables") or []),
                                 self._old_prefix())
 
     def _wordpress_old_url(self) -> str | None:
-        answers = self.db_answers.get(akeeba.SITE_DUMP)
-        if answers is None or not self.state["databases"].get(akeeba.SITE_DUMP, {}).get("done"):
+        answers = self.db_answers.get(SITE_DUMP)
+        if answers is None or not self.import_status(SITE_DUMP).done:
             return None
         try:
             conn = answers.conn_info().connect()
@@ -272,7 +329,7 @@ class RestoreSession:
             return None
         try:
             with conn.cursor() as cur:
-                cur.execute(f"SELECT option_value FROM `{answers.prefix}options` WHERE option_name = 'siteurl'")
+                cur.execute(f"SELECT option_value FROM {quote_ident(answers.prefix + 'options')} WHERE option_name = 'siteurl'")
                 row = cur.fetchone()
                 return row[0] if row else None
         except pymysql.err.MySQLError:  # no options table: not a WordPress database after all
@@ -292,15 +349,15 @@ class RestoreSession:
             result = self._setup_wordpress(site)
         else:
             result = SetupResult(None, False, None, ["generic site: no configuration file to rewrite"])
-        self.state["setup"] = {"live_site": site.get("live_site") or "", "htaccess": htaccess,
-                               "old_live_site": site.get("old_live_site") or "",
-                               "config_written": result.written}
+        self.state.setup = SetupRecord(live_site=site.get("live_site") or "", htaccess=htaccess,
+                                       old_live_site=site.get("old_live_site") or "",
+                                       config_written=result.written)
         self.save()
         return result
 
     def _setup_joomla(self, site: dict, super_user: dict) -> SetupResult:
-        from .config.joomla import new_secret, rewrite_joomla_config
-        from .config.phpfile import read_php_file
+        from restorer.config.joomla import new_secret, rewrite_joomla_config
+        from restorer.config.phpfile import read_php_file
         db = self._site_db()
         path = self.bundle.config_path
         host = db.host if db.port == 3306 else f"{db.host}:{db.port}"
@@ -321,7 +378,7 @@ class RestoreSession:
         text = rewrite_joomla_config(read_php_file(path), changes)
         notes = []
         if super_user.get("email") or super_user.get("password"):
-            from .joomla_users import update_super_user
+            from restorer.platforms.joomla_users import update_super_user
             with _site_connection(db, f"changing the super user in {db.prefix}users") as conn:
                 user = update_super_user(conn, db.prefix, user_id=super_user.get("id"),
                                          email=super_user.get("email"), password=super_user.get("password"))
@@ -329,8 +386,8 @@ class RestoreSession:
         return _write_config(path, text, notes)
 
     def _setup_wordpress(self, site: dict) -> SetupResult:
-        from .config.phpfile import read_php_file
-        from .config.wordpress import parse_wp_config, rewrite_wp_config
+        from restorer.config.phpfile import read_php_file
+        from restorer.config.wordpress import parse_wp_config, rewrite_wp_config
         db = self._site_db()
         path = self.bundle.config_path
         host = db.host if db.port == 3306 else f"{db.host}:{db.port}"
@@ -349,7 +406,7 @@ class RestoreSession:
         if live_site:
             with _site_connection(db, f"setting siteurl and home in {db.prefix}options") as conn, \
                     conn.cursor() as cur:
-                cur.execute(f"UPDATE `{db.prefix}options` SET option_value = %s "
+                cur.execute(f"UPDATE {quote_ident(db.prefix + 'options')} SET option_value = %s "
                             f"WHERE option_name IN ('siteurl', 'home')", (live_site,))
             notes.append(f"siteurl and home set to {live_site}")
         notes += self._rename_prefixed_keys(db)
@@ -357,14 +414,14 @@ class RestoreSession:
 
     def _rename_prefixed_keys(self, db: DbAnswers) -> list[str]:
         """The prefix-bound WordPress keys renamed once per import (see ``wordpress_keys``)."""
-        from .wordpress_keys import rename_prefixed_keys
-        record = self.state["databases"][akeeba.SITE_DUMP]
+        from restorer.platforms.wordpress_keys import rename_prefixed_keys
+        record = self.state.databases[SITE_DUMP]
         old = self._old_prefix()
-        if not old or record.get("keys_renamed_to") == db.prefix:
+        if not old or record.keys_renamed_to == db.prefix:
             return []
         with _site_connection(db, f"renaming the {old} keys in {db.prefix}options and {db.prefix}usermeta") as conn:
             counts = rename_prefixed_keys(conn, old, db.prefix)
-        record["keys_renamed_to"] = db.prefix
+        record.keys_renamed_to = db.prefix
         self.save()
         if not counts:
             return []
@@ -378,11 +435,11 @@ class RestoreSession:
         Rows are what the user reads and edits (old URL → new URL, old path → new path);
         ``expand_rows`` turns them into every spelling the database may hold.
         """
-        from .replace import tables_for
+        from restorer.replace.tables import tables_for
         db = self._site_db()
-        setup = self.state.get("setup") or {}
-        old_url = (setup.get("old_live_site") or str(self.bundle.extrainfo.get("site_url") or "")).rstrip("/")
-        new_url = (setup.get("live_site") or "").rstrip("/")
+        setup = self.state.setup or SetupRecord()
+        old_url = (setup.old_live_site or str(self.bundle.extrainfo.get("site_url") or "")).rstrip("/")
+        new_url = setup.live_site.rstrip("/")
         old_root = (self.bundle.original_root() or "").rstrip("/")
         new_root = str(self.bundle.site_root)
         rows = [(o, n) for o, n in ((old_url, new_url), (old_root, new_root)) if o and n and o != n]
@@ -396,7 +453,7 @@ class RestoreSession:
 
     def all_tables(self) -> list[str]:
         """Every table with the site's prefix (the replace step's widest choice)."""
-        from .replace import tables_for
+        from restorer.replace.tables import tables_for
         db = self._site_db()
         conn = db.conn_info().connect()
         try:
@@ -406,24 +463,24 @@ class RestoreSession:
 
     def replace_step(self, pairs: list[tuple[str, str]], tables: list[str], *, dry_run: bool,
                      budget_seconds: float) -> StepProgress:
-        from .replace import Replacer
+        from restorer.replace.tables import Replacer
         db = self._site_db()
         if self._replacer is None:
-            saved = self.state.get("replace")
+            saved = self.state.replace
             key = {"pairs": [list(p) for p in pairs], "tables": list(tables), "dry_run": dry_run}
-            if saved and saved.get("key") == key and saved.get("replacer"):
-                self._replacer = Replacer.resume(saved["replacer"], db.conn_info())
+            if saved and saved.key == key and saved.replacer:
+                self._replacer = Replacer.resume(saved.replacer, db.conn_info())
             else:
                 literal, _ = expand_rows([tuple(p) for p in pairs])
                 if not literal:
                     raise SitepackError("none of the replacement rows is usable (see the warnings): "
                                         "correct them or skip this step")
                 self._replacer = Replacer(db.conn_info(), literal, list(tables), dry_run=dry_run)
-            self.state["replace"] = {"key": key, "replacer": None, "done": False}
+            self.state.replace = ReplaceProgress(key)
         done = self._replacer.run(budget_seconds)
-        self.state["replace"]["replacer"] = self._replacer.state()
-        self.state["replace"]["done"] = bool(done)
-        self.state["replace"]["counts"] = {r.table: r.values_changed for r in self._replacer.report()}
+        self.state.replace.replacer = self._replacer.state()
+        self.state.replace.done = bool(done)
+        self.state.replace.counts = {r.table: r.values_changed for r in self._replacer.report()}
         self.save()
         progress = _replace_progress(self._replacer, done)
         if done:
@@ -431,27 +488,28 @@ class RestoreSession:
         return progress
 
     # --- finish --------------------------------------------------------------------
-    def finish(self, htaccess: str | None = None) -> FinishResult:
+    def finish(self, htaccess: str | None = None, *, keep_archive: bool = False) -> FinishResult:
         from .finish import finish_restore
         # Closed on disk before anything is removed: from here on no request of a wizard
         # (this one or another left running) may write to the site.
-        self.state["finished"] = True
+        self.state.finished = True
         self.save()
-        setup = self.state.get("setup") or {}
+        setup = self.state.setup or SetupRecord()
         try:
-            return finish_restore(self.bundle, htaccess or setup.get("htaccess") or "keep",
-                                  setup.get("live_site") or None, kickstart=self.state.get("kickstart"))
+            return finish_restore(self.bundle, htaccess or setup.htaccess, setup.live_site or None,
+                                  kickstart=self.state.kickstart, keep_archive=keep_archive)
         except SitepackError:
             # Refused before it changed anything (a choice it cannot carry out): still open.
-            self.state["finished"] = False
+            self.state.finished = False
             self.save()
             raise
 
 
 def restore_open(bundle: Bundle) -> bool:
     """Whether the restore may still change the site, read from disk on every call: its
-    installation folder is there and finishing has not begun (in this process or another)."""
-    if not bundle.installation.is_dir():
+    installation folder and its private folder are there and finishing has not begun (in
+    this process or another)."""
+    if not (bundle.installation.is_dir() and bundle.private.is_dir()):
         return False
     try:
         state = json.loads(bundle.state_path.read_text(encoding="utf-8"))
@@ -460,31 +518,6 @@ def restore_open(bundle: Bundle) -> bool:
     except (OSError, ValueError):
         return False  # an unreadable state cannot prove the restore is still open
     return not (isinstance(state, dict) and state.get("finished"))
-
-
-def expand_rows(rows: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
-    """Replacement rows as the user wrote them → every literal spelling, plus warnings.
-
-    A URL row (``scheme://``) gets the URL variants (http/https, www, scheme-relative),
-    a path row (``/…``) the path rules, anything else its JSON-escaped and URL-encoded
-    forms; unsafe pairs are dropped with a warning (``replace_plan``).
-    """
-    from .replace_plan import check_pairs, expand_pair, plan_replacements
-    pairs: list[tuple[str, str]] = []
-    warnings: list[str] = []
-    for old, new in rows:
-        old, new = old.strip(), new.strip()
-        if not old or old == new:
-            continue
-        if "://" in old and "://" in new:
-            found, notes = plan_replacements(old, new)
-        elif old.startswith("/") and new.startswith("/"):
-            found, notes = plan_replacements("", "", old, new)
-        else:
-            found, notes = check_pairs(expand_pair(old, new))
-        pairs += [p for p in found if p not in pairs]
-        warnings += notes
-    return pairs, warnings
 
 
 def _same_target(a: dict, b: dict) -> bool:
@@ -500,9 +533,8 @@ def create_database_if_missing(answers: DbAnswers) -> None:
             cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (answers.database,))
             if cur.fetchone():
                 return
-            name = answers.database.replace("`", "``")
             try:
-                cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+                cur.execute(f"CREATE DATABASE {quote_ident(answers.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             except pymysql.err.MySQLError as exc:
                 raise DatabaseError(
                     f"the database {answers.database!r} does not exist and user {answers.user!r} may not "
@@ -534,12 +566,28 @@ def _replace_progress(replacer, done: bool) -> StepProgress:
 STEP_SECONDS = 5.0
 
 
-def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) -> int:
+def moved_note(bundle: Bundle) -> str | None:
+    """What the restorer moved out of the web root before starting, for the console."""
+    if not bundle.moved:
+        return None
+    return (f"moved {', '.join(map(shown_name, bundle.moved))} from {bundle.installation} (where the web server could "
+            f"serve it) into the private folder {bundle.private}")
+
+
+def run_headless(site_root: Path, answers: dict, report: Callable[[str], None],
+                 private_dir: Path | None = None) -> int:
     """Does every step with ``answers``; returns 0 ok, 2 done with warnings (1 = raises)."""
     if not isinstance(answers, dict):
         raise SitepackError("the answers file must hold a JSON object (see README: Restoring a site)")
-    session = RestoreSession(site_root)
+    finish_answers = answers.get("finish") or {}
+    if not isinstance(finish_answers, dict):
+        raise SitepackError("answers.finish must be an object like {\"remove_installation\": true, "
+                            "\"keep_archive\": false}")
+    session = RestoreSession(site_root, private_dir)
     bundle = session.bundle
+    note = moved_note(bundle)
+    if note:
+        report(note)
     warnings: list[str] = []
     if session.password_check is not None:
         given = secret(answers, "installer_password", "answers")
@@ -555,7 +603,7 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
     report(f"restoring {bundle.platform} site from {origin} backup into {bundle.site_root}")
     extra = answers.get("databases") or {}
     for name in bundle.databases:
-        if name == akeeba.SITE_DUMP:
+        if name == SITE_DUMP:
             section, where = answers.get("db"), "answers.db"
         else:
             section, where = extra.get(name), f"answers.databases[{name!r}]"
@@ -584,7 +632,7 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
             raise SitepackError(f"could not write {result.config_path}; fix its permissions and run again")
         report(f"site setup: {result.config_path.name} rewritten")
     replace = answers.get("replace") or {}
-    if bundle.platform != "generic" and replace.get("enabled", True) and akeeba.SITE_DUMP in bundle.databases:
+    if bundle.platform != "generic" and replace.get("enabled", True) and SITE_DUMP in bundle.databases:
         pairs, plan_warnings, tables = session.replace_plan()
         warnings += plan_warnings
         for text in plan_warnings:
@@ -605,9 +653,10 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None]) 
                     break
         else:
             report("replace data: nothing to replace (same URL and path)")
-    if (answers.get("finish") or {}).get("remove_installation", True):
-        result = session.finish((answers.get("site") or {}).get("htaccess"))
-        report(f"finished: removed {', '.join(result.removed)}"
+    if finish_answers.get("remove_installation", True):
+        result = session.finish((answers.get("site") or {}).get("htaccess"),
+                                keep_archive=bool(finish_answers.get("keep_archive")))
+        report(f"finished: removed {', '.join(map(shown_name, result.removed))}"
                + (f"; put back {', '.join(result.restored)}" if result.restored else ""))
         if result.site_url:
             report(f"the site is at {result.site_url}")
@@ -631,7 +680,7 @@ def _site_connection(db, action: str):
 
 def _write_config(path: Path, text: str, notes: list[str]) -> SetupResult:
     """Writes the rewritten configuration; when it cannot, the result carries the text to copy."""
-    from .config.phpfile import write_config_atomically
+    from restorer.config.phpfile import write_config_atomically
     try:
         write_config_atomically(path, text)
     except ConfigError as exc:

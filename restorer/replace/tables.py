@@ -1,28 +1,9 @@
-"""Rewrites old URLs and paths in a database without breaking serialized or JSON data.
+"""Rewrites old URLs and paths in a database's tables, value by value, in resumable slices.
 
-Two layers:
-
-``replace_in_value(value, pairs)`` rewrites one value (``str`` or ``bytes``):
-
-- PHP-serialized data is parsed (``restorer.serialized``), every string in it (array
-  keys and object property names included) is rewritten by this same function — so a
-  serialized string inside a serialized value, or JSON inside one, is handled at any
-  depth — and the value is written again with correct byte lengths;
-- data that looks serialized but is not exactly valid is LEFT ALONE and counted
-  (``invalid_serialized``): blind text replacement would change lengths and turn a value
-  PHP may still read into one it cannot;
-- a JSON document is rewritten string token by string token: each string is decoded,
-  rewritten by this function and encoded again in the document's own style (escaped
-  slashes and ``\\uXXXX`` escapes when the document uses them), every other byte stays
-  as it was;
-- anything else is plain text: every pair (including the JSON-escaped and URL-encoded
-  spellings ``restorer.replace_plan`` adds) is replaced in one left-to-right pass,
-  longest old string first, so a replaced text is never replaced again.
-
-``Replacer`` applies that to every text column of chosen tables, in batches by the key
+``Replacer`` applies ``replace_in_value`` (``restorer.replace.values``) to every text column of chosen tables, in batches by the key
 that identifies a row (keyset pagination), writing only changed rows; it runs in slices of bounded time and
 its ``state()`` resumes it in a new process. Because a pair's new value never contains
-an old string (``replace_plan.check_pairs`` refuses those), a batch redone after a crash
+an old string (``plan.check_pairs`` refuses those), a batch redone after a crash
 changes nothing twice: a resumed run ends with the same database as an unbroken one.
 
 Choices:
@@ -44,7 +25,7 @@ Choices:
 - a new value longer than its column allows is not written: the value stays as it
   was, a warning names table, column and row, and ``too_long`` counts it;
 - rows are pre-filtered by the server (``INSTR`` on substrings every spelling of an
-  old string contains, see ``replace_plan.prefilter_groups``), so only candidate rows
+  old string contains, see ``plan.prefilter_groups``), so only candidate rows
   cross the wire and get parsed.
 """
 
@@ -54,190 +35,21 @@ import base64
 import dataclasses
 import datetime
 import decimal
-import json
-import re
 import time
 
 import pymysql
 
-from . import serialized
-from .db import close_quietly, ordering_key
-from .errors import DatabaseError, SitepackError
-from .replace_plan import check_pairs, old_regex, prefilter_groups
+from restorer.db import close_quietly, ordering_key
+from restorer.dbimport.sqltext import quote_ident as _q  # short: the SQL below quotes many names
+from restorer.errors import DatabaseError, SitepackError
 
-_MAX_NESTING = 32
+from .plan import check_pairs
+from .values import Replacements, ValueStats, rewrite_value
+
 _BATCH_BYTES = 32 * 1024 * 1024
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-# An escape sequence only counts when the backslash is not itself escaped (``\\\\/`` is
-# an escaped backslash followed by a plain slash): an even run of backslashes before it.
-_UNESCAPED = rb"(?<!\\)(?:\\\\)*"
-_ESCAPED_SLASH = re.compile(_UNESCAPED + rb"\\/")
-_NON_ASCII_ESCAPE = re.compile(_UNESCAPED + rb"\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|"
-                               rb"[1-9a-fA-F][0-9a-fA-F]{3})")
 _TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "json"}
 _BLOB_TYPES = {"varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
 
-
-@dataclasses.dataclass
-class ValueStats:
-    """What ``replace_in_value`` did (summed over every value it was given)."""
-
-    replacements: int = 0          # old strings replaced
-    serialized_rewritten: int = 0  # serialized values written again with new lengths
-    json_rewritten: int = 0        # JSON documents re-encoded string by string
-    invalid_serialized: int = 0    # looked serialized, was not valid: left alone
-
-
-class Replacements:
-    """Compiled pairs: one regex, longest old first, plus the cheap pre-filter."""
-
-    def __init__(self, pairs: list[tuple[str, str]]):
-        encoded = [(old.encode("utf-8"), new.encode("utf-8")) for old, new in pairs if old]
-        encoded.sort(key=lambda pair: -len(pair[0]))
-        self.pairs = [(old.decode("utf-8"), new.decode("utf-8")) for old, new in encoded]
-        self._new = dict(encoded)
-        self._regex = re.compile(b"|".join(old_regex(old) for old, _ in encoded)) if encoded else None
-        self.groups = prefilter_groups([old for old, _ in self.pairs])
-        self._single = [group[0] for group in self.groups if len(group) == 1]
-        self._multi = [sorted(group, key=len, reverse=True) for group in self.groups if len(group) > 1]
-
-    def might_match(self, data: bytes) -> bool:
-        """False only when ``data`` cannot hold any old string in any escaping."""
-        for needle in self._single:
-            if needle in data:
-                return True
-        for group in self._multi:
-            for needle in group:
-                if needle not in data:
-                    break
-            else:
-                return True
-        return False
-
-    def substitute(self, data: bytes) -> tuple[bytes, int]:
-        if self._regex is None:
-            return data, 0
-        new = self._new
-        return self._regex.subn(lambda match: new[match.group(0)], data)
-
-
-def replace_in_value(value: str | bytes, pairs) -> tuple[str | bytes, ValueStats]:
-    """``value`` with every old string replaced, and what was done.
-
-    ``pairs`` is a list of ``(old, new)`` (as ``plan_replacements`` returns) or a
-    ``Replacements``. The result has the type of ``value``; a ``str`` is handled as its
-    UTF-8 bytes, which is what PHP's serialized lengths count.
-    """
-    replacements = pairs if isinstance(pairs, Replacements) else Replacements(pairs)
-    stats = ValueStats()
-    if isinstance(value, str):
-        data = value.encode("utf-8", "surrogatepass")
-        return _replace(data, replacements, stats, 0).decode("utf-8", "surrogatepass"), stats
-    return _replace(bytes(value), replacements, stats, 0), stats
-
-
-def _replace(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes:
-    if not data or not rep.might_match(data):
-        return data
-    return _rewrite(data, rep, stats, depth)
-
-
-def _rewrite(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes:
-    """``_replace`` for data already known to pass ``might_match``."""
-    if depth < _MAX_NESTING:
-        if serialized.looks_serialized(data):
-            return _replace_serialized(data, rep, stats, depth)
-        first = data.lstrip()[:1]
-        if first in (b"{", b"[", b'"'):
-            rewritten = _replace_json(data, rep, stats, depth)
-            if rewritten is not None:
-                return rewritten
-    new, count = rep.substitute(data)
-    stats.replacements += count
-    return new
-
-
-def _replace_serialized(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes:
-    try:
-        value = serialized.parse(data)
-    except serialized.InvalidSerialized:
-        stats.invalid_serialized += 1
-        return data
-    if not _walk(value, rep, stats, depth + 1):
-        return data
-    stats.serialized_rewritten += 1
-    return serialized.write(value)
-
-
-def _walk(value, rep: Replacements, stats: ValueStats, depth: int) -> bool:
-    """Rewrites the strings inside a parsed serialized value in place; True if any changed."""
-    kind = type(value)
-    if kind is serialized.PString:
-        new = _replace(value.value, rep, stats, depth)
-        if new == value.value:
-            return False
-        value.value = new
-        return True
-    if kind is serialized.PArray or kind is serialized.PObject:
-        changed = False
-        for index, (key, item) in enumerate(value.items):
-            key_changed = _walk(key, rep, stats, depth)
-            if _walk(item, rep, stats, depth) or key_changed:
-                value.items[index] = (key, item)
-                changed = True
-        return changed
-    if kind is serialized.PCustom:
-        # A Serializable class writes its own payload; it is rewritten only when that
-        # payload is itself one serialized value, else left alone and counted.
-        if not rep.might_match(value.payload):
-            return False
-        if not serialized.looks_serialized(value.payload):
-            stats.invalid_serialized += 1
-            return False
-        new = _replace_serialized(value.payload, rep, stats, depth)
-        if new == value.payload:
-            return False
-        value.payload = new
-        return True
-    return False
-
-
-def _replace_json(data: bytes, rep: Replacements, stats: ValueStats, depth: int) -> bytes | None:
-    """``data`` rewritten as a JSON document, or None when it is not valid JSON."""
-    try:
-        json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    escape_slashes = _ESCAPED_SLASH.search(data) is not None or b"/" not in data
-    ensure_ascii = _NON_ASCII_ESCAPE.search(data) is not None or data.isascii()
-    changed = False
-
-    def rewrite(match: re.Match) -> bytes:
-        nonlocal changed
-        token = match.group(0)
-        if not rep.might_match(token):
-            return token
-        try:
-            text = json.loads(token.decode("utf-8")).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate escape: not text we can rewrite
-            return token
-        new = _replace(text, rep, stats, depth + 1)
-        if new == text:
-            return token
-        changed = True
-        encoded = json.dumps(new.decode("utf-8"), ensure_ascii=ensure_ascii)
-        if escape_slashes:
-            encoded = encoded.replace("/", "\\/")
-        return encoded.encode("utf-8")
-
-    result = _JSON_STRING.sub(rewrite, data)
-    if not changed:
-        return data
-    stats.json_rewritten += 1
-    return result
-
-
-# --- tables ----------------------------------------------------------------------------
 
 WORDPRESS_TABLES = ("options", "posts", "postmeta", "comments", "commentmeta", "users",
                     "usermeta", "terms", "termmeta", "term_taxonomy", "links")
@@ -500,7 +312,7 @@ class Replacer:
                     report.skipped_binary += 1
                     continue
             stats = ValueStats()
-            new = _rewrite(value, rep, stats, 0)
+            new = rewrite_value(value, rep, stats, 0)
             report.replacements += stats.replacements
             report.serialized_rewritten += stats.serialized_rewritten
             report.json_rewritten += stats.json_rewritten
@@ -660,10 +472,6 @@ def _too_long(column: _Column, value: bytes) -> bool:
 
 def _binary_literal(data: bytes) -> str:
     return "X'" + data.hex() + "'"
-
-
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _text(value) -> str:

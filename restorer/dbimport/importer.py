@@ -29,11 +29,12 @@ from pathlib import Path
 
 import pymysql
 
+from restorer.db import DbConnectionInfo, close_quietly
+from restorer.errors import DatabaseError
+
 from .collations import CollationMapper
-from .db import DbConnectionInfo, close_quietly
-from .errors import DatabaseError
 from .sqlstream import MarkerStatementReader, plain_statements
-from .sqltext import ABSTRACT_PREFIX, swap_prefix
+from .sqltext import ABSTRACT_PREFIX, quote_ident, swap_prefix
 
 PROGRESS_TABLE = "sitepack_import_progress"
 EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
@@ -48,10 +49,6 @@ _SESSION = ("SET SESSION foreign_key_checks = 0, SESSION unique_checks = 0, "
 def part_names(sqlfile: str, parts: int) -> list[str]:
     stem = sqlfile.rsplit(".", 1)[0]
     return [sqlfile] + [f"{stem}.s{i:02d}" for i in range(1, parts)]
-
-
-def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _excerpt(statement: bytes) -> str:
@@ -268,7 +265,7 @@ class Importer:
 
     def _count_rows(self, table: str) -> int:
         with self._conn.cursor() as cur:
-            cur.execute(f"SELECT COUNT(*) FROM {_quote(table)}")
+            cur.execute(f"SELECT COUNT(*) FROM {quote_ident(table)}")
             return int(cur.fetchone()[0])
 
     def _end(self) -> tuple[int, int]:
@@ -346,7 +343,7 @@ class Importer:
             # Killed during or right after an INSERT into a table that cannot roll back:
             # which of its rows came from it is unknowable, so its rows start again.
             with self._conn.cursor() as cur:
-                cur.execute(f"TRUNCATE TABLE {_quote(mark.table)}")
+                cur.execute(f"TRUNCATE TABLE {quote_ident(mark.table)}")
             self._part, self._offset, self._statements = mark.part, mark.offset, mark.statements
             mark.rows = 0
             self._save_position()
@@ -373,7 +370,7 @@ class Importer:
                     backup = "bak_" + name[len(prefix):]
                     if backup in present and backup != name:
                         self._drop(cur, backup, present[backup])
-                    cur.execute(f"RENAME TABLE {_quote(name)} TO {_quote(backup)}")
+                    cur.execute(f"RENAME TABLE {quote_ident(name)} TO {quote_ident(backup)}")
             for name in sorted(doomed, key=lambda n: present[n] != "VIEW"):
                 self._drop(cur, name, present[name])
             cur.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (sqlfile VARCHAR(190) "
@@ -385,7 +382,7 @@ class Importer:
 
     @staticmethod
     def _drop(cur, name: str, kind: str) -> None:
-        cur.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {_quote(name)}")
+        cur.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {quote_ident(name)}")
 
     def _finish(self) -> None:
         with self._conn.cursor() as cur:

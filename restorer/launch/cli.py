@@ -12,9 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import SitepackError
+from restorer.errors import SitepackError
+from restorer.restore.answers import WIZARD_DEFAULTS
 
-_SITE_ROOT = Path(__file__).resolve().parents[2]
+_SITE_ROOT = Path(__file__).resolve().parents[3]
 
 
 def load_answers(path: Path) -> dict:
@@ -31,13 +32,16 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
         prog="restore.py", description="Restore the site this installation/ folder came with.")
     sub = parser.add_subparsers(dest="command", required=True)
     wiz = sub.add_parser("wizard", help="start the restore wizard in a web browser")
-    wiz.add_argument("--host", default="127.0.0.1",
+    wiz.add_argument("--host", default=WIZARD_DEFAULTS.host,
                      help="address to listen on (only 127.0.0.1 unless the backup has an installer password)")
-    wiz.add_argument("--port", type=int, default=8780, help="port to listen on (0 = any free port)")
-    wiz.add_argument("--step-seconds", type=float, default=2.0,
-                     help="seconds of work per request of the progress bars (default 2)")
-    wiz.add_argument("--retries", type=int, default=3, help="automatic retries of a failed request")
-    wiz.add_argument("--retry-seconds", type=int, default=10, help="seconds to wait before a retry")
+    wiz.add_argument("--port", type=int, default=WIZARD_DEFAULTS.port,
+                     help=f"port to listen on (0 = any free port; default {WIZARD_DEFAULTS.port})")
+    wiz.add_argument("--step-seconds", type=float, default=WIZARD_DEFAULTS.step_seconds,
+                     help=f"seconds of work per request of the progress bars (default {WIZARD_DEFAULTS.step_seconds:g})")
+    wiz.add_argument("--retries", type=int, default=WIZARD_DEFAULTS.retries,
+                     help=f"automatic retries of a failed request (default {WIZARD_DEFAULTS.retries})")
+    wiz.add_argument("--retry-seconds", type=int, default=WIZARD_DEFAULTS.retry_seconds,
+                     help=f"seconds to wait before a retry (default {WIZARD_DEFAULTS.retry_seconds})")
     wiz.add_argument("--cert", type=Path, help="HTTPS certificate (PEM); beyond 127.0.0.1 a self-signed "
                                                "one is made without it")
     wiz.add_argument("--key", type=Path, help="the private key of --cert (PEM)")
@@ -45,17 +49,22 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
                      help="serve plain HTTP beyond 127.0.0.1 (passwords cross the network in clear)")
     head = sub.add_parser("restore", help="restore without a browser, with every answer in a JSON file")
     head.add_argument("--answers", required=True, type=Path, help="the answers file (see README)")
+    for command in (wiz, head):
+        command.add_argument("--private-dir", type=Path, default=None,
+                             help="the restore's private folder, if the extraction was given one")
     args = parser.parse_args(argv)
     root = Path(site_root) if site_root else _SITE_ROOT
     try:
         if args.command == "wizard":
-            from .wizard import serve
+            from restorer.wizard import serve
             serve(root, host=args.host, port=args.port, step_seconds=args.step_seconds,
                   retry_count=args.retries, retry_seconds=args.retry_seconds,
-                  cert=args.cert, key=args.key, insecure_http=args.insecure_http)
+                  cert=args.cert, key=args.key, insecure_http=args.insecure_http,
+                  private_dir=args.private_dir)
             return 0
-        from .restore import run_headless
-        return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True))
+        from restorer.restore.session import run_headless
+        return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True),
+                            private_dir=args.private_dir)
     except SitepackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -4,7 +4,10 @@ The kickstart is uploaded next to the archive on a host with Python 3.11+ and no
 else. It extracts the archive (asking for the JPS password on the terminal, or reading
 it from the environment variable named by ``--password-env``, default
 ``SITEPACK_ARCHIVE_PASSWORD``), server files written as ``*.bak`` until the restore
-finishes; then it offers to start the restore wizard. An archive made by Akeeba Backup
+finishes, and everything the restore needs that the web server must not serve (the dump,
+the installer password's hash, ...) written into the private folder outside the site
+(``restorer/private.py``, ``--private-dir``); then it offers to start the restore wizard.
+An archive made by Akeeba Backup
 carries Akeeba's PHP installer, not ours: the kickstart copies its own restorer into
 ``installation/`` so the same wizard restores it.
 """
@@ -18,7 +21,10 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .errors import SitepackError, WrongPasswordError
+from restorer.bundle import ENTRY_SCRIPT, INSTALLATION
+from restorer.errors import SitepackError, WrongPasswordError
+from restorer.private import resolve_private_dir
+from restorer.restore.answers import WIZARD_DEFAULTS
 
 PASSWORD_ENV = "SITEPACK_ARCHIVE_PASSWORD"
 ARCHIVE_SUFFIXES = (".jpa", ".jps", ".zip")
@@ -55,12 +61,13 @@ def _missing_cryptography(exc: BaseException) -> bool:
     return isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "cryptography"
 
 
-def extract_with_password(archive: Path, dest: Path, password: str | None, ask: bool) -> None:
+def extract_with_password(archive: Path, dest: Path, password: str | None, ask: bool,
+                          private_dir: Path) -> None:
     """Extracts; a site bundle's server files become ``*.bak`` until the finish step."""
-    from .extract import extract
+    from restorer.extract.extractor import extract
     while True:
         try:
-            extract(archive, dest, password=password, server_files_as_bak="auto")
+            extract(archive, dest, password=password, server_files_as_bak="auto", private_dir=private_dir)
             return
         except WrongPasswordError:
             if not ask:
@@ -100,18 +107,24 @@ def main(argv: list[str] | None = None) -> int:
     wizard.add_argument("--wizard", dest="wizard", action="store_true", default=None,
                         help="start the wizard after extracting without asking")
     wizard.add_argument("--no-wizard", dest="wizard", action="store_false", help="only extract")
-    parser.add_argument("--host", default="127.0.0.1", help="wizard address (see restore.py wizard --help)")
-    parser.add_argument("--port", default="8780", help="wizard port")
+    parser.add_argument("--host", default=WIZARD_DEFAULTS.host, help="wizard address (see restore.py wizard --help)")
+    parser.add_argument("--port", default=str(WIZARD_DEFAULTS.port), help="wizard port")
+    parser.add_argument("--private-dir", type=Path, default=None,
+                        help="where the dump, password hash and other restore data go, outside "
+                             "the site (default: $SITEPACK_HOME/restores/<folder>-<hash>)")
     args = parser.parse_args(argv)
     try:
         archive = args.archive or find_archive(here)
         dest = (args.dest or here).resolve()
         password = os.environ.get(args.password_env) or None
         interactive = sys.stdin.isatty()
-        print(f"extracting {archive} into {dest}", flush=True)
-        extract_with_password(archive, dest, password, ask=interactive and password is None)
-        installation = dest / "installation"
-        if not installation.is_dir():
+        private = resolve_private_dir(dest, args.private_dir)
+        print(f"extracting {archive} into {dest} (a site backup's restore data into {private}, "
+              f"outside the site, owner-only)", flush=True)
+        extract_with_password(archive, dest, password, ask=interactive and password is None,
+                              private_dir=private)
+        installation = dest / INSTALLATION
+        if not private.is_dir():
             print("extracted; this archive holds no installation/ folder, so there is nothing to restore "
                   "beyond the files", flush=True)
             return 0
@@ -119,18 +132,21 @@ def main(argv: list[str] | None = None) -> int:
             install_runtime(pyz, installation)
             print("this backup carries another installer (Akeeba's, never run): sitepack's restorer "
                   "was copied into installation/", flush=True)
-        from .restore import RestoreSession
-        session = RestoreSession(dest)
+        from restorer.restore.session import RestoreSession
+        session = RestoreSession(dest, private)
         if pyz is not None:
-            session.state["kickstart"] = str(pyz)
+            session.state.kickstart = str(pyz)
             session.save()
-        entry = installation / "restore.py"
+        entry = installation / ENTRY_SCRIPT
         command = [sys.executable, str(entry), "wizard", "--host", args.host, "--port", str(args.port)]
+        if args.private_dir:
+            command += ["--private-dir", str(private)]
         start = args.wizard
         if start is None:
             start = interactive and input("Start the restore wizard now? [Y/n] ").strip().lower() in ("", "y", "yes")
         if not start:
-            print(f"extracted. Start the wizard with: python3 {entry} wizard", flush=True)
+            print(f"extracted. Start the wizard with: python3 {entry} {' '.join(command[2:3] + command[7:])}",
+                  flush=True)
             return 0
         sys.stdout.flush()
         # The wizard never needs the archive password: it does not inherit it.

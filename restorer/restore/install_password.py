@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SitepackError
+from restorer.errors import SitepackError
 
 PASSWORD_FILE = "password.json"
 AKEEBA_PASSWORD_FILE = "password.php"

@@ -3,11 +3,21 @@
 Safety: every entry is checked before anything is written for it. Refused, with an
 ``UnsafeEntryError`` naming the entry: absolute paths, ``..`` or ``.`` components,
 drive letters, backslashes, NUL bytes, device/fifo/socket modes, symlinks whose target
-resolves outside the target directory (resolution follows the symlinks this
-extraction created, so ``a -> .`` then ``b -> a/a/..`` is caught), entries below a
+resolves outside the target directory, entries below a
 symlink, and paths that conflict with an earlier entry (the same path twice, a file
 where a directory is needed or the reverse). Existing directories on the way are
 checked once (``lstat``) so that a symlink already in the target cannot redirect writes.
+Symlinks are checked twice: each when it comes (against the links made before it), and
+all of them once the whole tree is known, since a link made later can change where an
+earlier one leads (``rootfs -> c/d/../..`` before ``c/d -> ../..``); if any then leads
+outside, every such link is removed and the extraction fails naming it.
+
+Private entries (``private_dir``, see ``restorer/private.py``): everything a site
+bundle's ``installation/`` holds but the restorer's code (dump, ``databases.json``,
+installer password hash, manifest, ...) is written straight into the private folder,
+owner-only (folders 0700, files 0600), never into the target, not even for a moment.
+If the archive turns out not to be a site bundle, they are moved into the target with
+their own modes at the end (a plain archive keeps its ``installation/`` folder).
 
 Writing (``filewriter.py``): each file goes to a temporary name beside it
 (``.NAME.sitepack-tmp``) and is renamed when complete, after its mode and mtime were set
@@ -30,7 +40,10 @@ break the half-restored site or lock the restore wizard out until the finish ste
 them back. ``"auto"`` (``sitepack extract``, the kickstart) does so only for site
 bundles, archives whose ``installation/`` holds a restorer or a database dump (sitepack's
 and Akeeba's full backups): a plain archive gets its files under their own names. Whenever a bundle's files were renamed, ``installation/renamed-files.json`` lists
-them (original names), so the finish step renames exactly those back.
+them (original names), so the finish step renames exactly those back. It, and the list
+of archive parts read (``archive-parts.json``), lie in the private folder.
+
+Every entry name in a message is shown with ``shown_name`` (control characters escaped).
 """
 
 from __future__ import annotations
@@ -38,7 +51,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import os
 import posixpath
 import re
@@ -48,19 +60,24 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from restorer.bundle import (ARCHIVE_PARTS, DATABASES_JSON, ENTRY_SCRIPT, INSTALLATION, SQL_DIR, is_private,
+                             private_path)
 from restorer.errors import ArchiveError, TargetWriteError, UnsafeEntryError
-from restorer.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
-                                 temp_name, unlink_quietly, write_file)
+from restorer.extract.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFailure, current_umask,
+                                         temp_name, unlink_quietly, write_file)
+from restorer.extract.manifest import ManifestReader
+from restorer.extract.textsafe import shown_name
+from restorer.extract.verify import ManifestComparison, Observed, observe
 from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
-from restorer.manifest import ManifestReader
+from restorer.private import make_private_dir
+from restorer.privatefile import write_private_json
 from restorer.progress import Progress
-from restorer.verify import ManifestComparison, Observed, observe
 
 #: Written as ``<name>.bak`` at the site root during a restore (issue 7, D1).
 SERVER_FILES = (".htaccess", "web.config", ".user.ini", "php.ini")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-_MAX_LINK_DEPTH = 40
+_MAX_LINKS = 40  # Linux's MAXSYMLINKS
 
 
 @dataclass
@@ -70,12 +87,13 @@ class ExtractReport:
     manifest_checked: bool = False
     format: str = ""
     renamed: list[str] = field(default_factory=list)
+    private_dir: str | None = None   # where a site bundle's private entries went
 
 
 #: Inside ``installation/``: the server files this extraction wrote as ``*.bak``.
 RENAMED_LIST = "renamed-files.json"
 #: Files under ``installation/`` that make an archive a site bundle to restore.
-_BUNDLE_MARKERS = ("restore.py", "sql/databases.json")
+_BUNDLE_MARKERS = (ENTRY_SCRIPT, f"{SQL_DIR}/{DATABASES_JSON}")
 
 
 def check_entry_path(path: str) -> None:
@@ -151,18 +169,30 @@ class _Tree:
         if target.startswith("/") or _DRIVE_RE.match(target) or "\\" in target:
             raise UnsafeEntryError(f"refusing symlink {entry.path!r}: it points to {target!r}, "
                                    "outside the target folder")
-        if self.resolve(posixpath.dirname(out_path), target, 0) is None:
+        if self.resolve(posixpath.dirname(out_path), target) is None:
             raise UnsafeEntryError(f"refusing symlink {entry.path!r}: it points to {target!r}, "
                                    "outside the target folder")
 
-    def resolve(self, base: str, target: str, depth: int) -> str | None:
+    def escaping_links(self) -> list[str]:
+        """The links whose final resolution, with every link of the archive known, leaves
+        the target folder."""
+        return [path for path, target in self.links.items()
+                if self.resolve(posixpath.dirname(path), target) is None]
+
+    def resolve(self, base: str, target: str) -> str | None:
         """The in-tree path ``target`` (relative to ``base``) reaches, or ``None`` if outside.
 
-        A symlink loop never resolves (the system answers ELOOP), so it cannot lead
-        outside: it counts as inside.
+        Like the system, it follows at most ``_MAX_LINKS`` links in all: beyond that the
+        system answers ELOOP, so such a path leads nowhere, and counts as inside. (The
+        total, not the nesting depth, bounds the work: ``a -> a/a`` twice nested would
+        otherwise take exponential time.)
         """
-        if depth > _MAX_LINK_DEPTH:
+        try:
+            return self._walk(base, target, [0])
+        except _TooManyLinks:
             return base
+
+    def _walk(self, base: str, target: str, followed: list[int]) -> str | None:
         current = [p for p in base.split("/") if p]
         for part in target.split("/"):
             if part in ("", "."):
@@ -175,20 +205,30 @@ class _Tree:
             current.append(part)
             here = "/".join(current)
             if here in self.links:
-                resolved = self.resolve("/".join(current[:-1]), self.links[here], depth + 1)
+                followed[0] += 1
+                if followed[0] > _MAX_LINKS:
+                    raise _TooManyLinks
+                resolved = self._walk("/".join(current[:-1]), self.links[here], followed)
                 if resolved is None:
                     return None
                 current = [p for p in resolved.split("/") if p]
         return "/".join(current)
 
 
+class _TooManyLinks(Exception):
+    """More links on one path than the system follows (ELOOP)."""
+
+
 class Extractor:
     """Extracts one archive's entries into ``dest`` (see the module docstring)."""
 
     def __init__(self, dest: Path | str, *, progress: Progress | None = None,
-                 server_files_as_bak: bool | str = False):
+                 server_files_as_bak: bool | str = False, private_dir: Path | None = None):
         self.dest = Path(dest)
         self._root = os.fspath(self.dest)
+        self._private = os.fspath(private_dir) if private_dir is not None else None
+        self._private_made = False
+        self._private_modes: dict[str, int] = {}   # private path -> the archive's mode
         self.progress = progress
         self.server_files_as_bak = server_files_as_bak
         self.tree = _Tree()
@@ -259,9 +299,16 @@ class Extractor:
                 self._files.abort()
                 raise
             self._files.close()
+            self._refuse_escaping_links()
+            if self._private_made and not self._is_bundle():
+                self._unmap_private()
             self._apply_dir_meta()
         except WriteFailure as failure:
             raise self._write_error(failure) from None
+        if self._private_made:
+            write_private_json(Path(self._private, ARCHIVE_PARTS),
+                              [os.path.abspath(part) for part in reader.parts])
+            self.report.private_dir = self._private
         if manifest is not None:
             manifest.check_own_entry(manifest_entry.mode, manifest_entry.mtime)
             self._check_manifest(manifest, comparison)
@@ -269,17 +316,48 @@ class Extractor:
             raise ArchiveError(f"the archive is damaged: its header says it carries a manifest "
                                f"({MANIFEST_PATH}) but there is none; copy or download it again")
 
+    def _full(self, out_path: str) -> str:
+        """Where ``out_path`` (relative to the target) is written: the private folder for
+        private entries."""
+        if self._private is not None and is_private(out_path):
+            return private_path(self._private, out_path)
+        return self._root + "/" + out_path
+
+    def _is_bundle(self) -> bool:
+        return any(os.path.isfile(self._full(f"{INSTALLATION}/{marker}")) for marker in _BUNDLE_MARKERS)
+
+    def _refuse_escaping_links(self) -> None:
+        escaping = self.tree.escaping_links()
+        if not escaping:
+            return
+        for out_path in escaping:
+            unlink_quietly(self._full(out_path))
+        more = f" (and {len(escaping) - 1} more, all removed)" if len(escaping) > 1 else " (removed)"
+        raise UnsafeEntryError(f"refusing symlink '{shown_name(escaping[0])}': with the archive's "
+                               f"other links it points outside the target folder{more}")
+
+    def _unmap_private(self) -> None:
+        """Not a site bundle: its ``installation/`` entries go back into the target."""
+        public = os.path.join(self._root, INSTALLATION)
+        os.makedirs(public, exist_ok=True)
+        for name in os.listdir(self._private):
+            os.replace(os.path.join(self._private, name), os.path.join(public, name))
+        self._private, private = None, self._private
+        for out_path, mode in self._private_modes.items():
+            if os.path.isfile(self._full(out_path)):
+                os.chmod(self._full(out_path), mode & KEPT_PERMISSIONS)
+        os.rmdir(private)
+        self._private_made = False
+
     def _settle_server_files(self) -> None:
-        installation = os.path.join(self._root, "installation")
-        if any(os.path.isfile(os.path.join(installation, marker)) for marker in _BUNDLE_MARKERS):
-            with open(os.path.join(installation, RENAMED_LIST), "w", encoding="utf-8") as listed:
-                json.dump(sorted(self._renamed), listed)
+        if self._is_bundle():
+            write_private_json(Path(self._full(f"{INSTALLATION}/{RENAMED_LIST}")), sorted(self._renamed))
         elif self.server_files_as_bak == "auto":
             # Not a site bundle: nothing will put them back, so they keep their names.
             for path in sorted(self._renamed):
-                renamed = os.path.join(self._root, path + ".bak")
+                renamed = self._full(path + ".bak")
                 if os.path.lexists(renamed):  # not when a failure came first
-                    os.replace(renamed, os.path.join(self._root, path))
+                    os.replace(renamed, self._full(path))
             self._renamed.clear()
             self.report.renamed.clear()
 
@@ -290,7 +368,7 @@ class Extractor:
         data = chunks.take() if self._files.takes_stored and isinstance(chunks, EntryData) else None
         if data is None:
             data = b"".join(chunks)
-        self._files.write(final, data, entry.mode, entry.mtime, partial(self._written, entry))
+        self._files.write(final, data, self._mode(entry, out_path), entry.mtime, partial(self._written, entry))
         if self.progress is not None:
             self.progress.update(advance=entry.size, item=entry.path)
 
@@ -299,7 +377,7 @@ class Extractor:
 
     def _write_error(self, failure: WriteFailure) -> ArchiveError:
         """A ``WriteFailure`` as the message a user can act on."""
-        path = os.path.relpath(failure.filename, self._root) if failure.filename else "a file"
+        path = shown_name(os.path.relpath(failure.filename, self._root)) if failure.filename else "a file"
         if failure.step == "rename" and failure.errno == errno.EISDIR:
             return UnsafeEntryError(f"cannot extract {path!r}: a directory with that name "
                                     "already exists in the target folder")
@@ -322,7 +400,21 @@ class Extractor:
             self.report.renamed.append(entry.path)
             self._renamed.add(entry.path)
         self.tree.claim(entry, out_path)
+        if self._private is not None and is_private(out_path):
+            if entry.is_symlink:
+                raise UnsafeEntryError(f"refusing symlink '{shown_name(entry.path)}': a site bundle's "
+                                       "installation data is never a symlink")
+            if not self._private_made:
+                make_private_dir(Path(self._private))
+                self._private_made = True
+            self._private_modes[out_path] = entry.mode
         return out_path
+
+    def _mode(self, entry: Entry, out_path: str) -> int:
+        """The mode to write: the archive's, owner-only in the private folder."""
+        if self._private is not None and is_private(out_path):
+            return stat.S_IFREG | 0o600
+        return entry.mode
 
     def _parent_ready(self, out_path: str, create: bool = True) -> str:
         """Checks the parent directories of ``out_path`` (once each) and creates them,
@@ -331,7 +423,7 @@ class Extractor:
         parent = posixpath.dirname(out_path)
         if parent and parent not in (self._present_dirs if create else self._checked_dirs):
             self._ensure_dir(parent, create)
-        return self._root + "/" + out_path
+        return self._full(out_path)
 
     def _ensure_dir(self, rel: str, create: bool) -> None:
         """Checks that ``rel`` is a directory or absent (nothing else may be in the way)
@@ -340,10 +432,10 @@ class Extractor:
         parent = posixpath.dirname(rel)
         if parent and parent not in (self._present_dirs if create else self._checked_dirs):
             self._ensure_dir(parent, create)
-        full = os.path.join(self._root, rel)
+        full = self._full(rel)
         try:
             if create:
-                os.mkdir(full, 0o700 | 0o777 & ~self._umask)
+                os.mkdir(full, 0o700 | 0o777 & ~self._umask if full.startswith(self._root + "/") else 0o700)
             else:
                 info = os.lstat(full)
                 self._check_existing_dir(rel, info)
@@ -400,13 +492,15 @@ class Extractor:
             if progress is not None:
                 progress.update(advance=len(chunk), item=entry.path)
 
-        write_file(final, chunks, entry.mode, entry.mtime, self._umask, on_chunk)
+        write_file(final, chunks, self._mode(entry, out_path), entry.mtime, self._umask, on_chunk)
         return digest.hexdigest()
 
     # -- at the end ---------------------------------------------------------------------
     def _apply_dir_meta(self) -> None:
         for out_path, mode, mtime in sorted(self._dir_meta, key=lambda item: -item[0].count("/")):
-            full = os.path.join(self._root, out_path)
+            full = self._full(out_path)
+            if not full.startswith(self._root + "/"):
+                mode = 0o700   # a private folder stays owner-only
             try:
                 try:
                     os.chmod(full, mode & KEPT_PERMISSIONS)
@@ -428,9 +522,9 @@ class Extractor:
             return
         for out_path, _, mtime in self._dir_meta:
             if mtime == 0:
-                os.utime(os.path.join(self._root, out_path), (0, 0))
+                os.utime(self._full(out_path), (0, 0))
         for out_path in self._epoch_links:
-            os.utime(os.path.join(self._root, out_path), (0, 0), follow_symlinks=False)
+            os.utime(self._full(out_path), (0, 0), follow_symlinks=False)
 
     def _check_manifest(self, manifest: ManifestReader, comparison: ManifestComparison) -> None:
         manifest.finish()
@@ -441,22 +535,26 @@ class Extractor:
         for path, _ in problems:
             out_path = path + ".bak" if path in self._renamed else path
             if self.tree.kinds.get(out_path) is EntryType.FILE:
-                unlink_quietly(os.path.join(self._root, out_path))
+                unlink_quietly(self._full(out_path))
         path, problem = problems[0]
+        path = shown_name(path)
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ArchiveError(f"the archive is damaged: {path}: {problem}{more}; the damaged files "
                            "were removed, copy or download the archive again")
 
 
 def extract(archive: Path | str, dest: Path | str, *, password: str | None = None,
-            progress: Progress | None = None, server_files_as_bak: bool | str = False) -> ExtractReport:
+            progress: Progress | None = None, server_files_as_bak: bool | str = False,
+            private_dir: Path | None = None) -> ExtractReport:
     """Extracts the archive (any part of it) into ``dest``; see the module docstring."""
     with open_archive(archive, password) as reader:
         return extract_reader(reader, dest, progress=progress,
-                              server_files_as_bak=server_files_as_bak)
+                              server_files_as_bak=server_files_as_bak, private_dir=private_dir)
 
 
 def extract_reader(reader: ArchiveReader, dest: Path | str, *, progress: Progress | None = None,
-                   server_files_as_bak: bool | str = False) -> ExtractReport:
+                   server_files_as_bak: bool | str = False,
+                   private_dir: Path | None = None) -> ExtractReport:
     """Like ``extract`` for an archive already opened."""
-    return Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak).run(reader)
+    return Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak,
+                     private_dir=private_dir).run(reader)

@@ -458,11 +458,12 @@ def child_command() -> list[str]:
     from where this process found it when it is in use."""
     # The folder holding ``restorer``: a site-packages folder, a source checkout, a
     # site bundle's installation/ folder or the kickstart .pyz itself.
-    folders = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+    # (this file is restorer/extract/filewriter.py: three folders up)
+    folders = [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))]
     cryptography = sys.modules.get("cryptography")
     if cryptography is not None and getattr(cryptography, "__file__", None):
         folders.append(os.path.dirname(os.path.dirname(cryptography.__file__)))
-    code = f"import sys; sys.path[:0] = {folders!r}; from restorer.filewriter import main; main()"
+    code = f"import sys; sys.path[:0] = {folders!r}; from restorer.extract.filewriter import main; main()"
     return [sys.executable, "-I", "-S", "-c", code]
 
 

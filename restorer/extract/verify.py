@@ -2,7 +2,7 @@
 
 The archive is read entry by entry (streaming, nothing is written); every entry is
 hashed with SHA-256 and recorded; the manifest (the archive's last entry, see
-``restorer.manifest``) is compared line by line, as it is read, with what was recorded: type, size, mode, mtime and SHA-256; entries the manifest does not list
+``restorer.extract.manifest``) is compared line by line, as it is read, with what was recorded: type, size, mode, mtime and SHA-256; entries the manifest does not list
 and manifest lines without an entry are reported too.
 
 An archive without a manifest (made by Akeeba, or by ``zip``) can only be checked for
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from restorer.errors import ArchiveError
+from restorer.extract.manifest import TYPE_NAMES, ManifestReader, ManifestRecord
 from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import Entry, EntryType
-from restorer.manifest import TYPE_NAMES, ManifestReader, ManifestRecord
 from restorer.progress import Progress
 
 #: At most this many problems are listed one by one (the count is always exact).

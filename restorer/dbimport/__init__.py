@@ -1,0 +1,1 @@
+"""The database import: dump statements streamed, the table prefix swapped, collations downgraded."""

@@ -1,0 +1,1 @@
+"""Getting files out of an archive: safe extraction, the file writers, the manifest and verification."""

@@ -1,0 +1,19 @@
+"""Names from an archive shown on a terminal or a page: control characters escaped.
+
+An entry name is whatever the archive's maker wrote, and a terminal obeys the escape
+sequences in what it prints (``\\x1b]0;…`` retitles the window, ``\\x1b[2J`` clears the
+screen, others rewrite what was shown before). ``shown_name`` is the one place that
+makes a name harmless to print: every C0 control, DEL and C1 control becomes a ``\\xNN``
+escape, a backslash stays as it is, printable Unicode is kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def shown_name(name: str) -> str:
+    """``name`` with its control characters written as ``\\xNN``."""
+    return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", name)

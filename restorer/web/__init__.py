@@ -1,0 +1,1 @@
+"""What both web apps (the wizard and the backup UI) share: the login gate and HTTPS."""
