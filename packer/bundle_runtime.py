@@ -14,6 +14,7 @@ is replaced by the restorer's own pure-Python bcrypt when the host lacks it.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import stat
@@ -26,7 +27,9 @@ import restorer
 from restorer.bundle import ENTRY_SCRIPT
 from restorer.paths import templates_dir
 
-# Pure-Python packages the wizard needs at run time (flask and what flask imports).
+# Pure-Python packages the wizard needs at run time (flask and what flask imports). Their
+# releases are pinned in pyproject.toml to ones whose Requires-Python admits the oldest
+# Python the restorer runs on (restorer.MIN_PYTHON); tests/test_python_versions.py checks.
 VENDORED_PACKAGES = ("flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click",
                      "blinker", "pymysql")
 # Template folders the wizard renders (the backup UI's templates stay behind).
@@ -56,6 +59,25 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def _dist_info(name: str) -> Iterator[tuple[str, Path]]:
+    """The package's ``*.dist-info`` metadata and licence files, beside it in ``vendor/``.
+
+    They record which release travels in the bundle (name, version, Requires-Python), in
+    the standard place ``importlib.metadata`` and pip read from, and carry the licences.
+    """
+    dist = importlib.metadata.distribution(name)
+    for file in dist.files or ():
+        parts = file.parts
+        if len(parts) >= 2 and parts[0].endswith(".dist-info") and (
+                parts[1] == "METADATA" or parts[1] in ("licenses", "LICENSE", "LICENSE.txt", "LICENSE.rst")):
+            yield f"vendor/{file.as_posix()}", Path(dist.locate_file(file))
+
+
+def vendored_versions() -> dict[str, str]:
+    """The release of each package vendored into bundles, by distribution name."""
+    return {name: importlib.metadata.version(name) for name in VENDORED_PACKAGES}
+
+
 def runtime_files() -> Iterator[tuple[str, Path]]:
     """(path relative to ``installation/``, source file) for the whole restorer runtime."""
     restorer_dir = Path(restorer.__file__).resolve().parent
@@ -70,6 +92,7 @@ def runtime_files() -> Iterator[tuple[str, Path]]:
             yield f"templates/{source.name}", source
     for name in VENDORED_PACKAGES:
         yield from _tree(_package_dir(name), f"vendor/{name}")
+        yield from _dist_info(name)
     yield ENTRY_SCRIPT, restorer_dir / "launch" / "bundle_entry.py"
 
 

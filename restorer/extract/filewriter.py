@@ -61,6 +61,11 @@ _WRITTEN, _REFUSED, _FAILED = b"D", b"X", b"F"
 # process wait for the child after every few files, and the two would take turns
 # instead of running side by side); this process hands over 64 KiB at a time.
 _PIPE_SIZE = 1 << 20
+# Linux's pipe-size commands; Python names them only from 3.10 on, so on 3.9 the kernel's
+# numbers (linux/fcntl.h: F_LINUX_SPECIFIC_BASE + 7 and + 8) stand in. Elsewhere the call
+# fails with OSError, which only costs speed.
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 _HAND_OVER_BUFFER = 64 << 10
 _REPLY_SIZE = 33
 # Files handed to a child whose reply was not read yet: at most as many as their
@@ -301,8 +306,8 @@ class _Child:
         self._replies = bytearray()
         self._eof = False
         try:  # Linux gives a user over its pipe quota pipes of one page
-            reply_pipe = fcntl.fcntl(self._reply_fd, fcntl.F_GETPIPE_SZ)
-            input_pipe = fcntl.fcntl(self._input_fd, fcntl.F_GETPIPE_SZ)
+            reply_pipe = fcntl.fcntl(self._reply_fd, F_GETPIPE_SZ)
+            input_pipe = fcntl.fcntl(self._input_fd, F_GETPIPE_SZ)
         except OSError:
             reply_pipe = input_pipe = 4096
         self.room = min(1024, reply_pipe // _REPLY_SIZE - 1)
@@ -321,7 +326,7 @@ class _Child:
         except OSError:
             return None
         try:
-            fcntl.fcntl(process.stdin.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+            fcntl.fcntl(process.stdin.fileno(), F_SETPIPE_SZ, _PIPE_SIZE)
         except OSError:
             pass  # a smaller pipe only costs speed
         try:

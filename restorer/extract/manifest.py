@@ -60,8 +60,10 @@ def manifest_trailer(entries: int, sha256: str) -> bytes:
     return _line({"end": True, "entries": entries, "sha256": sha256})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ManifestRecord:
+    __slots__ = ("path", "type", "size", "mode", "mtime", "sha256")
+
     path: str
     type: EntryType
     size: int

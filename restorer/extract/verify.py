@@ -26,9 +26,11 @@ from restorer.progress import Progress
 MAX_LISTED_PROBLEMS = 20
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Observed:
     """What an entry turned out to be when it was read."""
+
+    __slots__ = ("type", "size", "mode", "mtime", "sha256")
 
     type: EntryType
     size: int

@@ -9,13 +9,15 @@ nothing installed: the ``restorer`` package and its pure-Python dependencies
 import os
 import sys
 
-if sys.version_info < (3, 11):
-    sys.exit("The sitepack restorer needs Python 3.11 or newer; this is "
-             f"{sys.version.split()[0]}. Run it with python3.11 (or newer).")
-
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # Our copies come first so the versions the bundle was tested with are the ones used.
 sys.path[:0] = [_HERE, os.path.join(_HERE, "vendor")]
+
+import restorer  # noqa: E402  (only its version rule: nothing else is imported yet)
+
+_TOO_OLD = restorer.python_too_old("The sitepack restorer")
+if _TOO_OLD:
+    sys.exit(_TOO_OLD)
 
 from restorer.launch.cli import main  # noqa: E402  (the path must be set first)
 

@@ -1,6 +1,6 @@
 """``python3 kickstart.pyz [ARCHIVE] [DEST]``: extract a backup and start the wizard.
 
-The kickstart is uploaded next to the archive on a host with Python 3.11+ and nothing
+The kickstart is uploaded next to the archive on a host with Python 3.9+ and nothing
 else. It extracts the archive (asking for the JPS password on the terminal, or reading
 it from the environment variable named by ``--password-env``, default
 ``SITEPACK_ARCHIVE_PASSWORD``), server files written as ``*.bak`` until the restore

@@ -7,12 +7,14 @@ Inside the zip the restorer runtime sits as in ``installation/``: ``restorer/``,
 import os
 import sys
 
-if sys.version_info < (3, 11):
-    sys.exit("kickstart.pyz needs Python 3.11 or newer; this is "
-             f"{sys.version.split()[0]}. Run it with python3.11 (or newer).")
-
 _ZIP = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_ZIP, os.path.join(_ZIP, "vendor")]
+
+import restorer  # noqa: E402  (only its version rule: nothing else is imported yet)
+
+_TOO_OLD = restorer.python_too_old("kickstart.pyz")
+if _TOO_OLD:
+    sys.exit(_TOO_OLD)
 
 from restorer.launch.kickstart import main  # noqa: E402  (the path must be set first)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import Union
 
 MAX_DEPTH = 200
 
@@ -34,18 +35,20 @@ class InvalidSerialized(ValueError):
         self.offset = offset
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PNull:
-    pass
+    __slots__ = ()
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PBool:
+    __slots__ = ('value',)
     value: bool
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PInt:
+    __slots__ = ('text',)
     text: bytes  # the digits as written, sign included
 
     @property
@@ -53,47 +56,56 @@ class PInt:
         return int(self.text)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PFloat:
+    __slots__ = ('text',)
     text: bytes  # as written: b"0.1", b"1.0E+25", b"INF", b"NAN"…
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PString:
+    __slots__ = ('value',)
     value: bytes
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PArray:
+    __slots__ = ('items',)
     items: list  # [(PInt | PString key, value), …] in order
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PObject:
+    __slots__ = ('class_name', 'items')
     class_name: bytes
     items: list  # properties as (key, value); private/protected names carry NUL bytes
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PCustom:
     """``C:`` — a class implementing ``Serializable``; its payload format is its own."""
+
+    __slots__ = ('class_name', 'payload')
 
     class_name: bytes
     payload: bytes
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PEnum:
+    __slots__ = ('name',)
     name: bytes  # b"Class:Case"
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class PRef:
+    __slots__ = ('kind', 'index')
     kind: bytes  # b"r" (object handle) or b"R" (PHP reference)
     index: bytes
 
 
-PValue = PNull | PBool | PInt | PFloat | PString | PArray | PObject | PCustom | PEnum | PRef
+# typing.Union, not ``|``: a union of classes at run time needs Python 3.10.
+PValue = Union[PNull, PBool, PInt, PFloat, PString, PArray, PObject, PCustom, PEnum, PRef]
 
 _INT = re.compile(rb"i:([+-]?[0-9]+);")
 _FLOAT = re.compile(

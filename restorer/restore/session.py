@@ -15,13 +15,13 @@ import json
 import os
 import platform as pyplatform
 import shutil
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import pymysql
 
+from restorer import MIN_PYTHON, python_too_old
 from restorer.bundle import SITE_DUMP, Bundle, read_bundle
 from restorer.errors import ConfigError, DatabaseError, SitepackError
 from restorer.extract.textsafe import shown_name
@@ -163,8 +163,10 @@ class RestoreSession:
     # --- checks --------------------------------------------------------------------
     def checks(self) -> list[Check]:
         b = self.bundle
-        result = [Check("Python version", sys.version_info >= (3, 11),
-                        f"Python {pyplatform.python_version()} (3.11 or newer needed)")]
+        too_old = python_too_old("The restorer")
+        result = [Check("Python version", too_old is None,
+                        too_old or f"Python {pyplatform.python_version()} "
+                                   f"({'.'.join(map(str, MIN_PYTHON))} or newer needed)")]
         for what, path in (("Site folder", b.site_root), ("Private restore folder", b.private)):
             ok = os.access(path, os.W_OK)
             result.append(Check(f"{what} writable", ok,
@@ -292,7 +294,7 @@ class RestoreSession:
         """Joomla's super users in the restored database (the setup page's choice); none elsewhere."""
         if self.bundle.platform != "joomla":
             return []
-        from .joomla_users import super_users
+        from restorer.platforms.joomla_users import super_users
         if SITE_DUMP not in self.db_answers:
             raise SitepackError("the wizard restarted and needs the database password again: "
                                 "open the Database step and enter it")
