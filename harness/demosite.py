@@ -583,6 +583,13 @@ CREATE TABLE `{p}sitepack_samples` (
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+CREATE TABLE `{p}fields_values` (
+  `field_id` int unsigned NOT NULL,
+  `item_id` varchar(255) NOT NULL COMMENT 'Allow references to items which have strings as ids, eg. none db systems.',
+  `value` text,
+  KEY `idx_field_id` (`field_id`), KEY `idx_item_id` (`item_id`(191))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 CREATE TABLE `legacy_stats` (
   `day` date NOT NULL, `visits` int NOT NULL DEFAULT 0, `note` varchar(255) DEFAULT NULL,
   PRIMARY KEY (`day`)
@@ -758,6 +765,14 @@ def _fill_database(conn, rng: random.Random, prefix: str, live_site: str,
         cur.executemany(f"INSERT INTO `{p}sitepack_samples` (label, payload, note, amount, ratio, flags, day) "
                         "VALUES (%s, %s, %s, %s, %s, %s, %s)", samples)
 
+        # Joomla's custom field values: no primary key (as in Joomla 3.10 to 5), URLs in
+        # them, a NULL, and the same value saved twice for one item (rows nothing tells apart).
+        cur.executemany(f"INSERT INTO `{p}fields_values` (field_id, item_id, value) VALUES (%s, %s, %s)",
+                        [(1, "1", f"{live_site}/images/headers/header-01.jpg"),
+                         (2, "1", f'<a href="{live_site}/index.php/blog">blog</a>'),
+                         (2, "1", f'<a href="{live_site}/index.php/blog">blog</a>'),
+                         (3, "2", None), (4, "2", "no URL here")])
+
         cur.executemany("INSERT INTO legacy_stats (day, visits, note) VALUES (%s, %s, %s)",
                         [(f"2023-11-{d:02d}", rng.randint(0, 999), None if d % 2 else f"{escaped_url} day {d}")
                          for d in range(1, 31)])
@@ -824,7 +839,7 @@ def build_demo_site(root: Path, db: DbParams, *, size: str = "small", prefix: st
         _fill_database(conn, random.Random(seed + 1), prefix, live_site, content_rows, log_rows)
         tables = [f"{prefix}{name}" for name in (
             "usergroups", "users", "user_usergroup_map", "categories", "content", "modules", "extensions",
-            "content_types", "session", "action_logs", "sitepack_samples")]
+            "content_types", "session", "action_logs", "sitepack_samples", "fields_values")]
         row_counts = _count_rows(conn, tables + ["legacy_stats"])
 
     return DemoSite(

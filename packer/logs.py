@@ -3,7 +3,8 @@
 Lines look like ``2026-11-27 01:30:00 WARNING | cannot read images/x.jpg: ...``. The
 level threshold comes from the profile (``error`` < ``warning`` < ``info`` < ``debug``);
 warnings and errors are always written when the threshold lets them through, with their
-upper-case label so they can be searched for. Messages never should contain secrets;
+upper-case label so they can be searched for. A NOTE is a reminder that is no warning
+(it does not make a backup "finished with warnings"); it is written wherever warnings are. Messages never should contain secrets;
 as a second line of defence every secret value the log was told about is replaced by
 ``***`` before a line is written. Log files are 0600 and are kept after failures.
 """
@@ -43,12 +44,13 @@ class BackupLog:
             text = text.replace(secret, "***")
         return text
 
-    def _write(self, level: str, message: str) -> None:
+    def _write(self, level: str, message: str, label: str | None = None) -> None:
         if LEVELS[level] > self.threshold or self._file.closed:
             return
         stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
+        label = label or level.upper()
         for line in self.redact(str(message)).splitlines() or [""]:
-            self._file.write(f"{stamp} {level.upper():7} | {line}\n")
+            self._file.write(f"{stamp} {label:7} | {line}\n")
         self._file.flush()
 
     def error(self, message: str) -> None:
@@ -56,6 +58,9 @@ class BackupLog:
 
     def warning(self, message: str) -> None:
         self._write("warning", message)
+
+    def note(self, message: str) -> None:
+        self._write("warning", message, label="NOTE")
 
     def info(self, message: str) -> None:
         self._write("info", message)

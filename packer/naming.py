@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import re
 import secrets
+import socket
 import string
 import unicodedata
 
@@ -25,6 +26,12 @@ _VARIABLE_RE = re.compile(r"\[([A-Z_]+)\]")
 _UNSAFE_RE = re.compile(r"[^a-z0-9_-]+")
 _UNSAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._@+-]+")
 _UNSAFE_HOST_RE = re.compile(r"[^a-z0-9.-]+")
+
+
+def backup_host(site_host: str | None) -> str | None:
+    """The host a backup is named after: the host of the site's configured URL, else this
+    machine's name (a site without a configured URL is usually served from it)."""
+    return site_host or socket.gethostname() or None
 
 
 def slug(text: str, limit: int = SLUG_MAX) -> str:

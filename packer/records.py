@@ -16,11 +16,13 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from restorer.errors import SitepackError
 
 from .home import jobs_dir, logs_dir, records_path
+from .logs import log_path_for
 
 STATUSES = ("pending", "ok", "failed", "obsolete", "remote")
 
@@ -118,17 +120,34 @@ def _from_row(row: sqlite3.Row) -> Record:
     return Record(**data)
 
 
-def create(*, type: str, format: str, description: str = "", comment: str = "",
-           origin: str = "cli", profile: str = "default", site_root: str = "",
-           output_dir: str = "", archive_name: str = "") -> Record:
+def create(**fields) -> Record:
+    """A new ``pending`` record (fields as ``creating`` takes them)."""
+    with creating(**fields) as record:
+        return record
+
+
+@contextlib.contextmanager
+def creating(*, type: str, format: str, description: str = "", comment: str = "",
+             origin: str = "cli", profile: str = "default", site_root: str = "",
+             output_dir: str = "", archive_name: str = "", logged: bool = False
+             ) -> Iterator[Record]:
+    """A new ``pending`` record that exists for others only once the block ends without
+    an exception: a process killed inside it leaves no record (the insert is rolled
+    back, and the next record gets the same id). The block holds the database's write
+    lock, so it must be short and must not write records itself. ``logged``: the record
+    names its log (``logs.log_path_for``)."""
     with _db() as conn:
+        conn.row_factory = sqlite3.Row
         cur = conn.execute(
             "INSERT INTO backups (description, comment, origin, type, format, profile, site_root,"
             " output_dir, archive_name, started, status) VALUES (?,?,?,?,?,?,?,?,?,?,'pending')",
             (description, comment, origin, type, format, profile, site_root, output_dir,
              archive_name, utc_now()))
-        new_id = cur.lastrowid
-    return get(new_id)
+        if logged:
+            conn.execute("UPDATE backups SET log_path = ? WHERE id = ?",
+                         (str(log_path_for(cur.lastrowid)), cur.lastrowid))
+        row = conn.execute("SELECT * FROM backups WHERE id = ?", (cur.lastrowid,)).fetchone()
+        yield _from_row(row)
 
 
 def get(record_id: int) -> Record:

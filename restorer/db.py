@@ -103,3 +103,24 @@ def close_quietly(conn) -> None:
         conn.close()
     except pymysql.err.Error:
         pass
+
+
+def ordering_key(cur, database: str, table: str) -> tuple[list[str], bool]:
+    """(columns, is the primary key) that identify a row: the primary key, else a unique
+    index on NOT NULL columns (a nullable one does not: it allows many NULL rows), else
+    ([], False). The dumper orders by it; the replacement addresses rows by it."""
+    cur.execute("SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s "
+                "JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA "
+                "AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "
+                "WHERE s.TABLE_SCHEMA = %s AND s.TABLE_NAME = %s AND s.NON_UNIQUE = 0 "
+                "ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX",
+                (database, table))
+    indexes: dict[str, list[tuple[str, str]]] = {}
+    for row in cur.fetchall():
+        index, column, nullable = (v.decode("utf-8") if isinstance(v, (bytes, bytearray)) else v
+                                   for v in row)
+        indexes.setdefault(index, []).append((column, nullable))
+    for index, cols in indexes.items():
+        if all(nullable == "NO" for _, nullable in cols):
+            return [column for column, _ in cols], index == "PRIMARY"
+    return [], False

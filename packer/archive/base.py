@@ -172,11 +172,14 @@ class ArchiveWriter(ABC):
     def checkpoint(self) -> dict:
         """Writes out everything pending, fsyncs, and returns the state to resume from."""
         self._drain(0)
+        # The state first: taking it may write (the JPS 3.0 header), and what it counts
+        # must be on disk before it is saved, or a kill leaves a part shorter than it says.
+        state = json.loads(json.dumps(self._state()))
         self.out.sync()
         if self._manifest_file:
             self._manifest_file.flush()
             os.fsync(self._manifest_file.fileno())
-        return json.loads(json.dumps(self._state()))
+        return state
 
     @classmethod
     def resume(cls, state: dict) -> "ArchiveWriter":

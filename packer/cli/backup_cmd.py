@@ -66,6 +66,8 @@ def command(site_root, backup_type, fmt, output_dir, name_template, part_size, d
                               part_size=part_size, description=description, comment=comment,
                               archive_password=archive_password,
                               installer_password=installer_password, origin="cli")
+        for message in job.notes():
+            click.echo(f"note: {message}", err=True)
         for message in job.warnings():
             click.echo(f"WARNING: {message}", err=True)
     click.echo(f"backup #{job.id}" + (" (resumed)" if resume_id is not None else ""), err=True)

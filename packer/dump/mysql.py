@@ -47,7 +47,7 @@ from pathlib import Path
 import pymysql
 import pymysql.cursors
 
-from restorer.db import DbConnectionInfo, close_quietly
+from restorer.db import DbConnectionInfo, close_quietly, ordering_key
 from restorer.dbimport.sqltext import quote_ident
 from restorer.errors import DatabaseError
 
@@ -477,7 +477,7 @@ class Dumper:
         if self._table is None or self._table["name"] != item["name"]:
             with self._conn.cursor() as cur:
                 cols = schema.columns(cur, self.database, item["name"])
-                key, primary = schema.ordering_key(cur, self.database, item["name"])
+                key, primary = ordering_key(cur, self.database, item["name"])
             stored = [c for c in cols if not c.generated]
             by_name = {c.name: c for c in cols}
             row = "CONCAT('(',CONCAT_WS(',',{}),')')".format(",".join(value_literal(c) for c in stored))

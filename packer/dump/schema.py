@@ -65,24 +65,6 @@ def columns(cur, database: str, table: str) -> list[Column]:
             for name, data_type, charset, collation, extra in found]
 
 
-def ordering_key(cur, database: str, table: str) -> tuple[list[str], bool]:
-    """(columns, is the primary key): the primary key, else a unique index on NOT NULL
-    columns, else ([], False) when the table has no stable order."""
-    found = _rows(cur, "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s "
-                       "JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA "
-                       "AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "
-                       "WHERE s.TABLE_SCHEMA = %s AND s.TABLE_NAME = %s AND s.NON_UNIQUE = 0 "
-                       "ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX",
-                  (database, table))
-    indexes: dict[str, list[tuple[str, str]]] = {}
-    for index, column, nullable in found:
-        indexes.setdefault(index, []).append((column, nullable))
-    for index, cols in indexes.items():
-        if all(nullable == "NO" for _, nullable in cols):
-            return [column for column, _ in cols], index == "PRIMARY"
-    return [], False
-
-
 def strip_definer(sql: bytes) -> bytes:
     """Removes the ``DEFINER=user@host`` clause from the head of a CREATE statement."""
     head_end = _CREATE_HEAD_END.search(sql)

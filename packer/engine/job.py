@@ -34,10 +34,10 @@ from restorer.privatefile import write_private_json
 
 from .. import records
 from ..archive import ArchiveWriter, open_writer
-from ..home import jobs_dir
+from ..home import jobs_dir, private_dir
 from ..logs import BackupLog, log_path_for
 from .domain import Domain
-from .output import remove_unfinished
+from .output import archive_name_taken, output_notes, remove_unfinished
 from .phases import DOMAINS, DOMAINS_BY_TYPE, next_position
 from .start import new_backup
 from .state import STATE_VERSION, JobState
@@ -114,26 +114,46 @@ class BackupJob:
               description: str | None = None, comment: str | None = None,
               archive_password: str | None = None, installer_password: str | None = None,
               origin: str = "cli") -> "BackupJob":
-        """Checks everything that can be checked up front, creates the record and state
-        (``start.new_backup``); raises ``SitepackError`` when something is not usable."""
+        """Checks everything that can be checked up front (``start.new_backup``), then
+        creates the record, the state and the archive's first part as one step: the
+        record becomes visible only once the first state is saved, so a process killed
+        at any moment leaves either a backup ``--resume`` completes or no record (what it
+        wrote is cleared by the next start, which gets the same id). Raises
+        ``SitepackError`` when something is not usable."""
         new = new_backup(site_root, profile=profile, backup_type=backup_type, fmt=fmt,
                          output_dir=output_dir, name_template=name_template,
                          part_size=part_size, description=description, comment=comment,
                          archive_password=archive_password,
                          installer_password=installer_password, origin=origin)
-        settings = new.state.settings
-        job = cls(new.state, log=new.log)
-        new.log.info(f"sitepack backup #{job.id} ({settings.backup_type}, {settings.format}) of "
-                     f"{settings.site_root}, origin {origin}")
-        for message in new.warnings:
-            job.warn(message)
+        settings = new.settings
+        failure = None
         try:
-            job.writer = open_writer(settings.format, Path(settings.archive),
-                                     part_size=settings.part_size, password=new.password)
-            job.save()
-        except Exception as exc:  # noqa: BLE001 - any failure here fails the new record
-            report = job._fail(exc)
-            raise SitepackError(report.error) from None
+            with records.creating(**new.record_fields()) as record:
+                _clear_unrecorded_start(record.id)
+                archive = Path(settings.archive)
+                if archive_name_taken(archive):  # checked once a killed start's parts are gone
+                    raise SitepackError(f"{archive} already exists: choose another name (--name) "
+                                        f"or another output directory")
+                job = cls(new.first_state(record.id))
+                private_dir(job.job_dir)
+                job.write_state()  # names the archive before it exists (_clear_unrecorded_start)
+                job.log = new.open_log(record.id)
+                job.log.info(f"sitepack backup #{job.id} ({settings.backup_type}, "
+                             f"{settings.format}) of {settings.site_root}, origin {origin}")
+                for message in job.notes():
+                    job.log.note(message)
+                for message in new.warnings:
+                    job.warn(message)
+                try:
+                    job.writer = open_writer(settings.format, archive,
+                                             part_size=settings.part_size, password=new.password)
+                    job.save()
+                except Exception as exc:  # noqa: BLE001 - any failure here fails the new record
+                    failure = exc
+        except OSError as exc:  # the data folder itself: no record was made
+            raise SitepackError(_user_message(exc)) from None
+        if failure is not None:
+            raise SitepackError(job._fail(failure).error) from None
         return job
 
     @classmethod
@@ -211,6 +231,11 @@ class BackupJob:
 
     def warnings(self) -> list[str]:
         return list(self.state.warnings)
+
+    def notes(self) -> list[str]:
+        """Reminders that are no warnings (the default output folder is in use)."""
+        settings = self.state.settings
+        return output_notes(settings.output_dir, settings.default_output)
 
     def report(self) -> StepReport:
         state = self.state
@@ -356,13 +381,15 @@ class BackupJob:
         for domain in self._domains.values():
             domain.close()
         self._domains = {}
-        shutil.rmtree(self.job_dir, ignore_errors=True)
         now = time.time()
         state.status, state.error, state.finished_at, state.parts, state.size = \
             "failed", message, now, [], 0
+        # The record first: a kill between the two leaves a failed record and a stale
+        # folder (deleted with the record), never a pending record without its state.
         records.update(self.id, status="failed", error=message, finished=records.utc_now(),
                        duration=round(now - state.settings.started, 3), parts=[], size=0,
                        warnings=len(state.warnings), warning_messages=state.warnings)
+        shutil.rmtree(self.job_dir, ignore_errors=True)
         self.log.close()
         return self.report()
 
@@ -392,6 +419,22 @@ class BackupJob:
             if self.finished:
                 return self.report()
             return self._fail(SitepackError("the backup was cancelled"))
+
+
+def _clear_unrecorded_start(backup_id: int) -> None:
+    """Deletes what a start killed before its record was committed left under this id:
+    the working folder, the log and the archive's unfinished parts. Called by the start
+    that got the same id (ids of uncommitted records are given again), under the
+    records' write lock, so nothing else can own ``backup_id``."""
+    job_dir = jobs_dir() / str(int(backup_id))
+    try:
+        archive = json.loads((job_dir / "state.json").read_text(encoding="utf-8"))["settings"]["archive"]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        archive = None  # killed before the state named the archive: none was written yet
+    if archive:
+        remove_unfinished(Path(archive), keep_final=True)  # the final name comes at the end only
+    log_path_for(backup_id).unlink(missing_ok=True)
+    shutil.rmtree(job_dir, ignore_errors=True)
 
 
 def run_to_completion(job: BackupJob, on_report: Callable[[StepReport], None] | None = None

@@ -10,6 +10,7 @@ still be cleaned up.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from ..archive.base import leftover_sidecars
 from ..filters import relative_inside
 
 DEFAULT_OUTPUT_DIR_NAME = "sitepack-backups"
-DEFAULT_OUTPUT_WARNING = (
+#: A reminder, not a warning: the backup page calls it "not an error message ... just a
+#: reminder"; it goes to the log as a NOTE and does not change the exit code.
+DEFAULT_OUTPUT_NOTE = (
     "Default output directory is in use: {path} is a well-known place inside the site. "
     "sitepack put .htaccess and web.config files there that deny web access, but a server "
     "that ignores them would serve the archives to anyone. Use an output directory outside "
@@ -58,6 +61,11 @@ def default_output_dir(site_root: Path) -> Path:
     return Path(site_root) / DEFAULT_OUTPUT_DIR_NAME
 
 
+def output_notes(output_dir: str, default_output: bool) -> list[str]:
+    """The reminders about a backup's output folder (notes, never warnings)."""
+    return [DEFAULT_OUTPUT_NOTE.format(path=output_dir)] if default_output else []
+
+
 def prepare_output_dir(site_root: Path, output_dir: Path | None) -> Path:
     """The absolute output folder (``None``: the default one), created, checked writable
     and, when it lies inside the site, protected from web access."""
@@ -83,13 +91,27 @@ def _check_writable(folder: Path) -> None:
     if not folder.is_dir():
         raise SitepackError(f"the output directory {folder} is not a directory; "
                             f"choose another (--output-dir)")
-    probe = folder / f".sitepack-write-test-{os.getpid()}"
     try:
-        probe.write_bytes(b"")
-        probe.unlink()
+        _probe_write(folder)
     except OSError as exc:
         raise SitepackError(f"the output directory {folder} is not writable ({exc.strerror}): "
                             f"fix its permissions or choose another (--output-dir)") from None
+
+
+def _probe_write(folder: Path) -> None:
+    """Creates a file in ``folder`` and lets it go: a nameless one where the system has
+    them (O_TMPFILE), so a process killed meanwhile leaves nothing behind."""
+    try:
+        os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return
+    except AttributeError:  # no O_TMPFILE on this system
+        pass
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            raise
+    probe = folder / f".sitepack-write-test-{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
 
 
 def _protect(folder: Path) -> None:

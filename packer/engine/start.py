@@ -1,7 +1,8 @@
-"""Starting a backup: everything that can be checked up front, then its record and state.
+"""Starting a backup: everything that can be checked up front, made into its settings.
 
 Raises ``SitepackError`` with a clear message (and creates no record) when the site, the
-settings or the output folder are not usable.
+settings or the output folder are not usable. ``BackupJob.start`` then creates the
+record, the state and the archive's first part as one step (``job.py``).
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from pathlib import Path
 
 from restorer.errors import ConfigError, SitepackError
 
-from .. import profiles, records
+from .. import profiles
 from ..archive import FORMATS, writer_class
 from ..archive.parts import check_part_size
-from ..home import data_dir, jobs_dir, private_dir
+from ..home import data_dir
 from ..installer import installer_password_record
 from ..logs import BackupLog, log_path_for
-from ..naming import NamingContext, archive_base_name, default_description, expand
+from ..naming import NamingContext, archive_base_name, backup_host, default_description, expand
 from ..scan import dir_identity
-from .output import DEFAULT_OUTPUT_WARNING, archive_name_taken, prepare_output_dir
+from .output import prepare_output_dir
 from .password import archive_password_for
 from .phases import first_phase
 from .state import JobState, Settings, SiteSummary
@@ -31,10 +32,27 @@ FIRST_DOMAIN = "init"
 
 @dataclasses.dataclass
 class NewBackup:
-    state: JobState
-    log: BackupLog
+    settings: Settings
     warnings: list[str]         # said before the first step
     password: str | None        # the archive password (kept in memory only)
+    secrets: tuple[str, ...]    # what the log must never show
+
+    def record_fields(self) -> dict:
+        """The new record's fields (``records.creating``)."""
+        settings = self.settings
+        return dict(type=settings.backup_type, format=settings.format,
+                    description=settings.description, comment=settings.comment,
+                    origin=settings.origin, profile=settings.profile.name,
+                    site_root=settings.site_root, output_dir=settings.output_dir,
+                    archive_name=Path(settings.archive).name, logged=True)
+
+    def first_state(self, backup_id: int) -> JobState:
+        return JobState(id=backup_id, settings=self.settings, domain=FIRST_DOMAIN,
+                        phase=first_phase(FIRST_DOMAIN))
+
+    def open_log(self, backup_id: int) -> BackupLog:
+        return BackupLog(log_path_for(backup_id), self.settings.profile.log_level,
+                         secrets=self.secrets)
 
 
 def new_backup(site_root: Path, *, profile: str, backup_type: str | None, fmt: str | None,
@@ -69,39 +87,26 @@ def new_backup(site_root: Path, *, profile: str, backup_type: str | None, fmt: s
     if output_dir is None and prof.output_dir:
         output_dir = Path(prof.output_dir)
     out = prepare_output_dir(root, output_dir)
-    if output_dir is None:
-        warnings.insert(0, DEFAULT_OUTPUT_WARNING.format(path=out))
 
+    host = backup_host(site.host if site else None)
     naming = NamingContext.for_now(
-        host=site.host if site else None, site_name=site.name if site else root.name,
+        host=host, site_name=site.name if site else root.name,
         platform_name=_platform_name(site), platform_version=site.platform_version if site else None)
     archive = out / (archive_base_name(name_template or prof.name_template, naming)
                      + writer_class(fmt).suffix)
-    if archive_name_taken(archive):
-        raise SitepackError(f"{archive} already exists: choose another name (--name) or "
-                            f"another output directory")
     description = expand(description, naming) if description else default_description(naming)
     comment = expand(comment, naming) if comment else ""
 
-    record = records.create(type=backup_type, format=fmt, description=description,
-                            comment=comment, origin=origin, profile=prof.name,
-                            site_root=str(root), output_dir=str(out), archive_name=archive.name)
-    log_path = log_path_for(record.id)
-    log = BackupLog(log_path, prof.log_level,
-                    secrets=(password or "", installer_password or "",
-                             site.db.password if site and site.db else ""))
-    records.update(record.id, log_path=str(log_path))
-    private_dir(jobs_dir() / str(record.id))  # created owner-only before any state lands in it
     settings = Settings(
         site_root=str(root), backup_type=backup_type, format=fmt, archive=str(archive),
         started=time.time(), profile=dataclasses.replace(prof, archive_password=None),
-        site=_site_summary(site, root), part_size=part_size, output_dir=str(out),
+        site=_site_summary(site, root, host), part_size=part_size, output_dir=str(out),
         default_output=output_dir is None, description=description, comment=comment,
         origin=origin, password_record=password_record,
         excluded=[list(i) for i in {dir_identity(out), dir_identity(data_dir())} if i])
-    state = JobState(id=record.id, settings=settings, domain=FIRST_DOMAIN,
-                     phase=first_phase(FIRST_DOMAIN))
-    return NewBackup(state, log, warnings, password)
+    return NewBackup(settings, warnings, password,
+                     secrets=(password or "", installer_password or "",
+                              site.db.password if site and site.db else ""))
 
 
 def _detect(root: Path, backup_type: str, warnings: list[str]):
@@ -135,10 +140,10 @@ def _platform_name(site) -> str | None:
     return {"joomla": "Joomla!", "wordpress": "WordPress"}.get(site.platform, site.platform)
 
 
-def _site_summary(site, root: Path) -> SiteSummary:
+def _site_summary(site, root: Path, host: str | None) -> SiteSummary:
     if site is None:
-        return SiteSummary(name=root.name)
+        return SiteSummary(name=root.name, host=host)
     return SiteSummary(platform=site.platform, platform_version=site.platform_version,
-                       name=site.name, host=site.host, prefix=site.prefix,
+                       name=site.name, host=host, prefix=site.prefix,
                        live_site=site.live_site, tmp_path=site.tmp_path, log_path=site.log_path,
                        db=site.db.to_public_dict() if site.db else None)

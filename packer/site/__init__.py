@@ -18,10 +18,10 @@ from restorer.errors import ConfigError
 
 from .generic import detect_generic
 from .joomla import detect_joomla
-from .model import UNKNOWN_HOST, Site, host_from_url, split_db_host
+from .model import Site, host_from_url, split_db_host
 from .wordpress import detect_wordpress
 
-__all__ = ["Site", "detect_site", "split_db_host", "host_from_url", "UNKNOWN_HOST", "PLATFORMS"]
+__all__ = ["Site", "detect_site", "split_db_host", "host_from_url", "PLATFORMS"]
 
 _DETECTORS = {"joomla": detect_joomla, "wordpress": detect_wordpress, "generic": detect_generic}
 PLATFORMS = tuple(_DETECTORS)

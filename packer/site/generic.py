@@ -7,10 +7,10 @@ from pathlib import Path
 
 from restorer.db import DbConnectionInfo
 
-from .model import UNKNOWN_HOST, Site
+from .model import Site
 
 
 def detect_generic(root: Path, db_override: DbConnectionInfo | None) -> Site:
     return Site(platform="generic", root=root, name=root.name, db=db_override, prefix=None, live_site=None,
-                tmp_path=None, log_path=None, platform_version=None, host=UNKNOWN_HOST, warnings=[],
+                tmp_path=None, log_path=None, platform_version=None, host=None, warnings=[],
                 config_path=None)

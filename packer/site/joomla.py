@@ -9,7 +9,7 @@ from restorer.config.phpvalues import PhpParseError, TokenStream, parse_expressi
 from restorer.db import DbConnectionInfo
 from restorer.errors import ConfigError
 
-from .model import UNKNOWN_HOST, Site, connection_info, host_from_url
+from .model import Site, connection_info, host_from_url
 
 CONFIG_NAME = "configuration.php"
 # Version files: Joomla 3.8+ and 4/5 first, then Joomla 3.0-3.7.
@@ -90,7 +90,7 @@ def detect_joomla(root: Path, db_override: DbConnectionInfo | None) -> Site:
         prefix=_text(values.get("dbprefix")) if "dbprefix" in values else None,
         live_site=live_site, tmp_path=_text(values.get("tmp_path")), log_path=_text(values.get("log_path")),
         platform_version=joomla_version(root),
-        host=host_from_url(live_site) or (cookie_domain.lstrip(".") if cookie_domain else None) or UNKNOWN_HOST,
+        host=host_from_url(live_site) or (cookie_domain.lstrip(".") if cookie_domain else None),
         warnings=warnings, config_path=path, config=dict(values),
     )
 

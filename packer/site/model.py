@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from restorer.db import DbConnectionInfo
 
-UNKNOWN_HOST = "unknown_host"
 DEFAULT_PORT = 3306
 # Where PHP's mysqli looks when the host is "localhost" (php.ini mysqli.default_socket on
 # Debian/Ubuntu, then other common builds): "localhost" means this Unix socket, not TCP.
@@ -27,7 +26,7 @@ class Site:
     tmp_path: str | None
     log_path: str | None
     platform_version: str | None
-    host: str                          # host name for [HOST]; ``unknown_host`` when unknown
+    host: str | None                   # host of the configured URL ([HOST]); None when unknown
     warnings: list[str]                # said before a backup starts (include trick, blanks...)
     config_path: Path | None
     config: dict = dataclasses.field(default_factory=dict, repr=False)  # every readable setting

@@ -10,7 +10,7 @@ from restorer.config.wordpress import TABLE_PREFIX, read_wp_config
 from restorer.db import DbConnectionInfo
 from restorer.errors import ConfigError, SitepackError
 
-from .model import UNKNOWN_HOST, Site, connection_info, host_from_url
+from .model import Site, connection_info, host_from_url
 
 CONFIG_NAME = "wp-config.php"
 VERSION_FILE = "wp-includes/version.php"
@@ -87,6 +87,6 @@ def detect_wordpress(root: Path, db_override: DbConnectionInfo | None) -> Site:
     return Site(
         platform="wordpress", root=root, name=options.get("blogname") or root.name, db=db, prefix=prefix,
         live_site=live_site, tmp_path=None, log_path=None, platform_version=wordpress_version(root),
-        host=host_from_url(live_site) or UNKNOWN_HOST, warnings=warnings, config_path=path,
+        host=host_from_url(live_site), warnings=warnings, config_path=path,
         config=dict(values),
     )

@@ -10,13 +10,20 @@ table (``sitepack_import_progress``, dropped when the import finishes). A proces
 mid-slice loses only the uncommitted slice, and the next run starts exactly where the
 database says it stopped, whatever state the caller saved. DDL statements commit on
 their own; the position is recorded right after each one, and a CREATE repeated after
-a kill in between (the object already exists) is accepted. Tables on non-transactional
-engines (MyISAM) can get rows twice when a kill lands mid-slice.
+a kill in between (the object already exists) is accepted.
+
+Tables on non-transactional engines (MyISAM, Aria: no rollback) get no slices: each of
+their INSERTs is followed by its own saved position, with the table's row count and
+where the table's rows began. A resumed import that finds the count changed (killed
+between an INSERT and its saved position, or inside the INSERT) empties the table and
+imports its rows again from where they began, which is exact with or without a key (the
+dumps write each table's rows together).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from pathlib import Path
 
@@ -31,7 +38,7 @@ from .sqltext import ABSTRACT_PREFIX, quote_ident, swap_prefix
 
 PROGRESS_TABLE = "sitepack_import_progress"
 EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 _GONE = {2006, 2013, 2055}
 _ALREADY_EXISTS = {1050, 1304, 1359}
 _COMMIT_EVERY = 16 << 20  # bytes of INSERTs per transaction when no budget ends it sooner
@@ -51,6 +58,27 @@ def _excerpt(statement: bytes) -> str:
 def _is_insert(statement: bytes) -> bool:
     head = statement[:8].upper()
     return head.startswith(b"INSERT") or head.startswith(b"REPLACE")
+
+
+_INSERT_TARGET = re.compile(rb"(?:INSERT|REPLACE)\s+(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE)"
+                            rb"\s+)*(?:INTO\s+)?`((?:[^`]|``)+)`", re.I)
+
+
+def _insert_target(statement: bytes) -> str | None:
+    """The table an INSERT writes to (None when it does not name it in backquotes)."""
+    match = _INSERT_TARGET.match(statement)
+    return match.group(1).replace(b"``", b"`").decode("utf-8") if match else None
+
+
+@dataclasses.dataclass
+class _RowsMark:
+    """Where a non-transactional table's rows began, and how many it holds now."""
+
+    table: str
+    part: int
+    offset: int
+    statements: int
+    rows: int = 0
 
 
 @dataclasses.dataclass
@@ -95,6 +123,8 @@ class Importer:
             self.warnings = list(_state["warnings"])
         self._conn: pymysql.connections.Connection | None = None
         self._collations: CollationMapper | None = None
+        self._transactional: dict[str, bool] = {}
+        self._rows_mark: _RowsMark | None = None
         self._resumed_now = _state is not None
         total = sum(p.stat().st_size for p in self.paths)
         self.progress = ImportProgress(bytes_total=total)
@@ -174,7 +204,17 @@ class Importer:
         for part, offset, statement in reader:
             self.progress.file = self.names[part]
             statement = swap_prefix(statement, ABSTRACT_PREFIX, self.new_prefix.encode())
-            if _is_insert(statement):
+            table = _insert_target(statement) if _is_insert(statement) else None
+            cannot_roll_back = table is not None and not self._is_transactional(table)
+            if cannot_roll_back:
+                if in_transaction:
+                    self._commit()
+                    in_transaction = False
+                    pending = 0
+                if self._rows_mark is None or self._rows_mark.table != table:
+                    self._rows_mark = _RowsMark(table, self._part, self._offset, self._statements)
+                self._execute(statement, part, offset, tolerate_exists=False)
+            elif _is_insert(statement):
                 if not in_transaction:
                     conn.begin()
                     in_transaction = True
@@ -185,6 +225,7 @@ class Importer:
                     self._commit()
                     in_transaction = False
                     pending = 0
+                self._rows_mark = None
                 self._execute(self._collations.rewrite(statement), part, offset,
                               tolerate_exists=first)
             first = False
@@ -192,6 +233,8 @@ class Importer:
             self._statements += 1
             self.progress.bytes_done = reader.done_bytes
             self.progress.statements = self._statements
+            if cannot_roll_back:
+                self._rows_mark.rows = self._count_rows(table)
             if not in_transaction:
                 self._save_position()
             elif pending >= _COMMIT_EVERY:
@@ -207,6 +250,23 @@ class Importer:
             self._commit()
         self._finish()
         return True
+
+    def _is_transactional(self, table: str) -> bool:
+        """Whether ``table``'s engine rolls back (asked once per table)."""
+        if table not in self._transactional:
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT e.TRANSACTIONS FROM information_schema.TABLES t "
+                            "JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE "
+                            "WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME = %s", (table,))
+                found = cur.fetchone()
+            # Unknown (a view, a missing table): the statement's own error says so.
+            self._transactional[table] = found is None or found[0] == "YES"
+        return self._transactional[table]
+
+    def _count_rows(self, table: str) -> int:
+        with self._conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM {quote_ident(table)}")
+            return int(cur.fetchone()[0])
 
     def _end(self) -> tuple[int, int]:
         return len(self.paths) - 1, self.paths[-1].stat().st_size
@@ -254,10 +314,14 @@ class Importer:
     # --- bookkeeping --------------------------------------------------------------------
 
     def _save_position(self) -> None:
+        mark = self._rows_mark
         with self._conn.cursor() as cur:
-            cur.execute(f"REPLACE INTO {PROGRESS_TABLE} (sqlfile, part, `offset`, statements) "
-                        f"VALUES (%s, %s, %s, %s)",
-                        (self.sqlfile, self._part, self._offset, self._statements))
+            cur.execute(f"REPLACE INTO {PROGRESS_TABLE} (sqlfile, part, `offset`, statements, "
+                        f"rows_table, rows_part, rows_offset, rows_statements, table_rows) "
+                        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        (self.sqlfile, self._part, self._offset, self._statements,
+                         *((mark.table, mark.part, mark.offset, mark.statements, mark.rows)
+                           if mark else (None,) * 5)))
 
     def _adopt_saved_position(self) -> bool:
         """Takes the position committed in the database; False when there is none."""
@@ -266,12 +330,23 @@ class Importer:
                         "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", (PROGRESS_TABLE,))
             if cur.fetchone()[0] == 0:
                 return False
-            cur.execute(f"SELECT part, `offset`, statements FROM {PROGRESS_TABLE} "
-                        f"WHERE sqlfile = %s", (self.sqlfile,))
+            cur.execute(f"SELECT part, `offset`, statements, rows_table, rows_part, rows_offset, "
+                        f"rows_statements, table_rows FROM {PROGRESS_TABLE} WHERE sqlfile = %s",
+                        (self.sqlfile,))
             row = cur.fetchone()
         if row is None:
             return False
         self._part, self._offset, self._statements = int(row[0]), int(row[1]), int(row[2])
+        self._rows_mark = _RowsMark(row[3], *map(int, row[4:])) if row[3] is not None else None
+        mark = self._rows_mark
+        if mark is not None and self._count_rows(mark.table) != mark.rows:
+            # Killed during or right after an INSERT into a table that cannot roll back:
+            # which of its rows came from it is unknowable, so its rows start again.
+            with self._conn.cursor() as cur:
+                cur.execute(f"TRUNCATE TABLE {quote_ident(mark.table)}")
+            self._part, self._offset, self._statements = mark.part, mark.offset, mark.statements
+            mark.rows = 0
+            self._save_position()
         return True
 
     def _prepare(self) -> None:
@@ -300,7 +375,9 @@ class Importer:
                 self._drop(cur, name, present[name])
             cur.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (sqlfile VARCHAR(190) "
                         f"PRIMARY KEY, part INT NOT NULL, `offset` BIGINT NOT NULL, "
-                        f"statements BIGINT NOT NULL) ENGINE=InnoDB")
+                        f"statements BIGINT NOT NULL, rows_table VARCHAR(192) NULL, "
+                        f"rows_part INT NULL, rows_offset BIGINT NULL, rows_statements BIGINT NULL, "
+                        f"table_rows BIGINT NULL) ENGINE=InnoDB")
         self._save_position()
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Rewrites old URLs and paths in a database's tables, value by value, in resumable slices.
 
-``Replacer`` applies ``replace_in_value`` (``restorer.replace.values``) to every text column of chosen tables, in batches by primary
-key (keyset pagination), writing only changed rows; it runs in slices of bounded time and
+``Replacer`` applies ``replace_in_value`` (``restorer.replace.values``) to every text column of chosen tables, in batches by the key
+that identifies a row (keyset pagination), writing only changed rows; it runs in slices of bounded time and
 its ``state()`` resumes it in a new process. Because a pair's new value never contains
 an old string (``plan.check_pairs`` refuses those), a batch redone after a crash
 changes nothing twice: a resumed run ends with the same database as an unbroken one.
@@ -14,8 +14,14 @@ Choices:
 - values are read and written as raw bytes (``CAST(col AS BINARY)`` / ``_binary''``),
   so lengths in serialized data are checked against the bytes PHP stored, whatever the
   column's character set;
-- a table without a primary key is skipped with a warning (rows could not be addressed
-  one by one, nor could a resumed run know where it stopped);
+- a row is addressed by the primary key, else by a unique key on NOT NULL columns
+  (``db.ordering_key``; a nullable one may hold many NULL rows), else by the whole row
+  (a stock Joomla's ``#__fields_values`` has no key): every column compared as the
+  server gives it back, ``CAST(col AS BINARY) <=> value`` (so NULLs, FLOAT/DOUBLE, dates
+  and BLOBs match exactly, whatever Python would make of them), one UPDATE rewriting every
+  identical copy of a row once; batches go in the order of a SHA-256 of the row, which
+  is also where a resumed run continues (a row rewritten earlier in the pass may come
+  round again under its new hash: nothing in it matches any more, so nothing changes);
 - a new value longer than its column allows is not written: the value stays as it
   was, a warning names table, column and row, and ``too_long`` counts it;
 - rows are pre-filtered by the server (``INSTR`` on substrings every spelling of an
@@ -33,7 +39,7 @@ import time
 
 import pymysql
 
-from restorer.db import close_quietly
+from restorer.db import close_quietly, ordering_key
 from restorer.dbimport.sqltext import quote_ident as _q  # short: the SQL below quotes many names
 from restorer.errors import DatabaseError, SitepackError
 
@@ -108,6 +114,13 @@ class _TablePlan:
     columns: list[_Column]
     select_sql: str
     select_after_sql: str
+    #: Set for a table with no key: the columns whose values (as selected, the rewritten
+    #: ``columns`` first) identify a row; ``key`` is then the row's hash.
+    identity: list[str] | None = None
+
+
+#: What a row without a key is called in warnings (its SHA-256 stands for its key).
+_ROW_HASH = "row sha256"
 
 
 class Replacer:
@@ -252,16 +265,19 @@ class Replacer:
         self._adapt_batch(rows)
         width = len(plan.key)
         changes = []
-        for row in rows:
+        for index, row in enumerate(rows):
             key = list(row[:width])
+            if plan.identity and index and key == list(rows[index - 1][:width]):
+                continue  # a copy of the row before: the UPDATE made for it rewrites every copy
             new_values = self._replace_row(table, plan, key, row[width:], report)
             report.rows_matched += 1
             if new_values:
-                report.rows_changed += 1
                 report.values_changed += len(new_values)
-                changes.append((key, new_values))
+                changes.append((list(row[width:]) if plan.identity else key, new_values))
         if changes and not self.dry_run:
-            self._write(conn, table, plan, changes)
+            report.rows_changed += self._write(conn, table, plan, changes)
+        else:
+            report.rows_changed += len(changes)
         conn.commit()
         if len(rows) < limit:
             self._next_table(report)
@@ -313,9 +329,20 @@ class Replacer:
             new_values[column.name] = new
         return new_values
 
-    def _write(self, conn, table: str, plan: _TablePlan, changes) -> None:
+    def _write(self, conn, table: str, plan: _TablePlan, changes) -> int:
+        """Writes ``changes`` ((key or identity values, new values) pairs); returns how many
+        rows changed (every copy of a keyless row counts)."""
         limit = _statement_limit(conn)
         with conn.cursor() as cur:
+            if plan.identity:
+                written = 0
+                for identity, values in changes:
+                    sets = ", ".join(f"{_q(name)} = {conn.escape(value)}"
+                                     for name, value in values.items())
+                    where = " AND ".join(f"CAST({_q(name)} AS BINARY) <=> {conn.escape(part)}"
+                                         for name, part in zip(plan.identity, identity))
+                    written += cur.execute(f"UPDATE {_q(table)} SET {sets} WHERE {where}")
+                return written
             if len(plan.key) > 1:
                 for key, values in changes:
                     sets = ", ".join(f"{_q(name)} = {conn.escape(value)}"
@@ -323,7 +350,7 @@ class Replacer:
                     where = " AND ".join(f"{_q(name)} = {conn.escape(part)}"
                                          for name, part in zip(plan.key, key))
                     cur.execute(f"UPDATE {_q(table)} SET {sets} WHERE {where}")
-                return
+                return len(changes)
             chunk, size = [], 0
             for change in changes:
                 change_size = sum(len(v) * 2 + 64 for v in change[1].values())
@@ -333,6 +360,7 @@ class Replacer:
                 chunk.append(change)
                 size += change_size
             cur.execute(_case_update(conn, table, plan.key[0], chunk))
+        return len(changes)
 
     def _plan_table(self, conn, report: TableReport) -> _TablePlan | None:
         table = report.table
@@ -343,18 +371,19 @@ class Replacer:
             if found is None or _text(found[0]) != "BASE TABLE":
                 return self._skip(report, f"Table {table!r} is not a table of this database; "
                                           f"it was skipped.")
-            cur.execute("SELECT COLUMN_NAME FROM information_schema.STATISTICS "
-                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
-                        "AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX", (table,))
-            key = [_text(row[0]) for row in cur.fetchall()]
+            cur.execute("SELECT DATABASE()")
+            key, _ = ordering_key(cur, _text(cur.fetchone()[0]), table)
             cur.execute("SELECT COLUMN_NAME, DATA_TYPE, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
                         "CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS "
                         "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
                         "ORDER BY ORDINAL_POSITION", (table,))
-            columns = []
+            columns, stored = [], []
             for name, data_type, extra, max_chars, max_bytes in cur.fetchall():
                 name, data_type, extra = _text(name), _text(data_type).lower(), _text(extra).upper()
-                if name in key or "GENERATED" in extra or "VIRTUAL" in extra or "PERSISTENT" in extra:
+                if "GENERATED" in extra or "VIRTUAL" in extra or "PERSISTENT" in extra:
+                    continue
+                stored.append(name)
+                if name in key:
                     continue
                 if data_type in _TEXT_TYPES or data_type in _BLOB_TYPES:
                     is_char = data_type in ("char", "varchar")
@@ -364,9 +393,7 @@ class Replacer:
         if not columns:
             return self._skip(report, None)
         if not key:
-            return self._skip(report, f"Table {table!r} has no primary key, so its rows cannot be "
-                                      f"rewritten one by one: it was skipped. Add a primary key "
-                                      f"and run the replacement again if it holds URLs.")
+            return _whole_row_select_sql(table, columns, stored, self.replacements.groups)
         return _select_sql(table, key, columns, self.replacements.groups)
 
     def _skip(self, report: TableReport, warning: str | None) -> None:
@@ -376,14 +403,36 @@ class Replacer:
         return None
 
 
-def _select_sql(table: str, key: list[str], columns: list[_Column], groups) -> _TablePlan:
-    cast = [f"CAST({_q(column.name)} AS BINARY)" for column in columns]
+def _prefilter(cast: list[str], groups) -> str:
+    """The server-side test for candidate rows: some column holds every needle of a group."""
     conditions = []
     for expression in cast:
         for group in groups:
             needles = " AND ".join(f"INSTR({expression}, {_binary_literal(n)}) > 0" for n in group)
             conditions.append(f"({needles})")
-    where = " OR ".join(conditions) if conditions else "FALSE"
+    return " OR ".join(conditions) if conditions else "FALSE"
+
+
+def _whole_row_select_sql(table: str, columns: list[_Column], stored: list[str], groups
+                          ) -> _TablePlan:
+    """Candidate rows of a keyless table in the order of their hash, each with the binary
+    value of every stored column (the rewritten ones first)."""
+    rewritten = [column.name for column in columns]
+    identity = rewritten + [name for name in stored if name not in rewritten]
+    cast = [f"CAST({_q(name)} AS BINARY)" for name in identity]
+    # HEX keeps the separator out of the values and 'N' (not a hex digit) tells NULL apart.
+    row_hash = ("SHA2(CONCAT_WS(',', " + ", ".join(f"IFNULL(HEX({c}), 'N')" for c in cast)
+                + "), 256)")
+    where = _prefilter(cast[:len(rewritten)], groups)
+    head = f"SELECT {row_hash}, {', '.join(cast)} FROM {_q(table)} WHERE "
+    tail = " ORDER BY 1 LIMIT %s"
+    return _TablePlan([_ROW_HASH], columns, head + f"({where})" + tail,
+                      head + f"{row_hash} > %s AND ({where})" + tail, identity=identity)
+
+
+def _select_sql(table: str, key: list[str], columns: list[_Column], groups) -> _TablePlan:
+    cast = [f"CAST({_q(column.name)} AS BINARY)" for column in columns]
+    where = _prefilter(cast, groups)
     keys = ", ".join(_q(name) for name in key)
     head = f"SELECT {keys}, {', '.join(cast)} FROM {_q(table)} WHERE "
     tail = f" ORDER BY {keys} LIMIT %s"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -105,3 +107,34 @@ def test_resume_of_an_unknown_backup(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: there is no backup record #42 (see `sitepack "
                                      "backups list`)")
+
+
+def test_clean_backup_in_the_default_folder_exits_0_with_the_reminder_as_a_note(tmp_path):
+    """cron trusts the exit code: the default-folder reminder is a note, not a warning (B12)."""
+    site = _small_site(tmp_path / "site")
+    result = _sitepack("backup", str(site), "--type", "files")
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" not in result.stderr and "warning(s)" not in result.stderr
+    assert f"note: Default output directory is in use: {site / 'sitepack-backups'}" in result.stderr
+    rec = records.get(int(re.search(r"^record: #(\d+)$", result.stdout, re.M).group(1)))
+    assert (rec.status, rec.warnings, rec.warning_messages) == ("ok", 0, [])
+    log = Path(rec.log_path).read_text()
+    assert re.search(r"NOTE +\| Default output directory is in use", log)
+    assert "WARNING" not in log
+
+
+def test_host_is_the_machine_name_when_the_site_names_no_url(tmp_path, db):
+    """A stock Joomla leaves live_site empty: [HOST] and the README's host are this machine's."""
+    demo = build_demo_site(tmp_path / "site", db, live_site="")
+    host = socket.gethostname().lower()
+    result = _sitepack("backup", str(demo.root), "--output-dir", str(tmp_path / "out"),
+                       "--description", "from [HOST]")
+    assert result.returncode == 0, result.stderr
+    archive = Path(re.search(r"^archive: (.+)$", result.stdout, re.M).group(1))
+    assert archive.name.startswith(f"site-{host}-") and "unknown_host" not in archive.name
+    rec = records.get(int(re.search(r"^record: #(\d+)$", result.stdout, re.M).group(1)))
+    assert rec.description == f"from {host}"
+    extract(archive, tmp_path / "x")
+    info = json.loads((tmp_path / "x" / "installation" / "extrainfo.json").read_text())
+    assert info["host"] == socket.gethostname()
+    assert socket.gethostname() in (tmp_path / "x" / "installation" / "README.html").read_text()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from packer import profiles, records
 from packer.engine import BackupJob, run_to_completion
+from packer.home import logs_dir
 
 
 def _sitepack(*args):
@@ -91,34 +92,36 @@ def test_delete_an_interrupted_backup_removes_its_parts(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
 
 
-def test_delete_a_backup_killed_before_its_first_saved_state(tmp_path):
+def test_a_start_killed_before_its_first_saved_state_leaves_no_record(tmp_path):
     import signal
     import sys
     import time
     site = tmp_path / "site"
     (site / "images").mkdir(parents=True)
-    # The child stops (SIGSTOP) itself right after start() created the record and the first
-    # part, before that state is saved: then it is killed.
+    # The child stops (SIGSTOP) itself right after start() made the first part, before that
+    # state is saved: then it is killed. Its record never existed, and the next backup,
+    # which gets the same id, clears what it wrote, so the same name can be used again.
     code = ("import os, signal, sys\n"
             "from pathlib import Path\n"
             "import packer.engine as engine\n"
-            "original = engine.BackupJob.save\n"
             "def stop(self):\n"
             "    os.kill(os.getpid(), signal.SIGSTOP)\n"
             "engine.BackupJob.save = stop\n"
             f"engine.BackupJob.start(Path({str(site)!r}), backup_type='files',"
             f" output_dir=Path({str(tmp_path / 'out')!r}), name_template='early')\n")
     child = subprocess.Popen([sys.executable, "-c", code])
-    while not (tmp_path / "out" / "early.j01").exists() or not records.list_records():
+    while not (tmp_path / "out" / "early.j01").exists():
         assert child.poll() is None
         time.sleep(0.01)
     time.sleep(0.2)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    rec = records.list_records()[0]
-    assert rec.status == "pending"
-    resumed = _sitepack("backup", "--resume", str(rec.id))
-    assert resumed.returncode == 1
-    assert "was interrupted before it saved any state and cannot be resumed" in resumed.stderr
-    assert _sitepack("backups", "delete", str(rec.id)).returncode == 0
-    assert list((tmp_path / "out").iterdir()) == []
+    assert records.list_records() == []
+    again = _sitepack("backup", str(site), "--type", "files", "--output-dir", str(tmp_path / "out"),
+                      "--name", "early")
+    assert again.returncode == 0, again.stderr
+    (rec,) = records.list_records()
+    assert rec.status == "ok"
+    assert {p.name for p in (tmp_path / "out").iterdir()} - {".htaccess", "web.config"} == \
+        set(rec.parts)
+    assert sorted(p.name for p in logs_dir().iterdir()) == [Path(rec.log_path).name]

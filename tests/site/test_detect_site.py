@@ -147,7 +147,7 @@ def test_generic_site_takes_the_database_from_the_override(tmp_path):
     override = DbConnectionInfo("127.0.0.1", 3306, "u", "p", "app")
     site = detect_site(tmp_path, db_override=override)
     assert (site.platform, site.db, site.prefix, site.config_path, site.host) == \
-        ("generic", override, None, None, "unknown_host")
+        ("generic", override, None, None, None)
     assert detect_site(tmp_path).db is None
 
 
