@@ -22,6 +22,7 @@ dumps write each table's rows together).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
@@ -39,6 +40,8 @@ from .sqltext import ABSTRACT_PREFIX, quote_ident, swap_prefix
 PROGRESS_TABLE = "sitepack_import_progress"
 EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
 STATE_FORMAT = 2
+#: How long a resume waits for the killed run's server thread to end (seconds).
+_PREVIOUS_THREAD_WAIT = 60.0
 _GONE = {2006, 2013, 2055}
 _ALREADY_EXISTS = {1050, 1304, 1359}
 _COMMIT_EVERY = 16 << 20  # bytes of INSERTs per transaction when no budget ends it sooner
@@ -122,6 +125,7 @@ class Importer:
             self._finished = _state["finished"]
             self.warnings = list(_state["warnings"])
         self._conn: pymysql.connections.Connection | None = None
+        self._connection_id: int | None = None  # this run's server thread (CONNECTION_ID())
         self._collations: CollationMapper | None = None
         self._transactional: dict[str, bool] = {}
         self._rows_mark: _RowsMark | None = None
@@ -178,6 +182,8 @@ class Importer:
         self._conn = self.conn_info.connect(autocommit=True)
         with self._conn.cursor() as cur:
             cur.execute(_SESSION)
+            cur.execute("SELECT CONNECTION_ID()")
+            self._connection_id = int(cur.fetchone()[0])
             cur.execute("SELECT @@max_allowed_packet")
             self._max_packet = int(cur.fetchone()[0])
             self._collations = CollationMapper(cur)
@@ -317,11 +323,11 @@ class Importer:
         mark = self._rows_mark
         with self._conn.cursor() as cur:
             cur.execute(f"REPLACE INTO {PROGRESS_TABLE} (sqlfile, part, `offset`, statements, "
-                        f"rows_table, rows_part, rows_offset, rows_statements, table_rows) "
-                        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        f"rows_table, rows_part, rows_offset, rows_statements, table_rows, "
+                        f"connection_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                         (self.sqlfile, self._part, self._offset, self._statements,
                          *((mark.table, mark.part, mark.offset, mark.statements, mark.rows)
-                           if mark else (None,) * 5)))
+                           if mark else (None,) * 5), self._connection_id))
 
     def _adopt_saved_position(self) -> bool:
         """Takes the position committed in the database; False when there is none."""
@@ -331,13 +337,16 @@ class Importer:
             if cur.fetchone()[0] == 0:
                 return False
             cur.execute(f"SELECT part, `offset`, statements, rows_table, rows_part, rows_offset, "
-                        f"rows_statements, table_rows FROM {PROGRESS_TABLE} WHERE sqlfile = %s",
+                        f"rows_statements, table_rows, connection_id FROM {PROGRESS_TABLE} "
+                        f"WHERE sqlfile = %s",
                         (self.sqlfile,))
             row = cur.fetchone()
         if row is None:
             return False
         self._part, self._offset, self._statements = int(row[0]), int(row[1]), int(row[2])
-        self._rows_mark = _RowsMark(row[3], *map(int, row[4:])) if row[3] is not None else None
+        self._rows_mark = _RowsMark(row[3], *map(int, row[4:8])) if row[3] is not None else None
+        if row[8] is not None:
+            self._stop_previous_connection(int(row[8]))
         mark = self._rows_mark
         if mark is not None and self._count_rows(mark.table) != mark.rows:
             # Killed during or right after an INSERT into a table that cannot roll back:
@@ -348,6 +357,29 @@ class Importer:
             mark.rows = 0
             self._save_position()
         return True
+
+    def _stop_previous_connection(self, previous: int) -> None:
+        """Ends the killed run's server thread before its rows are counted.
+
+        The server finishes the statement of a client that died (a MyISAM INSERT runs to
+        its end, and its rows would land after the count). The same user may KILL its own
+        threads; a thread it cannot see or stop is waited for, up to a limit.
+        """
+        if previous == self._connection_id:
+            return
+        deadline = time.monotonic() + _PREVIOUS_THREAD_WAIT
+        with self._conn.cursor() as cur:
+            while True:
+                cur.execute("SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = %s", (previous,))
+                if cur.fetchone() is None:
+                    return
+                if time.monotonic() > deadline:
+                    raise DatabaseError(f"the interrupted import's database connection (thread {previous}) "
+                                        f"is still running; wait for it to end (or KILL {previous}) and "
+                                        f"start the restore again")
+                with contextlib.suppress(pymysql.err.MySQLError):  # already ending, or not ours
+                    cur.execute(f"KILL {previous:d}")
+                time.sleep(0.05)
 
     def _prepare(self) -> None:
         """Deals with existing tables as chosen, then creates the bookkeeping table."""
@@ -377,7 +409,7 @@ class Importer:
                         f"PRIMARY KEY, part INT NOT NULL, `offset` BIGINT NOT NULL, "
                         f"statements BIGINT NOT NULL, rows_table VARCHAR(192) NULL, "
                         f"rows_part INT NULL, rows_offset BIGINT NULL, rows_statements BIGINT NULL, "
-                        f"table_rows BIGINT NULL) ENGINE=InnoDB")
+                        f"table_rows BIGINT NULL, connection_id BIGINT NULL) ENGINE=InnoDB")
         self._save_position()
 
     @staticmethod
