@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from restorer.errors import SitepackError
+from restorer.launch import exit_code
 from restorer.restore.answers import WIZARD_DEFAULTS
 
 _SITE_ROOT = Path(__file__).resolve().parents[3]
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
                              help="the restore's private folder, if the extraction was given one")
     args = parser.parse_args(argv)
     root = Path(site_root) if site_root else _SITE_ROOT
-    try:
+
+    def run() -> int:
         if args.command == "wizard":
             from restorer.wizard import serve
             serve(root, host=args.host, port=args.port, step_seconds=args.step_seconds,
@@ -65,9 +66,5 @@ def main(argv: list[str] | None = None, site_root: Path | None = None) -> int:
         from restorer.restore.session import run_headless
         return run_headless(root, load_answers(args.answers), lambda line: print(line, flush=True),
                             private_dir=args.private_dir)
-    except SitepackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-        return 1
+
+    return exit_code(run)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from restorer.bundle import ENTRY_SCRIPT, INSTALLATION
 from restorer.errors import SitepackError, WrongPasswordError
+from restorer.launch import exit_code
 from restorer.private import resolve_private_dir
 from restorer.restore.answers import WIZARD_DEFAULTS
 
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the dump, password hash and other restore data go, outside "
                              "the site (default: $SITEPACK_HOME/restores/<folder>-<hash>)")
     args = parser.parse_args(argv)
-    try:
+
+    def run() -> int:
         archive = args.archive or find_archive(here)
         dest = (args.dest or here).resolve()
         password = os.environ.get(args.password_env) or None
@@ -152,10 +154,6 @@ def main(argv: list[str] | None = None) -> int:
         # The wizard never needs the archive password: it does not inherit it.
         os.execve(sys.executable, command,
                   {name: value for name, value in os.environ.items() if name != args.password_env})
-    except SitepackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-        return 1
-    return 0
+        return 0  # not reached: the wizard replaced this process
+
+    return exit_code(run)
