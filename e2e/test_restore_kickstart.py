@@ -7,24 +7,18 @@ the kickstart copies sitepack's restorer into installation/ and restores them he
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.request
 
 from harness.php import read_joomla_config
+from harness.webservers import free_port
 from restorer.private import default_private_dir
 from tests.restore.bundles import (backup, bundle_copy, compare_with_origin, demo_site,  # noqa: F401 (fixture)
                                    pack_without_manifest, php_password_verify)
 
 NEW_URL = "https://kick.example.org"
 ISOLATED = [sys.executable, "-I", "-S"]  # no site-packages at all: only what the pyz carries
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_kickstart(folder):
@@ -53,7 +47,7 @@ def test_kickstart_extracts_a_jpa_and_the_bundle_restores_itself_without_site_pa
     pyz = build_kickstart(upload)
     for part in (tmp_path / "out").iterdir():
         shutil.copy(part, upload / part.name)
-    port = _free_port()
+    port = free_port()
     wizard = subprocess.Popen([*ISOLATED, str(pyz), "--wizard", "--port", str(port)], cwd=upload,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

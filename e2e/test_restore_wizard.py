@@ -4,7 +4,6 @@ site setup, replace data, finish — and an import killed mid-way that continues
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -12,18 +11,13 @@ from playwright.sync_api import expect
 
 from harness.demosite import build_demo_site
 from harness.php import read_joomla_config
+from harness.webservers import free_port
 from restorer.private import default_private_dir
 from tests.restore.bundles import (backup, bundle_copy, compare_with_origin, demo_site,  # noqa: F401 (fixture)
                                    make_bundle_dir, pack_without_manifest, php_password_verify, table_hashes)
 
 NEW_URL = "https://restored.example.net/www"
 ADMIN_PW = "Wiz'ard \"pw\" $1 ü"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_wizard(site_dir, port, *extra):
@@ -69,7 +63,7 @@ def test_wizard_restores_a_site_with_new_database_prefix_url_and_password(tmp_pa
                             capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     target = db_factory()
-    port = _free_port()
+    port = free_port()
     proc = start_wizard(restored, port)
     try:
         url = f"http://127.0.0.1:{port}/"
@@ -124,7 +118,7 @@ def test_wizard_import_killed_mid_way_continues_after_a_restart(tmp_path, db, db
         cur.execute(f"INSERT INTO {site.prefix}bulk SELECT seq, REPEAT(SHA2(seq, 256), 3) FROM seq_1_to_15000")
     restored = make_bundle_dir(site, tmp_path / "restored", password="pw", packet_size=4096, split_size=1 << 20)
     target = db_factory()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     proc = start_wizard(restored, port, "--step-seconds", "0.01", "--retries", "0")
     try:
@@ -174,7 +168,7 @@ def test_wizard_restores_an_akeeba_jps2_archive_behind_its_password_php(tmp_path
                             capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     target = db_factory()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(["sitepack", "wizard", str(restored), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -17,7 +17,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import pymysql
 
 from .system import PROJECT_PROGRAMS, ensure_debian_packages
+from .webservers import free_port
 
 _PACKAGES = {name: pkg for name, pkg in PROJECT_PROGRAMS.items() if pkg.startswith("mariadb")}
 
@@ -56,12 +56,6 @@ class DbParams:
         return dict(os.environ, MYSQL_PWD=self.password)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class MariaDBServer:
     USER = "sitepack"
 
@@ -90,7 +84,7 @@ class MariaDBServer:
         # A private tmpdir: the server's internal temporary tables must not share /tmp
         # with other test sessions that may clean it.
         (base / "tmp").mkdir(exist_ok=True)
-        port = _free_port()
+        port = free_port()
         log = open(base / "mariadbd.log", "ab")
         process = subprocess.Popen(
             ["mariadbd", "--no-defaults", "--user=root", f"--datadir={datadir}",
