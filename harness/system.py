@@ -22,6 +22,9 @@ PROJECT_PROGRAMS = {
     # extensions it needs to install and serve pages.
     "/usr/share/wordpress/wp-includes/version.php": "wordpress",
     "openssl": "openssl",
+    # A real SFTP server for the off-site storage tests (started by the tests on a
+    # loopback port with its own config and host key, never as a service).
+    "/usr/sbin/sshd": "openssh-server",
 }
 # PHP extensions by ``php -m`` name, with their Debian package.
 PHP_EXTENSIONS = {"mysqli": "php-mysql", "gd": "php-gd", "mbstring": "php-mbstring",
