@@ -51,6 +51,11 @@ _SECRET_KEYS = ("access_key_id", "secret_access_key", "session_token", "aws_acce
 _CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
                      "ExpiredToken", "InvalidClientTokenId", "AuthorizationHeaderMalformed")
 _MISSING_UPLOAD = ("NoSuchUpload", "404")
+#: boto3's network failures in words (their own messages repeat the whole URL).
+_NETWORK_REASONS = {"EndpointConnectionError": "no connection",
+                    "ConnectionClosedError": "the connection was closed mid-request",
+                    "ReadTimeoutError": "no answer in time", "ConnectTimeoutError": "no connection in time",
+                    "SSLError": "TLS failed", "ProxyConnectionError": "the proxy refused"}
 
 
 def _setting_error(field: str, what: str) -> SitepackError:
@@ -176,8 +181,9 @@ class S3Storage(Storage):
             raise StorageError(f"{what}: {where} answered {code or 'an error'}: "
                                f"{exc.response.get('Error', {}).get('Message', '')}".rstrip(": ")) from None
         except (BotoCoreError, OSError) as exc:
-            raise StorageError(f"{what}: cannot reach {where} ({type(exc).__name__}: {exc}); "
-                               f"check the network and storage.endpoint_url") from None
+            reason = _NETWORK_REASONS.get(type(exc).__name__, type(exc).__name__)
+            raise StorageError(f"{what}: cannot reach {where} ({reason}); check the network "
+                               f"and storage.endpoint_url") from None
 
     def check(self) -> None:
         with self._errors(f"checking {self.location}"):
