@@ -101,7 +101,7 @@ def test_kill_mid_piece_resumes_without_sending_a_stored_piece_twice(s3, tmp_pat
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
 
     sent = s3.proxy.pieces_sent()
-    assert before == 1 and len(sent) == len(set(sent)), sent   # no piece sent twice
+    assert before >= 1 and len(sent) == len(set(sent)), sent   # no piece sent twice
     puts = [a.path for a in s3.proxy.answered
             if a.method == "PUT" and not a.upload_piece and a.status == 200]
     assert len(puts) == len(set(puts))                          # no whole part twice
