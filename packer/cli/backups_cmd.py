@@ -55,7 +55,7 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
         click.echo(f"{'off-site:':16}{r.offsite['location']}")
     for path in r.part_paths():
         where = ("local+remote" if path.exists() else "remote") if path.name in stored else "local"
-        click.echo(f"{'part:':16}{path} ({where if r.offsite else 'local'})")
+        click.echo(f"{'part:':16}{path}" + (f" ({where})" if r.offsite else ""))
     for message in r.warning_messages:
         click.echo(f"{'WARNING:':16}{message}")
     if with_log:

@@ -345,7 +345,7 @@ class BackupJob:
         if self.log is None:
             self.log = BackupLog(log_path_for(self.id), state.settings.profile.log_level)
             self.log.info(f"resuming at {state.domain}/{state.phase} (state #{state.seq})")
-        if self.writer is None and state.phase != "closing":
+        if self.writer is None and state.phase != "closing" and state.checkpoints.writer:
             self.writer = ArchiveWriter.resume(state.checkpoints.writer)
 
     def site_info(self):
@@ -366,6 +366,7 @@ class BackupJob:
         """The archive is closed: the backup completes, or goes on sending it off-site."""
         if self.state.settings.profile.storage:
             self.state.parts = [str(p) for p in parts]
+            self.state.checkpoints.writer = None  # closed: nothing may resume (cut) it again
         else:
             self.complete(parts)
 
