@@ -6,20 +6,43 @@ import os
 import random
 import re
 
+import pytest
+
 from packer import profiles, records
 from packer.web import create_app
 from packer.web.login import LoginPassword
 from tests.web.web_login import PASSWORD, log_in, page_csrf
 
 
-def test_web_backup_sends_its_parts_off_site_step_by_step(tmp_path, s3):
-    site_root = tmp_path / "site"
-    site_root.mkdir()
+@pytest.fixture
+def site_root(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def client(site_root):
     login = LoginPassword()
     login.set(PASSWORD)
     client = create_app(site_root, password=login).test_client()
     assert log_in(client).status_code == 302
     client.csrf = page_csrf(client.get("/manage/").text)
+    return client
+
+
+def test_saving_a_profile_page_keeps_its_storage_settings(client, s3):
+    settings = profiles.save({"storage": s3.storage(prefix="p/[HOST]")}, name="offsite").storage
+    page = client.post("/profiles/save", data={
+        "csrf_token": client.csrf, "original": "offsite", "name": "offsite", "format": "zip",
+        "name_template": "site-[DATE]", "log_level": "info", "backup_type": "full",
+        "min_exec": "1", "max_exec": "10", "retry_wait": "10", "retry_count": "3"})
+    assert page.status_code == 302, page.text
+    saved = profiles.load("offsite")
+    assert saved.format == "zip" and saved.storage == settings
+
+
+def test_web_backup_sends_its_parts_off_site_step_by_step(client, site_root, s3):
     rng = random.Random(7)
     for number in range(6):
         (site_root / f"photo-{number}.jpg").write_bytes(rng.randbytes(150 * 1024))
