@@ -75,8 +75,8 @@ def delete_cmd(backup_id: int) -> None:
 @click.argument("backup_id", type=int)
 def delete_files_cmd(backup_id: int) -> None:
     """Delete the archive files, keep the record (it becomes obsolete)."""
-    records.delete_files(backup_id)
-    click.echo(f"deleted the files of backup #{backup_id}; the record is kept as obsolete")
+    record = records.delete_files(backup_id)
+    click.echo(f"deleted the files of backup #{backup_id}; the record is kept as {record.status}")
 
 
 @command.command("freeze")

@@ -226,6 +226,8 @@ def test_fetch_detects_a_part_altered_on_the_server(s3, tmp_path, proof):
     assert result.returncode == 0, result.stdout + result.stderr
     record = _only_record()
     assert record.status == "ok"                           # both copies
+    emptied = _run("backups", "delete-files", record.id)
+    assert emptied.returncode == 0 and records.get(record.id).status == "remote"
     key = next(k for k in s3.keys() if k.endswith(record.parts[1]))
     original = s3.client.get_object(Bucket=s3.name, Key=key)
     data = bytearray(original["Body"].read())
