@@ -11,24 +11,16 @@ import pytest
 from packer import profiles, records
 from packer.web import create_app
 from packer.web.login import LoginPassword
-from tests.web.web_login import PASSWORD, log_in, page_csrf
+from tests.web.web_login import PASSWORD, logged_in_client
 
 
 @pytest.fixture
-def site_root(tmp_path):
-    root = tmp_path / "site"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
-def client(site_root):
+def client(tmp_path):
+    """A logged-in client of the backup UI for the site ``tmp_path / "site"``."""
+    (tmp_path / "site").mkdir()
     login = LoginPassword()
     login.set(PASSWORD)
-    client = create_app(site_root, password=login).test_client()
-    assert log_in(client).status_code == 302
-    client.csrf = page_csrf(client.get("/manage/").text)
-    return client
+    return logged_in_client(create_app(tmp_path / "site", password=login))
 
 
 def test_saving_a_profile_page_keeps_its_storage_settings(client, s3):
@@ -42,7 +34,8 @@ def test_saving_a_profile_page_keeps_its_storage_settings(client, s3):
     assert saved.format == "zip" and saved.storage == settings
 
 
-def test_web_backup_sends_its_parts_off_site_step_by_step(client, site_root, s3):
+def test_web_backup_sends_its_parts_off_site_step_by_step(client, tmp_path, s3):
+    site_root = tmp_path / "site"
     rng = random.Random(7)
     for number in range(6):
         (site_root / f"photo-{number}.jpg").write_bytes(rng.randbytes(150 * 1024))
