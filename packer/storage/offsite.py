@@ -118,7 +118,7 @@ def fetch_url(url: str, *, endpoint_url: str | None = None, region: str | None =
     storage = open_storage(validate_settings({
         "type": "s3", "bucket": bucket, "endpoint_url": endpoint_url, "region": region,
         "path_style": path_style}), folder)
-    wanted = archive_names(name, [o.name for o in storage.list()])
+    wanted = archive_names(name, storage.names())
     if not wanted:
         raise SitepackError(f"{url} is not there or not an archive part (.jpa, .jps, .zip, "
                             f".j01, .z01, ...): check the URL")

@@ -379,6 +379,10 @@ class S3Storage(Storage):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
 
     def list(self) -> list[RemoteObject]:
+        return [found for found in map(self.stat, self.names()) if found is not None]
+
+    def names(self) -> list[str]:
+        """The names in this folder (one listing, no request per object)."""
         folder = self.folder.strip("/")
         prefix = folder + "/" if folder else ""
         names = []
@@ -386,7 +390,7 @@ class S3Storage(Storage):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                     Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
                 names += [item["Key"][len(prefix):] for item in page.get("Contents", [])]
-        return [found for found in map(self.stat, names) if found is not None]
+        return names
 
 
 def parse_url(url: str) -> tuple[str, str, str]:
