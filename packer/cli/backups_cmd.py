@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from packer import records
@@ -48,8 +50,12 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
         lines.append(("error", r.error))
     for key, value in lines:
         click.echo(f"{key + ':':16}{value}")
+    stored = {name for name, part in r.offsite.get("parts", {}).items() if part["stored"]}
+    if r.offsite:
+        click.echo(f"{'off-site:':16}{r.offsite['location']}")
     for path in r.part_paths():
-        click.echo(f"{'part:':16}{path}")
+        where = ("local+remote" if path.exists() else "remote") if path.name in stored else "local"
+        click.echo(f"{'part:':16}{path}" + (f" ({where})" if r.offsite else ""))
     for message in r.warning_messages:
         click.echo(f"{'WARNING:':16}{message}")
     if with_log:
@@ -69,8 +75,8 @@ def delete_cmd(backup_id: int) -> None:
 @click.argument("backup_id", type=int)
 def delete_files_cmd(backup_id: int) -> None:
     """Delete the archive files, keep the record (it becomes obsolete)."""
-    records.delete_files(backup_id)
-    click.echo(f"deleted the files of backup #{backup_id}; the record is kept as obsolete")
+    record = records.delete_files(backup_id)
+    click.echo(f"deleted the files of backup #{backup_id}; the record is kept as {record.status}")
 
 
 @command.command("freeze")
@@ -80,3 +86,25 @@ def freeze_cmd(backup_id: int, unfreeze: bool) -> None:
     """Protect a backup from deletion (or lift that with --unfreeze)."""
     records.freeze(backup_id, not unfreeze)
     click.echo(f"backup #{backup_id} {'unfrozen' if unfreeze else 'frozen'}")
+
+
+@command.command("upload")
+@click.argument("backup_id", type=int)
+def upload_cmd(backup_id: int) -> None:
+    """Send the parts of a backup not yet stored off-site (status upload-pending)."""
+    from packer.storage.offsite import upload_backup
+    record = upload_backup(backup_id)
+    click.echo(f"backup #{backup_id}: every part is stored on {record.offsite['location']} "
+               f"(status {record.status})")
+
+
+@command.command("fetch")
+@click.argument("backup_id", type=int)
+@click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
+def fetch_cmd(backup_id: int, dest: Path | None) -> None:
+    """Download a backup's parts from off-site storage into DEST (default: its output
+    folder); an interrupted fetch continues, every part is checked by SHA-256."""
+    from packer.storage.offsite import fetch_backup
+    parts = fetch_backup(backup_id, dest)
+    click.echo(f"fetched {len(parts)} part(s) of backup #{backup_id}, each SHA-256 verified; "
+               f"restore with: sitepack extract {parts[-1]} DEST")

@@ -68,6 +68,8 @@ def save():
     data = {field: values[field].strip() for field in _TEXT_FIELDS}
     data["output_dir"] = data["output_dir"] or None
     data["default_filters"] = values["default_filters"]
+    for field in ("sql_split_size", "storage"):  # not on this page: kept as saved
+        data[field] = getattr(current, field)
     for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
         data[group] = {}
         for key in keys:
