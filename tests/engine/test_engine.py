@@ -124,18 +124,22 @@ def _table_hashes(params, prefix: str) -> dict[str, tuple[int, str]]:
     return result
 
 
-def test_database_dump_is_complete_and_exact(demo, tmp_path, db_factory):
+def _imported(archive, dest: Path, target):
+    """Extracts ``archive`` (verified first) and imports its dump into ``target`` as ``new_``."""
     from restorer.db import DbConnectionInfo
     from restorer.dbimport.importer import Importer
-    _, report = _run(demo.root, backup_type="db", output_dir=tmp_path / "backups",
-                     part_size=128 * 1024)
-    dest = check_and_extract(report.archive, tmp_path / "out")
-    sql_dir = dest / "installation" / "sql"
+    sql_dir = check_and_extract(archive, dest) / "installation" / "sql"
     entry = json.loads((sql_dir / "databases.json").read_text())["site.sql"]
-    target = db_factory()
     conn = DbConnectionInfo(host=target.host, port=target.port, user=target.user,
                             password=target.password, database=target.database)
     assert Importer(conn, sql_dir, entry, new_prefix="new_").run()
+    return target
+
+
+def test_database_dump_is_complete_and_exact(demo, tmp_path, db_factory):
+    _, report = _run(demo.root, backup_type="db", output_dir=tmp_path / "backups",
+                     part_size=128 * 1024)
+    target = _imported(report.archive, tmp_path / "out", db_factory())
     before, after = _table_hashes(demo.db, demo.prefix), _table_hashes(target, "new_")
     assert after.pop("#__session")[0] == 0  # structure kept, rows not (as Akeeba)
     before.pop("#__session")
@@ -144,8 +148,6 @@ def test_database_dump_is_complete_and_exact(demo, tmp_path, db_factory):
 
 def test_a_large_dump_is_deflated_in_files_kickstart_can_inflate(tmp_path, db_factory):
     from harness.demosite import build_demo_site
-    from restorer.db import DbConnectionInfo
-    from restorer.dbimport.importer import Importer
     source = db_factory()
     site = build_demo_site(tmp_path / "site", source)
     with source.connect() as conn, conn.cursor() as cur:
@@ -160,13 +162,7 @@ def test_a_large_dump_is_deflated_in_files_kickstart_can_inflate(tmp_path, db_fa
     assert sum(sql_sizes) > 4 << 20 and len(sql_sizes) > 4
     assert max(sql_sizes) < 1 << 20
     assert os.path.getsize(report.archive) < sum(sql_sizes) // 4
-    dest = check_and_extract(report.archive, tmp_path / "out")
-    sql_dir = dest / "installation" / "sql"
-    entry = json.loads((sql_dir / "databases.json").read_text())["site.sql"]
-    target = db_factory()
-    conn = DbConnectionInfo(host=target.host, port=target.port, user=target.user,
-                            password=target.password, database=target.database)
-    assert Importer(conn, sql_dir, entry, new_prefix="new_").run()
+    target = _imported(report.archive, tmp_path / "out", db_factory())
     before, after = _table_hashes(source, "jos_"), _table_hashes(target, "new_")
     assert after["#__audit_trail"][0] == 20000
     before.pop("#__session"), after.pop("#__session")
@@ -345,7 +341,8 @@ def test_unwritable_output_dir_is_refused_up_front(tmp_path):
 
 def test_step_report_and_load_in_another_job_object(demo, tmp_path):
     from packer import profiles
-    profiles.save({"min_exec": 0, "max_exec": 0.1}, name="tiny")
+    # steps this short end inside every phase, however fast the machine
+    profiles.save({"min_exec": 0, "max_exec": 0.001}, name="tiny")
     job = BackupJob.start(demo.root, profile="tiny", output_dir=tmp_path / "o")
     seen = []
     while True:
