@@ -76,7 +76,7 @@ class Timing(NamedTuple):
     cpu: float       # user + system seconds of the child
 
 
-def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> Timing:
+def run(cmd: list, cwd: Path | None = None, env: dict | None = None, ok: tuple[int, ...] = (0,)) -> Timing:
     """Wall seconds, peak RSS (KiB) and CPU seconds of one child process.
 
     The child is started by ``/usr/bin/time``: a child forked from this (larger) Python
@@ -93,7 +93,7 @@ def run(cmd: list, cwd: Path | None = None, env: dict | None = None) -> Timing:
                                  *map(str, cmd)], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
         os.sync()
         elapsed = time.perf_counter() - started
-        if result.returncode != 0:
+        if result.returncode not in ok:
             raise SystemExit(f"{' '.join(map(str, cmd))} failed with {result.returncode}")
         rss, user, system = stats_file.read().splitlines()[-1].split()
         return Timing(elapsed, int(rss), float(user) + float(system))

@@ -42,7 +42,7 @@ class Profile:
     name_template: str = DEFAULT_NAME_TEMPLATE
     format: str = "jpa"
     part_size: int | None = None
-    sql_split_size: int | None = None  # None: one site.sql
+    sql_split_size: int | None = None  # at most 512 KiB: every SQL file is deflated
     archive_password: str | None = dataclasses.field(default=None, repr=False)
     log_level: str = "info"
     min_exec: float = 1.0

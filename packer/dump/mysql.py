@@ -47,7 +47,7 @@ from pathlib import Path
 import pymysql
 import pymysql.cursors
 
-from restorer.db import DbConnectionInfo, close_quietly, ordering_key
+from restorer.db import DbConnectionInfo, close_quietly, ordering_keys
 from restorer.dbimport.sqltext import quote_ident
 from restorer.errors import DatabaseError
 
@@ -241,6 +241,7 @@ class Dumper:
         self._stmt_size = 0                          # bytes of the open INSERT, 0 if none
         self._finished = False
         self._table: dict | None = None              # per-process facts of the current table
+        self._schema: tuple[dict, dict] | None = None  # per-process columns and keys of all tables
         part = offset = 0
         if _state is not None:
             self._plan = _state["plan"]
@@ -475,9 +476,7 @@ class Dumper:
 
     def _table_facts(self, item: dict) -> dict:
         if self._table is None or self._table["name"] != item["name"]:
-            with self._conn.cursor() as cur:
-                cols = schema.columns(cur, self.database, item["name"])
-                key, primary = ordering_key(cur, self.database, item["name"])
+            cols, (key, primary) = self._schema_facts(item["name"])
             stored = [c for c in cols if not c.generated]
             by_name = {c.name: c for c in cols}
             row = "CONCAT('(',CONCAT_WS(',',{}),')')".format(",".join(value_literal(c) for c in stored))
@@ -493,6 +492,15 @@ class Dumper:
             # is small: the server's average row length may be missing or stale.
             self._table["batch"] = max(1, min(self.options.batch_rows, 200, _BATCH_BYTES // (2 * avg)))
         return self._table
+
+    def _schema_facts(self, table: str) -> tuple[list[Column], tuple[list[str], bool]]:
+        """The table's columns and ordering key, read for all tables at once when first
+        needed in this process (and again for a table that was not there yet)."""
+        if self._schema is None or table not in self._schema[0]:
+            with self._conn.cursor() as cur:
+                self._schema = (schema.columns(cur, self.database), ordering_keys(cur, self.database))
+        columns, keys = self._schema
+        return columns.get(table, []), keys.get(table, ([], False))
 
     def _dump_batch(self, item: dict) -> bool:
         """Writes the next batch of rows; True when the table is complete."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from restorer.db import server_text
 from restorer.dbimport.sqltext import quote_ident, rewrite_outside_literals
 
 from .prefix import abstract_sql
@@ -21,13 +22,9 @@ _DEFINER = re.compile(
 _CREATE_HEAD_END = re.compile(rb"\b(VIEW|TRIGGER|PROCEDURE|FUNCTION|EVENT)\b", re.I)
 
 
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value
-
-
 def _rows(cur, sql: str, args=()) -> list[tuple]:
     cur.execute(sql, args)
-    return [tuple(_text(v) for v in row) for row in cur.fetchall()]
+    return [tuple(server_text(v) for v in row) for row in cur.fetchall()]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,13 +53,19 @@ def list_tables(cur, database: str) -> list[TableInfo]:
             for name, kind, engine, rows, avg in found]
 
 
-def columns(cur, database: str, table: str) -> list[Column]:
-    found = _rows(cur, "SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA "
-                       "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s "
-                       "ORDER BY ORDINAL_POSITION", (database, table))
-    return [Column(name, data_type.lower(), charset, collation,
-                   bool(_GENERATED.search(extra or "")))
-            for name, data_type, charset, collation, extra in found]
+def columns(cur, database: str, table: str | None = None) -> dict[str, list[Column]]:
+    """The columns of each table of ``database`` (or only ``table``), in order: one query
+    for all tables, as a query per table costs a round trip that opens its definition."""
+    where = "TABLE_SCHEMA = %s" + (" AND TABLE_NAME = %s" if table is not None else "")
+    found = _rows(cur, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, "
+                       f"EXTRA FROM information_schema.COLUMNS WHERE {where} "
+                       "ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                  (database,) if table is None else (database, table))
+    by_table: dict[str, list[Column]] = {}
+    for table_name, name, data_type, charset, collation, extra in found:
+        by_table.setdefault(table_name, []).append(
+            Column(name, data_type.lower(), charset, collation, bool(_GENERATED.search(extra or ""))))
+    return by_table
 
 
 def strip_definer(sql: bytes) -> bytes:

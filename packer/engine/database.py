@@ -7,6 +7,7 @@ import time
 
 from restorer.bundle import DATABASES_JSON
 
+from ..archive.base import SMALL_FILE_LIMIT
 from ..installer import SQL_DIR, databases_json
 from .domain import Domain
 
@@ -33,11 +34,16 @@ class DatabaseDomain(Domain):
         if marks.dumper:
             return Dumper.resume(marks.dumper, conn)
         rules = settings.profile.db
+        # Every SQL file stays under the size the archive deflates (SMALL_FILE_LIMIT, what
+        # Akeeba's Kickstart inflates in memory): statements of at most half of it, and a
+        # new file once a statement would start past the first half. One 20 MB site.sql
+        # was stored raw, five times its deflated size.
+        half = SMALL_FILE_LIMIT // 2
         options = DumpOptions(
             prefix=settings.site.prefix or "", extra_tables=rules["extra_tables"],
             exclude_tables=rules["exclude_tables"],
             exclude_data=[*DEFAULT_DATA_EXCLUSIONS, *rules["exclude_data"]],
-            split_size=settings.profile.sql_split_size)
+            split_size=min(settings.profile.sql_split_size or half, half), packet_size=half)
         return Dumper(conn, self.job.job_dir / "sql", options)
 
     def dump(self, deadline: float) -> bool:

@@ -1,8 +1,9 @@
 """One backup as a job: start, load, step, save, lock, and how it ends.
 
-``BackupJob.step()`` works until the profile's ``max_exec`` seconds are used (it pads
-to ``min_exec`` when it stops early without finishing), running the phase handlers of
-``phases.DOMAINS`` in order, then saves the whole state atomically in
+``BackupJob.step()`` works until the profile's ``max_exec`` seconds are used or a new
+domain starts (so its first report names it), running the phase handlers of
+``phases.DOMAINS`` in order; a browser-driven step that stops early pads to ``min_exec``
+(throttled hosts count requests; a CLI or cron run has no reason to wait). It then saves the whole state atomically in
 ``<data dir>/jobs/<id>/state.json`` (``state.py``). The saved state is the truth: after
 a kill at any point, ``BackupJob.load(id)`` resumes the archive writer from its
 checkpoint (cutting away anything written after it), the dumper from its state and the
@@ -182,8 +183,9 @@ class BackupJob:
         return self.state.finished
 
     def step(self) -> StepReport:
-        """Works for min_exec..max_exec seconds, saves the state, reports. Never raises
-        for a backup failure (the report says ``failed``)."""
+        """Works until max_exec seconds are used or a new domain starts (at least
+        min_exec seconds when the browser drives it), saves the state, reports. Never
+        raises for a backup failure (the report says ``failed``)."""
         if self.finished:
             return self.report()
         self._new_warnings = []
@@ -196,8 +198,9 @@ class BackupJob:
                 self._open()
                 deadline = began + settings.max_exec
                 while not self.finished:
+                    domain = self.state.domain
                     self._advance(deadline)
-                    if time.monotonic() >= deadline:
+                    if time.monotonic() >= deadline or self.state.domain != domain:
                         break
                 if not self.finished:
                     self.save()
@@ -207,7 +210,7 @@ class BackupJob:
                     raise
                 return self._fail(exc)
         spare = settings.min_exec - (time.monotonic() - began)
-        if spare > 0 and not self.finished:
+        if spare > 0 and not self.finished and self.state.settings.origin == "web":
             time.sleep(spare)
         return self.report()
 
