@@ -17,6 +17,7 @@ from restorer.errors import SitepackError
 
 from restorer.privatefile import write_private_json
 
+from . import retention
 from .archive import ENCRYPTED_FORMATS, FORMATS
 from .archive.parts import MIN_PART_SIZE
 from .home import profiles_dir
@@ -52,6 +53,7 @@ class Profile:
     default_filters: bool = True
     filters: dict = dataclasses.field(default_factory=lambda: {k: [] for k in FILTER_KEYS})
     db: dict = dataclasses.field(default_factory=lambda: {k: [] for k in DB_KEYS})
+    retention: dict = dataclasses.field(default_factory=retention.empty_policy)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -151,6 +153,7 @@ def validate(data: dict, name: str | None = None) -> Profile:
             re.compile(pattern)
         except re.error as exc:
             raise _fail("filters.exclude_regex", f"{pattern!r} is not a valid regular expression ({exc})") from None
+    merged["retention"] = retention.validate(merged["retention"], parse_size)
     return Profile(**merged)
 
 
