@@ -22,6 +22,7 @@ from .archive import ENCRYPTED_FORMATS, FORMATS
 from .archive.parts import MIN_PART_SIZE
 from .home import profiles_dir
 from .naming import DEFAULT_NAME_TEMPLATE
+from .storage import validate_settings as validate_storage
 
 __all__ = ["Profile", "validate", "load", "save", "delete", "list_profiles", "parse_size",
            "DEFAULT_PROFILE", "FORMATS", "ENCRYPTED_FORMATS", "BACKUP_TYPES", "LOG_LEVELS",
@@ -53,6 +54,7 @@ class Profile:
     default_filters: bool = True
     filters: dict = dataclasses.field(default_factory=lambda: {k: [] for k in FILTER_KEYS})
     db: dict = dataclasses.field(default_factory=lambda: {k: [] for k in DB_KEYS})
+    storage: dict | None = None  # off-site storage (packer.storage.validate_settings), no secret
     retention: dict = dataclasses.field(default_factory=retention.empty_policy)
 
     def to_dict(self) -> dict:
@@ -153,6 +155,7 @@ def validate(data: dict, name: str | None = None) -> Profile:
             re.compile(pattern)
         except re.error as exc:
             raise _fail("filters.exclude_regex", f"{pattern!r} is not a valid regular expression ({exc})") from None
+    merged["storage"] = validate_storage(merged["storage"])
     merged["retention"] = retention.validate(merged["retention"], parse_size)
     return Profile(**merged)
 
