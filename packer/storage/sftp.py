@@ -32,20 +32,18 @@ import paramiko
 
 from restorer.errors import SitepackError
 
-from .base import PARTIAL_SUFFIX, PartUpload, RemoteObject, Storage, StorageError, verify_local
+from .base import PARTIAL_SUFFIX, PartUpload, RemoteObject, Storage, StorageError
+from .common import checked_settings, download, piece_size, setting_error
 
 CHECKSUM_SUFFIX = ".sha256"
 MIN_PIECE = 64 * 1024
 DEFAULT_PIECE = 8 * 1024 * 1024
 _IO_CHUNK = 32 * 1024
+_READ_CHUNK = 1024 * 1024
 _TIMEOUT = 20
 _TEXT_KEYS = ("host", "user", "folder", "key_file", "key_passphrase_env", "password_env",
               "password_file", "known_hosts", "host_key_sha256")
 _SECRET_KEYS = ("password", "passphrase", "key_passphrase", "private_key", "key")
-
-
-def _setting_error(field: str, what: str) -> SitepackError:
-    return SitepackError(f"profile setting 'storage.{field}': {what}")
 
 
 class SftpStorage(Storage):
@@ -54,48 +52,35 @@ class SftpStorage(Storage):
 
     @classmethod
     def validate(cls, settings: dict) -> dict:
-        for key in settings:
-            if key in _SECRET_KEYS:
-                raise _setting_error(key, "a secret never goes into a profile: name an "
-                                     "environment variable or a file that holds it "
-                                     "(password_env, password_file, key_passphrase_env)")
-        known = (*_TEXT_KEYS, "port", "use_agent", "piece_size")
-        unknown = sorted(set(settings) - set(known))
-        if unknown:
-            raise _setting_error(unknown[0], f"unknown setting (known: type, delete_local, "
-                                 f"{', '.join(sorted(known))})")
-        checked: dict = {key: settings.get(key) or None for key in _TEXT_KEYS}
-        for key, value in checked.items():
-            if value is not None and not isinstance(value, str):
-                raise _setting_error(key, "must be text")
+        checked = checked_settings(
+            settings, text_keys=_TEXT_KEYS, other_keys=("port", "use_agent", "piece_size"),
+            secret_keys=_SECRET_KEYS, secret_hint="name an environment variable or a file that "
+            "holds it (password_env, password_file, key_passphrase_env)")
         for key in ("host", "user"):
             if not checked[key]:
-                raise _setting_error(key, f"name the SFTP server's {key}")
+                raise setting_error(key, f"name the SFTP server's {key}")
         checked["folder"] = checked["folder"] or ""
         port = settings.get("port") or 22
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise _setting_error("port", f"{port!r} is not a port number (1-65535)")
+            raise setting_error("port", f"{port!r} is not a port number (1-65535)")
         use_agent = settings.get("use_agent", False)
         if not isinstance(use_agent, bool):
-            raise _setting_error("use_agent", "must be true or false")
+            raise setting_error("use_agent", "must be true or false")
         if not (checked["key_file"] or use_agent or checked["password_env"]
                 or checked["password_file"]):
-            raise _setting_error("key_file", "say how to log in: key_file, use_agent, "
-                                 "password_env or password_file")
+            raise setting_error("key_file", "say how to log in: key_file, use_agent, "
+                                "password_env or password_file")
         if checked["password_env"] and checked["password_file"]:
-            raise _setting_error("password_env", "give password_env or password_file, not both")
+            raise setting_error("password_env", "give password_env or password_file, not both")
         fingerprint = checked["host_key_sha256"]
         if fingerprint and not fingerprint.startswith("SHA256:"):
-            raise _setting_error("host_key_sha256", "write the fingerprint as `ssh-keygen -lf` "
-                                 "prints it: SHA256:…")
+            raise setting_error("host_key_sha256", "write the fingerprint as `ssh-keygen -lf` "
+                                "prints it: SHA256:…")
         if fingerprint and checked["known_hosts"]:
-            raise _setting_error("host_key_sha256", "pin the fingerprint or name a known_hosts "
-                                 "file, not both")
-        piece = settings.get("piece_size") or DEFAULT_PIECE
-        if isinstance(piece, bool) or not isinstance(piece, int) or piece < MIN_PIECE:
-            raise _setting_error("piece_size", f"must be a whole number of bytes, at least "
-                                 f"{MIN_PIECE}")
-        return {**checked, "port": port, "use_agent": use_agent, "piece_size": piece}
+            raise setting_error("host_key_sha256", "pin the fingerprint or name a known_hosts "
+                                "file, not both")
+        return {**checked, "port": port, "use_agent": use_agent,
+                "piece_size": piece_size(settings, default=DEFAULT_PIECE, minimum=MIN_PIECE)}
 
     def __init__(self, settings: dict, folder: str):
         super().__init__(settings, folder)
@@ -340,7 +325,7 @@ class SftpStorage(Storage):
         digest, size = hashlib.sha256(), 0
         with self.sftp.open(path, "rb") as remote:
             remote.prefetch()
-            while chunk := remote.read(1024 * 1024):
+            while chunk := remote.read(_READ_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
         return size, digest.hexdigest()
@@ -365,26 +350,15 @@ class SftpStorage(Storage):
         return RemoteObject(name, size, digest)
 
     def fetch(self, remote: RemoteObject, dest: Path) -> None:
-        partial = dest.with_name(dest.name + PARTIAL_SUFFIX)
-        have = partial.stat().st_size if partial.exists() else 0
-        if have > remote.size:
-            partial.unlink()
-            have = 0
-        with self._errors(f"downloading {remote.name} from {self.location}"):
-            if have < remote.size:
-                with self.sftp.open(self.path(remote.name), "rb") as source, open(partial, "ab") as out:
-                    source.seek(have)
-                    source.prefetch(remote.size - have)
-                    while chunk := source.read(1024 * 1024):
-                        out.write(chunk)
-                    out.flush()
-                    os.fsync(out.fileno())
-        try:
-            verify_local(partial, remote)
-        except StorageError:
-            partial.unlink(missing_ok=True)
-            raise
-        os.replace(partial, dest)
+        def read_from(offset: int) -> Iterator[bytes]:
+            with self.sftp.open(self.path(remote.name), "rb") as source:
+                source.seek(offset)
+                source.prefetch(remote.size - offset)
+                while chunk := source.read(_READ_CHUNK):
+                    yield chunk
+
+        download(remote, dest, read_from,
+                 self._errors(f"downloading {remote.name} from {self.location}"))
 
     def delete(self, name: str) -> None:
         with self._errors(f"deleting {name} from {self.location}"):

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from packer import profiles, records
-from packer.engine import BackupJob, run_to_completion
+from packer.engine import BackupJob
 from packer.home import jobs_dir
 
 OK, FAILED, WARNINGS = 0, 1, 2
@@ -29,22 +29,6 @@ def _ago(**delta) -> str:
     return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(**delta)).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _site(tmp_path):
-    site = tmp_path / "site"
-    if not site.exists():
-        (site / "images").mkdir(parents=True)
-        (site / "images" / "a.jpg").write_bytes(b"\xff\xd8" * 500)
-    return site
-
-
-def _backup(tmp_path, name, *, hours_ago=0, profile="default") -> records.Record:
-    job = BackupJob.start(_site(tmp_path), profile=profile, backup_type="files",
-                          output_dir=tmp_path / "out", name_template=name)
-    assert not run_to_completion(job).failed
-    when = _ago(hours=hours_ago)
-    return records.update(job.id, started=when, finished=when)
-
-
 def _failed(*, hours_ago=0) -> records.Record:
     record = records.create(type="files", format="jpa")
     return records.update(record.id, status="failed", error="the database server went away",
@@ -56,30 +40,30 @@ def test_no_backup_at_all_is_critical():
                         NAGIOS_CRITICAL)
 
 
-def test_a_recent_good_backup_is_ok_and_an_older_failure_does_not_matter(tmp_path):
+def test_a_recent_good_backup_is_ok_and_an_older_failure_does_not_matter(make_backup):
     _failed(hours_ago=4)
-    _backup(tmp_path, "good", hours_ago=3)
+    make_backup("good", started=_ago(hours=3))
     assert _check() == ("OK: sitepack all profiles: last good backup 3h00m ago (max 26h00m)",
                         OK, NAGIOS_OK)
 
 
-def test_a_backup_older_than_max_age_is_critical(tmp_path):
-    good = _backup(tmp_path, "good", hours_ago=30)
+def test_a_backup_older_than_max_age_is_critical(make_backup):
+    good = make_backup("good", started=_ago(hours=30))
     assert _check() == (f"CRITICAL: sitepack all profiles: last good backup #{good.id} is 30h00m "
                         f"old (max 26h00m)", FAILED, NAGIOS_CRITICAL)
     assert _check("--max-age", "2d")[1:] == (OK, NAGIOS_OK)
 
 
-def test_a_failure_since_the_last_good_backup_is_a_warning(tmp_path):
-    _backup(tmp_path, "good", hours_ago=2)
+def test_a_failure_since_the_last_good_backup_is_a_warning(make_backup):
+    make_backup("good", started=_ago(hours=2))
     failed = _failed()
     assert _check() == (f"WARNING: sitepack all profiles: 1 failed since the last good one "
                         f"(see sitepack backups show {failed.id})", WARNINGS, NAGIOS_WARNING)
 
 
-def test_a_stuck_backup_is_a_warning_a_running_one_is_not(tmp_path):
-    _backup(tmp_path, "good", hours_ago=1)
-    job = BackupJob.start(_site(tmp_path), backup_type="files", output_dir=tmp_path / "out",
+def test_a_stuck_backup_is_a_warning_a_running_one_is_not(make_backup, tiny_site):
+    make_backup("good", started=_ago(hours=1))
+    job = BackupJob.start(tiny_site, backup_type="files", output_dir=tiny_site.parent / "out",
                           name_template="stuck")  # started, state saved, never stepped
     assert records.get(job.id).status == "pending"
     assert _check()[1:] == (OK, NAGIOS_OK)  # its state was saved seconds ago: running
@@ -89,8 +73,8 @@ def test_a_stuck_backup_is_a_warning_a_running_one_is_not(tmp_path):
                         f"backup --resume ID or delete)", WARNINGS, NAGIOS_WARNING)
 
 
-def test_the_worst_finding_wins_and_every_finding_is_named(tmp_path):
-    _backup(tmp_path, "good", hours_ago=50)
+def test_the_worst_finding_wins_and_every_finding_is_named(make_backup):
+    make_backup("good", started=_ago(hours=50))
     _failed()
     line, plain, nagios = _check()
     assert line.startswith("CRITICAL: sitepack all profiles: last good backup #")
@@ -98,10 +82,10 @@ def test_the_worst_finding_wins_and_every_finding_is_named(tmp_path):
     assert (plain, nagios) == (FAILED, NAGIOS_CRITICAL)
 
 
-def test_profile_scope_and_a_misspelt_profile(tmp_path):
+def test_profile_scope_and_a_misspelt_profile(make_backup):
     profiles.save({}, name="shop")
-    _backup(tmp_path, "blog", hours_ago=1)
-    _backup(tmp_path, "shop", hours_ago=40, profile="shop")
+    make_backup("blog", started=_ago(hours=1))
+    make_backup("shop", started=_ago(hours=40), profile="shop")
     assert _check("--profile", "default")[1:] == (OK, NAGIOS_OK)
     assert _check("--profile", "shop")[0].startswith("CRITICAL: sitepack profile shop: last good")
     wrong = subprocess.run(["sitepack", "backups", "check", "--profile", "shpo"],
