@@ -102,6 +102,7 @@ class S3Proxy:
     next requests ``match`` accepts wait (never reaching the server) until ``release()``;
     ``cut(match, times)`` closes the connection of the next ``times`` matching
     requests after reading half their body, as a dropped network would.
+    ``on_request`` is called as each request arrives (e.g. to look at the disk then).
     """
 
     def __init__(self, target: str, host: str = "127.0.0.1"):
@@ -109,6 +110,7 @@ class S3Proxy:
         self.host, self.port = host, free_port(host)
         self.answered: list[Answered] = []
         self.held = threading.Event()       # set while a request waits in hold
+        self.on_request: Callable[[], None] | None = None  # called as each request arrives
         self._hold: Callable[[str, str, dict], bool] | None = None
         self._release = threading.Event()
         self._cut: Callable[[str, str, dict], bool] | None = None
@@ -167,6 +169,8 @@ class S3Proxy:
         query = dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True))
         method = handler.command
         length = int(handler.headers.get("Content-Length") or 0)
+        if self.on_request is not None:
+            self.on_request()
         if self._hold is not None and self._hold(method, split.path, query):
             self.held.set()
             self._release.wait()

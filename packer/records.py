@@ -1,7 +1,9 @@
 """Backup records (B10): one row per backup attempt in ``<data dir>/records.sqlite``.
 
 Statuses: ``pending`` (running or interrupted), ``ok``, ``failed``, ``obsolete`` (files
-deleted, record kept), ``remote`` (files only elsewhere). A ``frozen`` record can
+deleted, record kept), ``remote`` (files only elsewhere), ``upload-pending`` (the archive
+is complete but some parts are not yet stored off-site: ``sitepack backups upload ID``).
+``offsite`` says where the parts went (``offsite_info``). A ``frozen`` record can
 neither be deleted nor lose its files. File deletion is confined: a record's parts are
 plain file names inside its output directory and its log lies in the logs folder;
 anything else is refused instead of deleted.
@@ -24,7 +26,9 @@ from restorer.errors import SitepackError
 from .home import jobs_dir, logs_dir, records_path
 from .logs import log_path_for
 
-STATUSES = ("pending", "ok", "failed", "obsolete", "remote")
+STATUSES = ("pending", "ok", "failed", "obsolete", "remote", "upload-pending")
+#: Statuses of a backup whose archive was made completely.
+FINISHED = ("ok", "obsolete", "remote", "upload-pending")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS backups (
@@ -51,6 +55,8 @@ CREATE TABLE IF NOT EXISTS backups (
     error TEXT
 )
 """
+#: Columns added after the first release: name → definition (added to older files).
+_ADDED_COLUMNS = {"offsite": "TEXT NOT NULL DEFAULT '{}'"}
 
 
 @dataclasses.dataclass
@@ -76,6 +82,7 @@ class Record:
     warnings: int
     warning_messages: list[str]
     error: str | None
+    offsite: dict = dataclasses.field(default_factory=dict)
 
     def part_paths(self) -> list[Path]:
         """The parts as paths, each checked to be a plain name inside the output dir."""
@@ -106,6 +113,10 @@ def _db():
             os.chmod(path, 0o600)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(_SCHEMA)
+        present = {row[1] for row in conn.execute("PRAGMA table_info(backups)")}
+        for name, definition in _ADDED_COLUMNS.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE backups ADD COLUMN {name} {definition}")
         with conn:
             yield conn
     finally:
@@ -116,6 +127,7 @@ def _from_row(row: sqlite3.Row) -> Record:
     data = dict(row)
     data["parts"] = json.loads(data["parts"])
     data["warning_messages"] = json.loads(data["warning_messages"])
+    data["offsite"] = json.loads(data["offsite"])
     data["frozen"] = bool(data["frozen"])
     return Record(**data)
 
@@ -150,6 +162,14 @@ def creating(*, type: str, format: str, description: str = "", comment: str = ""
         yield _from_row(row)
 
 
+def status_after_upload(offsite: dict, local: list[Path]) -> str:
+    """A complete backup's status from where its parts are: ``upload-pending`` while one
+    is not stored off-site, ``remote`` once none is left locally, else ``ok`` (both)."""
+    if offsite.get("error") or not all(p["stored"] for p in offsite["parts"].values()):
+        return "upload-pending"
+    return "ok" if local else "remote"
+
+
 def get(record_id: int) -> Record:
     with _db() as conn:
         conn.row_factory = sqlite3.Row
@@ -169,6 +189,8 @@ def update(record_id: int, **fields) -> Record:
     for name in ("parts", "warning_messages"):
         if name in fields:
             fields[name] = json.dumps(list(fields[name]))
+    if "offsite" in fields:
+        fields["offsite"] = json.dumps(fields["offsite"])
     if "frozen" in fields:
         fields["frozen"] = int(bool(fields["frozen"]))
     if fields:

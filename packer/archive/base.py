@@ -99,6 +99,9 @@ class ArchiveWriter(ABC):
     format: str
     #: The archive's real extension, e.g. ``".jpa"``.
     suffix: str
+    #: Parts (1-based) that ``close`` writes into again after later parts exist; all
+    #: other parts before the one a checkpoint writes into never change again.
+    rewritten_at_close: tuple[int, ...] = ()
 
     def __init__(self, path: Path | str, *, part_size: int | None = None,
                  password: str | None = None, manifest: bool = True,
@@ -263,6 +266,11 @@ class ArchiveWriter(ABC):
         """Temporary files besides the parts (deleted at close and abort), each named
         ``<archive name>.<what>-tmp`` (``leftover_sidecars`` finds them by that)."""
         return [self.manifest_sidecar]
+
+    @property
+    def part_number(self) -> int:
+        """The 1-based number of the part being written."""
+        return self.out.index
 
     @property
     def current_part(self) -> Path:

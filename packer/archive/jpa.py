@@ -51,6 +51,7 @@ def entity_header(entry: Entry, method: int, compressed: int) -> bytes:
 class JpaWriter(ArchiveWriter):
     format = "jpa"
     suffix = ".jpa"
+    rewritten_at_close = (1,)   # _finish rewrites the standard header with the totals
 
     total_compressed = 0
     large_entries = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -53,8 +54,12 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
         lines.append(("error", r.error))
     for key, value in lines:
         click.echo(f"{key + ':':16}{value}")
+    stored = {name for name, part in r.offsite.get("parts", {}).items() if part["stored"]}
+    if r.offsite:
+        click.echo(f"{'off-site:':16}{r.offsite['location']}")
     for path in r.part_paths():
-        click.echo(f"{'part:':16}{path}")
+        where = ("local+remote" if path.exists() else "remote") if path.name in stored else "local"
+        click.echo(f"{'part:':16}{path} ({where if r.offsite else 'local'})")
     for message in r.warning_messages:
         click.echo(f"{'WARNING:':16}{message}")
     if with_log:
@@ -85,6 +90,28 @@ def freeze_cmd(backup_id: int, unfreeze: bool) -> None:
     """Protect a backup from deletion (or lift that with --unfreeze)."""
     records.freeze(backup_id, not unfreeze)
     click.echo(f"backup #{backup_id} {'unfrozen' if unfreeze else 'frozen'}")
+
+
+@command.command("upload")
+@click.argument("backup_id", type=int)
+def upload_cmd(backup_id: int) -> None:
+    """Send the parts of a backup not yet stored off-site (status upload-pending)."""
+    from packer.storage.offsite import upload_backup
+    record = upload_backup(backup_id)
+    click.echo(f"backup #{backup_id}: every part is stored on {record.offsite['location']} "
+               f"(status {record.status})")
+
+
+@command.command("fetch")
+@click.argument("backup_id", type=int)
+@click.argument("dest", required=False, type=click.Path(file_okay=False, path_type=Path))
+def fetch_cmd(backup_id: int, dest: Path | None) -> None:
+    """Download a backup's parts from off-site storage into DEST (default: its output
+    folder); an interrupted fetch continues, every part is checked by SHA-256."""
+    from packer.storage.offsite import fetch_backup
+    parts = fetch_backup(backup_id, dest)
+    click.echo(f"fetched {len(parts)} part(s) of backup #{backup_id}, each SHA-256 verified; "
+               f"restore with: sitepack extract {parts[-1]} DEST")
 
 
 @command.command("prune")

@@ -15,7 +15,7 @@ from .common import progress, resolve_secret, secret_options
 
 
 @click.command("extract")
-@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("archive")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @secret_options("password", "archive password")
 @click.option("--keep-server-files", is_flag=True,
@@ -24,11 +24,23 @@ from .common import progress, resolve_secret, secret_options
 @click.option("--private-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where a site bundle's dump, password hash and other restore data go, outside "
                    "DEST (default: $SITEPACK_HOME/restores/<folder>-<hash>; see docs/SECURITY.md).")
+@click.option("--endpoint-url", help="For an s3:// ARCHIVE: the S3-compatible server (default: "
+                                     "boto3's configuration, e.g. AWS_ENDPOINT_URL, else AWS).")
+@click.option("--region", help="For an s3:// ARCHIVE: the bucket's region.")
+@click.option("--path-style", is_flag=True, help="For an s3:// ARCHIVE: path-style addressing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
-def command(archive: Path, dest: Path, password_env: str | None, password_file: Path | None,
-            keep_server_files: bool, private_dir: Path | None, quiet: bool) -> None:
-    """Extract ARCHIVE (any part of it) into DEST; refuses entries that would escape DEST."""
+def command(archive: str, dest: Path, password_env: str | None, password_file: Path | None,
+            keep_server_files: bool, private_dir: Path | None, endpoint_url: str | None,
+            region: str | None, path_style: bool, quiet: bool) -> None:
+    """Extract ARCHIVE (any part of it; a file, or s3://BUCKET/KEY with the credentials
+    from boto3's usual places) into DEST; refuses entries that would escape DEST."""
     password = resolve_secret("archive password", password_env, password_file, required=False)
+    if archive.startswith("s3://"):
+        from packer.storage.offsite import fetch_url
+        archive = fetch_url(archive, endpoint_url=endpoint_url, region=region, path_style=path_style)
+        if not quiet:
+            click.echo(f"Downloaded every part (SHA-256 verified) into {archive.parent}")
+    archive = Path(archive)
     private = resolve_private_dir(dest, private_dir)
     with open_archive(archive, password) as reader, progress("Extracting", quiet=quiet) as bar:
         report = extract_reader(reader, dest, progress=bar, private_dir=private,

@@ -11,7 +11,6 @@ everything a later process needs is in ``job.state``.
 from __future__ import annotations
 
 import json
-import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -45,9 +44,13 @@ class Job(Protocol):
 
     def save(self) -> None: ...
 
+    def handler_due(self, deadline: float) -> bool: ...
+
     def write_state(self) -> None: ...
 
-    def complete(self, parts: list[Path]) -> None: ...
+    def closed(self, parts: list[Path]) -> None: ...
+
+    def complete(self, parts: list[Path], *, offsite: dict | None = None) -> None: ...
 
 
 class Domain:
@@ -88,7 +91,7 @@ class Domain:
             self.job.writer.add_file(arc, Path(source), mode=_PLANNED_FILE_MODE, mtime=mtime)
             marks.plan_index += 1
             self.state.progress.minor = arc
-            if time.monotonic() >= deadline:
+            if self.job.handler_due(deadline):
                 break
         return marks.plan_index >= len(plan)
 

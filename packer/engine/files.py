@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import time
 from pathlib import Path
 
 from restorer.bundle import INSTALLATION
@@ -92,7 +91,7 @@ class FilesDomain(Domain):
                 writer.add_symlink(entry.path, entry.target, entry.mode, entry.mtime)
             elif entry.kind == FILE:
                 self._add_site_file(writer, root, entry)
-            if time.monotonic() >= deadline:
+            if self.job.handler_due(deadline):
                 finished = False
                 break
         progress.minor = (f"{progress.files_done} of {progress.scan_files} files, "

@@ -51,14 +51,14 @@ class FinaliseDomain(Domain):
         self.job.write_state()
         parts = self.job.writer.close()
         self.job.writer = None
-        self.job.complete(parts)
+        self.job.closed(parts)
         return True
 
     def closing(self, deadline: float) -> bool:
         """Resumed after a kill during close: take the complete archive, or close again."""
         final = Path(self.state.settings.archive)
         if final.exists():  # the writer names the last part only when it is complete
-            self.job.complete(completed_parts(final))
+            self.job.closed(completed_parts(final, [u.name for u in self.state.offsite.uploads]))
             return True
         self.job.writer = ArchiveWriter.resume(self.state.checkpoints.writer)
         self.state.phase = "close"

@@ -39,7 +39,7 @@ from ..home import jobs_dir, private_dir
 from ..logs import BackupLog, log_path_for
 from .domain import Domain
 from .output import archive_name_taken, output_notes, remove_unfinished
-from .phases import DOMAINS, DOMAINS_BY_TYPE, next_position
+from .phases import DOMAINS, DOMAINS_BY_TYPE, domain_keys, next_position
 from .start import new_backup
 from .state import STATE_VERSION, JobState
 
@@ -216,14 +216,26 @@ class BackupJob:
         """Runs the current phase's handler; moves on when it says the phase is done."""
         state = self.state
         spec = DOMAINS[state.domain]
+        if state.settings.profile.storage and state.domain != "upload":
+            self._domain("upload").send_settled(deadline)
         if not spec.handler(state.phase)(self._domain(state.domain), deadline) or self.finished:
             return
-        after = next_position(state.settings.backup_type, state.domain, state.phase)
+        after = next_position(state.settings, state.domain, state.phase)
         if after is None:  # only closing the archive ends a backup, and it completes it
             raise SitepackError(f"internal error: nothing follows {state.domain}/{state.phase}")
         if after[0] != state.domain:
             self.log.info(f"--- {DOMAINS[after[0]].title}")
         state.domain, state.phase = after
+
+    def handler_due(self, deadline: float) -> bool:
+        """Whether a handler should return now: the step's time is up, or (with off-site
+        storage) the archive has started a new part, so the finished one goes off-site
+        before the next one is written (local disk stays at a few parts)."""
+        if time.monotonic() >= deadline:
+            return True
+        saved = self.state.checkpoints.writer
+        return bool(self.state.settings.profile.storage and self.writer is not None and saved
+                    and self.writer.part_number > saved["part"]["index"])
 
     def _domain(self, key: str) -> Domain:
         if key not in self._domains:
@@ -240,7 +252,7 @@ class BackupJob:
 
     def report(self) -> StepReport:
         state = self.state
-        keys = DOMAINS_BY_TYPE[state.settings.backup_type]
+        keys = domain_keys(state.settings)
         current = state.domain
         done_all = state.status == "done"
         domains = []
@@ -264,7 +276,7 @@ class BackupJob:
 
     def _progress(self) -> float:
         state = self.state
-        keys = DOMAINS_BY_TYPE[state.settings.backup_type]
+        keys = domain_keys(state.settings)
         total = sum(DOMAINS[k].weight for k in keys)
         done = sum(DOMAINS[k].weight for k in keys[:keys.index(state.domain)])
         part = self._domain(state.domain).fraction(state.phase)
@@ -351,23 +363,37 @@ class BackupJob:
         self.log.warning(message)
 
     # -- endings ---------------------------------------------------------------------
-    def complete(self, parts: list[Path]) -> None:
+    def closed(self, parts: list[Path]) -> None:
+        """The archive is closed: the backup completes, or goes on sending it off-site."""
+        if self.state.settings.profile.storage:
+            self.state.parts = [str(p) for p in parts]
+        else:
+            self.complete(parts)
+
+    def complete(self, parts: list[Path], *, offsite: dict | None = None) -> None:
+        """Ends the backup as a good one; ``offsite``: where its parts were sent
+        (``upload.offsite_record``), parts stored there may be gone locally."""
         state = self.state
         now = time.time()
-        size = sum(p.stat().st_size for p in parts)
-        for part in parts:
+        remote = (offsite or {}).get("parts", {})
+        local = [p for p in parts if p.exists()]
+        size = sum(p.stat().st_size for p in local) + sum(
+            remote[p.name]["size"] for p in parts if p not in local)
+        for part in local:
             os.chmod(part, _PRIVATE_FILE_MODE)
         state.status, state.parts, state.size, state.finished_at = "done", [str(p) for p in parts], size, now
         state.progress.minor = ""
-        state.domain = DOMAINS_BY_TYPE[state.settings.backup_type][-1]
+        state.domain = domain_keys(state.settings)[-1]
         duration = now - state.settings.started
-        records.update(self.id, status="ok", parts=[p.name for p in parts], size=size,
+        status = records.status_after_upload(offsite, local) if offsite else "ok"
+        records.update(self.id, status=status, parts=[p.name for p in parts], size=size,
                        finished=records.utc_now(), duration=round(duration, 3),
                        warnings=len(state.warnings), warning_messages=state.warnings,
-                       archive_name=Path(state.settings.archive).name)
+                       archive_name=Path(state.settings.archive).name, offsite=offsite or {})
+        where = f", {status} on {offsite['location']}" if offsite else ""
         self._apply_retention()
         self.log.info(f"backup complete: {len(parts)} part(s), {size} bytes, "
-                      f"{len(state.warnings)} warning(s), {duration:.1f} s")
+                      f"{len(state.warnings)} warning(s), {duration:.1f} s{where}")
         self.log.close()
         shutil.rmtree(self.job_dir, ignore_errors=True)
 
@@ -395,6 +421,8 @@ class BackupJob:
         if not isinstance(exc, (SitepackError, OSError)):
             self.log.error("".join(traceback.format_exception(exc)))
         self._discard_archive()
+        if state.offsite.uploads:
+            self._domain("upload").discard()
         for domain in self._domains.values():
             domain.close()
         self._domains = {}

@@ -128,11 +128,18 @@ def archive_name_taken(archive: Path) -> bool:
     return archive.exists() or numbered_part(archive, 1).exists()
 
 
-def completed_parts(archive: Path) -> list[Path]:
-    """The parts of the complete archive ``archive`` (its writer's sidecars deleted)."""
+def completed_parts(archive: Path, sent: list[str] = ()) -> list[Path]:
+    """The parts of the complete archive ``archive`` (its writer's sidecars deleted);
+    ``sent``: names of parts stored off-site, which may be gone locally."""
     for sidecar in leftover_sidecars(archive):
         sidecar.unlink(missing_ok=True)
-    return find_parts(archive)
+    if not sent:
+        return find_parts(archive)
+    parts, index = [], 1
+    while numbered_part(archive, index).exists() or numbered_part(archive, index).name in sent:
+        parts.append(numbered_part(archive, index))
+        index += 1
+    return [*parts, archive]
 
 
 def remove_unfinished(archive: Path, *, keep_final: bool = False) -> None:

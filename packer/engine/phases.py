@@ -8,6 +8,10 @@ method that handles each phase.
     finalise  Finalising the archive     prepare → FinaliseDomain.prepare, add → .add,
                                          close → .close_archive
                                          (closing → .closing: only after a kill during close)
+    upload    Sending to off-site storage  send → UploadDomain.send (only with a profile's
+                                         ``storage``; before it, every step first sends
+                                         the parts no later step can change:
+                                         UploadDomain.send_settled)
 
 A handler returns True when its phase is done; the job then moves on to the next phase,
 or to the first phase of the next domain. Full backups run all four domains,
@@ -26,6 +30,8 @@ from .domain import Domain
 from .files import FilesDomain
 from .finalise import FinaliseDomain
 from .initialise import InitialiseDomain
+from .state import Settings
+from .upload import UploadDomain
 
 Handler = Callable[[Domain, float], bool]
 
@@ -53,6 +59,8 @@ DOMAINS: dict[str, DomainSpec] = {
                            {"prepare": FinaliseDomain.prepare, "add": FinaliseDomain.add,
                             "close": FinaliseDomain.close_archive},
                            resume_only={"closing": FinaliseDomain.closing}),
+    "upload": DomainSpec("Sending to off-site storage", 5.0, UploadDomain,
+                         {"send": UploadDomain.send}),
 }
 
 DOMAINS_BY_TYPE = {
@@ -62,16 +70,22 @@ DOMAINS_BY_TYPE = {
 }
 
 
+def domain_keys(settings: Settings) -> tuple[str, ...]:
+    """The domains a backup runs, in order."""
+    keys = DOMAINS_BY_TYPE[settings.backup_type]
+    return (*keys, "upload") if settings.profile.storage else keys
+
+
 def first_phase(domain: str) -> str:
     return next(iter(DOMAINS[domain].phases))
 
 
-def next_position(backup_type: str, domain: str, phase: str) -> tuple[str, str] | None:
+def next_position(settings: Settings, domain: str, phase: str) -> tuple[str, str] | None:
     """The (domain, phase) after ``phase`` of ``domain``; None after the last one."""
     phases = list(DOMAINS[domain].phases)
     if phase in phases and phases.index(phase) + 1 < len(phases):
         return domain, phases[phases.index(phase) + 1]
-    keys = DOMAINS_BY_TYPE[backup_type]
+    keys = domain_keys(settings)
     if keys.index(domain) + 1 < len(keys):
         following = keys[keys.index(domain) + 1]
         return following, first_phase(following)

@@ -21,6 +21,7 @@ from ..installer import installer_password_record
 from ..logs import BackupLog, log_path_for
 from ..naming import NamingContext, archive_base_name, backup_host, default_description, expand
 from ..scan import dir_identity
+from ..storage import folder_for, open_storage
 from .output import prepare_output_dir
 from .password import archive_password_for
 from .phases import first_phase
@@ -94,6 +95,10 @@ def new_backup(site_root: Path, *, profile: str, backup_type: str | None, fmt: s
         platform_name=_platform_name(site), platform_version=site.platform_version if site else None)
     archive = out / (archive_base_name(name_template or prof.name_template, naming)
                      + writer_class(fmt).suffix)
+    storage_folder = ""
+    if prof.storage:  # unusable storage (credentials, bucket) is said now, not after the archive
+        storage_folder = folder_for(prof.storage, naming)
+        open_storage(prof.storage, storage_folder).check()
     description = expand(description, naming) if description else default_description(naming)
     comment = expand(comment, naming) if comment else ""
 
@@ -102,7 +107,7 @@ def new_backup(site_root: Path, *, profile: str, backup_type: str | None, fmt: s
         started=time.time(), profile=dataclasses.replace(prof, archive_password=None),
         site=_site_summary(site, root, host), part_size=part_size, output_dir=str(out),
         default_output=output_dir is None, description=description, comment=comment,
-        origin=origin, password_record=password_record,
+        origin=origin, password_record=password_record, storage_folder=storage_folder,
         excluded=[list(i) for i in {dir_identity(out), dir_identity(data_dir())} if i])
     return NewBackup(settings, warnings, password,
                      secrets=(password or "", installer_password or "",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import records
 from ..profiles import Profile
+from ..storage import PartUpload
 
 STATE_VERSION = 2
 
@@ -52,6 +53,7 @@ class Settings:
     origin: str = "cli"
     password_record: str | None = None      # the installer password's salted hash
     excluded: list[list[int]] = dataclasses.field(default_factory=list)  # (dev, inode) pairs
+    storage_folder: str = ""    # the profile's storage folder expanded for this backup
 
 
 @dataclasses.dataclass
@@ -82,6 +84,17 @@ class Progress:
 
 
 @dataclasses.dataclass
+class Offsite:
+    """How far sending the parts off-site got (``upload.py``); saved after every piece."""
+
+    uploads: list[PartUpload] = dataclasses.field(default_factory=list)
+    error: str | None = None    # why uploading stopped: the backup ends "upload pending"
+
+    def upload(self, name: str) -> PartUpload | None:
+        return next((u for u in self.uploads if u.name == name), None)
+
+
+@dataclasses.dataclass
 class JobState:
     id: int
     settings: Settings
@@ -97,6 +110,7 @@ class JobState:
     size: int = 0
     finished_at: float | None = None
     error: str | None = None
+    offsite: Offsite = dataclasses.field(default_factory=Offsite)
 
     @property
     def finished(self) -> bool:
@@ -111,7 +125,9 @@ class JobState:
         settings = dict(data["settings"])
         settings["profile"] = Profile(**settings["profile"])
         settings["site"] = SiteSummary(**settings["site"])
-        return cls(**{**data, "settings": Settings(**settings),
+        offsite = dict(data.get("offsite") or {})
+        offsite["uploads"] = [PartUpload(**u) for u in offsite.get("uploads", [])]
+        return cls(**{**data, "settings": Settings(**settings), "offsite": Offsite(**offsite),
                       "checkpoints": Checkpoints(**data["checkpoints"]),
                       "progress": Progress(**data["progress"])})
 
@@ -126,7 +142,7 @@ class JobState:
                             started=started, profile=Profile(), output_dir=record.output_dir,
                             description=record.description, comment=record.comment,
                             origin=record.origin)
-        status = "done" if record.status in ("ok", "obsolete", "remote") else "failed"
+        status = "done" if record.status in records.FINISHED else "failed"
         return cls(id=record.id, settings=settings, domain=last_domain, phase="closing",
                    status=status, seq=-1, warnings=list(record.warning_messages),
                    parts=[str(output / name) for name in record.parts], size=record.size,

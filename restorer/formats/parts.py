@@ -25,7 +25,7 @@ _READ_BUFFER = 256 * 1024
 _HEADER_SLACK = 4096
 #: The real extensions of archives (their last part's); earlier parts are numbered.
 ARCHIVE_SUFFIXES = (".jpa", ".jps", ".zip")
-_PART_SUFFIX_RE = re.compile(r"^\.([a-z])(\d{2,})$", re.IGNORECASE)
+PART_SUFFIX_RE = re.compile(r"^\.([a-z])(\d{2,})$", re.IGNORECASE)
 
 
 def numbered_part(final: Path, index: int) -> Path:
@@ -47,7 +47,7 @@ def find_parts(path: Path) -> list[Path]:
     earlier part the last part is looked up by the format extensions.
     """
     path = Path(path)
-    match = _PART_SUFFIX_RE.match(path.suffix)
+    match = PART_SUFFIX_RE.match(path.suffix)
     if match:
         letter = match.group(1).lower()
         candidates = [path.with_suffix(ext) for ext in ARCHIVE_SUFFIXES
@@ -90,7 +90,7 @@ def _numbered_siblings(path: Path, letter: str) -> set[int]:
         return numbers
     for name in siblings:
         if name.startswith(stem + "."):
-            match = _PART_SUFFIX_RE.match(name[len(stem):])
+            match = PART_SUFFIX_RE.match(name[len(stem):])
             if match and match.group(1).lower() == letter.lower():
                 numbers.add(int(match.group(2)))
     return numbers

@@ -1,0 +1,60 @@
+"""A real S3 server for the storage tests: moto in server mode on loopback, one per session,
+behind a counting proxy (``harness/s3server.py``); a fresh bucket per test."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+
+from harness.s3server import REGION, MotoS3Server, S3Proxy
+
+_BUCKETS = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory):
+    server = MotoS3Server(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.stop()
+
+
+@dataclasses.dataclass
+class S3Bucket:
+    server: MotoS3Server
+    proxy: S3Proxy
+    name: str
+
+    @property
+    def client(self):
+        """A client straight to the server (what the test checks, not counted)."""
+        return self.server.client()
+
+    def storage(self, **extra) -> dict:
+        """A profile's ``storage`` settings for this bucket, through the proxy."""
+        return {"type": "s3", "bucket": self.name, "endpoint_url": self.proxy.url,
+                "region": REGION, "path_style": True, **extra}
+
+    def open_uploads(self) -> list[dict]:
+        return self.client.list_multipart_uploads(Bucket=self.name).get("Uploads", [])
+
+    def keys(self) -> list[str]:
+        return [o["Key"] for o in self.client.list_objects_v2(Bucket=self.name).get("Contents", [])]
+
+
+@pytest.fixture
+def s3(moto_s3, monkeypatch):
+    """A new bucket, the proxy in front of the server, and the valid key in the environment
+    (boto3's standard chain, as a user's shell or cron would have it)."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in moto_s3.credentials.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    name = f"sitepack-test-{next(_BUCKETS)}"
+    moto_s3.client().create_bucket(Bucket=name)
+    proxy = S3Proxy(moto_s3.url).start()
+    yield S3Bucket(moto_s3, proxy, name)
+    proxy.stop()
