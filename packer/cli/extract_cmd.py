@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
@@ -35,7 +36,8 @@ def command(archive: str, dest: Path, password_env: str | None, password_file: P
     """Extract ARCHIVE (any part of it; a file, or s3://BUCKET/KEY with the credentials
     from boto3's usual places) into DEST; refuses entries that would escape DEST."""
     password = resolve_secret("archive password", password_env, password_file, required=False)
-    if archive.startswith("s3://"):
+    downloaded = archive.startswith("s3://")
+    if downloaded:
         from packer.storage.offsite import fetch_url
         archive = fetch_url(archive, endpoint_url=endpoint_url, region=region, path_style=path_style)
         if not quiet:
@@ -45,6 +47,8 @@ def command(archive: str, dest: Path, password_env: str | None, password_file: P
     with open_archive(archive, password) as reader, progress("Extracting", quiet=quiet) as bar:
         report = extract_reader(reader, dest, progress=bar, private_dir=private,
                                 server_files_as_bak=False if keep_server_files else "auto")
+    if downloaded:  # extracted and checked: the downloaded copy has served its purpose
+        shutil.rmtree(archive.parent, ignore_errors=True)
     checked = ("every file matched the archive's manifest" if report.manifest_checked
                else "the archive has no sitepack manifest, so files were not checked against checksums")
     click.echo(f"Extracted {report.entries} entries ({human_size(report.bytes)}) into {dest}; {checked}")

@@ -72,6 +72,8 @@ class UploadDomain(Domain):
     def _send(self, local: Path, deadline: float) -> bool:
         """True once ``local`` is stored (or uploading stopped); False at the deadline."""
         offsite = self.state.offsite
+        if offsite.error:
+            return True
         upload = offsite.upload(local.name)
         if upload is None or not upload.stored:
             if time.monotonic() >= deadline:

@@ -11,7 +11,8 @@ the environment variables named by ``access_key_id_env`` / ``secret_access_key_e
 
 A part up to one piece goes in one PUT; a larger one as a multipart upload sitepack
 manages itself (boto3's transfer manager aborts on failure and cannot resume in another
-process): the upload id and each finished piece's ETag live in ``PartUpload.resume``.
+process): the upload id and each finished piece's ETag live in ``PartUpload.resume``,
+saved as each piece is confirmed (a few pieces are in flight at once, as boto3 does).
 Every request carries its body's MD5 (``Content-MD5``), so the server refuses a piece
 damaged in transit; the whole part's SHA-256 is stored as the object's ``sha256``
 metadata and compared, with the size, before the part counts.
@@ -25,6 +26,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import boto3
@@ -37,7 +39,9 @@ from restorer.errors import SitepackError
 from .base import PARTIAL_SUFFIX, PartUpload, RemoteObject, Storage, StorageError, verify_local
 
 MIN_PIECE = 5 * 1024 * 1024          # S3's smallest multipart piece (except the last)
-DEFAULT_PIECE = 16 * 1024 * 1024
+DEFAULT_PIECE = 8 * 1024 * 1024
+#: Pieces of one part in flight at once (memory: this many pieces plus one being read).
+_PARALLEL_PIECES = 4
 _MAX_PIECES = 10_000
 _DOWNLOAD_CHUNK = 1024 * 1024
 STORAGE_CLASSES = ("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
@@ -51,6 +55,11 @@ _SECRET_KEYS = ("access_key_id", "secret_access_key", "session_token", "aws_acce
 _CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
                      "ExpiredToken", "InvalidClientTokenId", "AuthorizationHeaderMalformed")
 _MISSING_UPLOAD = ("NoSuchUpload", "404")
+#: boto3's network failures in words (their own messages repeat the whole URL).
+_NETWORK_REASONS = {"EndpointConnectionError": "no connection",
+                    "ConnectionClosedError": "the connection was closed mid-request",
+                    "ReadTimeoutError": "no answer in time", "ConnectTimeoutError": "no connection in time",
+                    "SSLError": "TLS failed", "ProxyConnectionError": "the proxy refused"}
 
 
 def _setting_error(field: str, what: str) -> SitepackError:
@@ -176,8 +185,9 @@ class S3Storage(Storage):
             raise StorageError(f"{what}: {where} answered {code or 'an error'}: "
                                f"{exc.response.get('Error', {}).get('Message', '')}".rstrip(": ")) from None
         except (BotoCoreError, OSError) as exc:
-            raise StorageError(f"{what}: cannot reach {where} ({type(exc).__name__}: {exc}); "
-                               f"check the network and storage.endpoint_url") from None
+            reason = _NETWORK_REASONS.get(type(exc).__name__, type(exc).__name__)
+            raise StorageError(f"{what}: cannot reach {where} ({reason}); check the network "
+                               f"and storage.endpoint_url") from None
 
     def check(self) -> None:
         with self._errors(f"checking {self.location}"):
@@ -234,30 +244,51 @@ class S3Storage(Storage):
             return self._put_pieces(local, upload, deadline, saved)
         etags: dict[str, str] = state["etags"]
         count = -(-upload.size // piece_size)
-        with open(local, "rb") as handle:
+        sending: dict[Future, int] = {}
+
+        def collect(block: bool) -> None:
+            """Records the pieces the server has confirmed (in this thread: ``saved``)."""
+            done, _ = wait(sending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+            for future in done:
+                etags[str(sending.pop(future))] = future.result()
+                saved()
+
+        with open(local, "rb") as handle, ThreadPoolExecutor(_PARALLEL_PIECES) as pool:
             for number in range(1, count + 1):
                 if on_server.get(number) and on_server[number] == etags.get(str(number)):
                     continue
                 if time.monotonic() >= deadline:
-                    return False
+                    break
                 handle.seek((number - 1) * piece_size)
                 data = handle.read(piece_size)
                 md5 = hashlib.md5(data)
                 if on_server.get(number) == f'"{md5.hexdigest()}"':
                     # Stored by a process killed before it saved the ETag: not sent again.
                     etags[str(number)] = on_server[number]
-                else:
-                    answer = self.client.upload_part(
-                        Bucket=self.bucket, Key=key, UploadId=state["upload_id"],
-                        PartNumber=number, Body=data,
-                        ContentMD5=base64.b64encode(md5.digest()).decode("ascii"))
-                    etags[str(number)] = answer["ETag"]
-                saved()
+                    saved()
+                    continue
+                while len(sending) >= _PARALLEL_PIECES:
+                    collect(block=True)
+                sending[pool.submit(self._send_piece, key, state["upload_id"], number, data,
+                                    md5.digest())] = number
+                collect(block=False)
+            while sending:
+                collect(block=True)
+        if len(etags) < count:
+            return False
         self.client.complete_multipart_upload(
             Bucket=self.bucket, Key=key, UploadId=state["upload_id"],
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[str(n)]}
                                        for n in range(1, count + 1)]})
         return True
+
+    def _send_piece(self, key: str, upload_id: str, number: int, data: bytes,
+                    md5: bytes) -> str:
+        """One piece (on a worker thread); its ETag."""
+        answer = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                         PartNumber=number, Body=data,
+                                         ContentMD5=base64.b64encode(md5).decode("ascii"))
+        return answer["ETag"]
 
     def _open_upload(self, key: str, upload: PartUpload) -> str:
         """A new multipart upload, or the one a process killed before saving its id left."""
