@@ -6,7 +6,8 @@ Findings, each with a severity:
 - critical: no good backup at all, or the newest good one is older than ``max_age``;
 - warning: backups failed since the newest good one; a backup stuck (pending, and its
   saved state untouched for ``STUCK_AFTER``: killed, or a browser closed mid-backup);
-  uploads pending.
+  uploads pending (a complete backup whose parts are not all off-site yet: it counts as
+  a good backup for the age, but the site has no off-site copy of it).
 
 The worst finding decides the state; every finding is named in the line.
 """
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from restorer.errors import SitepackError
 
 from . import records
+from .prune import HOLDING
 from .home import jobs_dir
 
 OK, WARNING, CRITICAL = "OK", "WARNING", "CRITICAL"
@@ -103,7 +105,7 @@ def check(*, profile: str | None = None, max_age: dt.timedelta = dt.timedelta(ho
     now = now or dt.datetime.now(dt.timezone.utc)
     rows = [r for r in records.list_records() if profile is None or r.profile == profile]
     findings = list(extra)
-    good = [r for r in rows if r.status in ("ok", "remote")]
+    good = [r for r in rows if r.status in (*HOLDING, "upload-pending")]
     newest = max(good, key=lambda r: (r.started, r.id), default=None)
     age = None if newest is None else now - _time(newest.finished or newest.started)
     if newest is None:
@@ -121,4 +123,8 @@ def check(*, profile: str | None = None, max_age: dt.timedelta = dt.timedelta(ho
         ids = ", ".join(f"#{r.id}" for r in stuck)
         findings.append(Finding(WARNING, f"stuck: {ids} (resume with sitepack backup --resume ID "
                                          f"or delete)"))
+    pending = [r for r in rows if r.status == "upload-pending"]
+    if pending:
+        ids = ", ".join(f"#{r.id}" for r in pending)
+        findings.append(Finding(WARNING, f"uploads pending: {ids} (sitepack backups upload ID)"))
     return Health(f"profile {profile}" if profile else "all profiles", findings, age, max_age)

@@ -1,10 +1,11 @@
 """Pruning: a profile's retention policy (``retention.py``) applied to its backup records.
 
 Only backups that hold an archive somewhere (``ok``, ``remote``) are weighed; running,
-failed and emptied records are never touched. A pruned backup is deleted with
-``records.delete``: exactly the parts and the log its record names (and, through the
-storage backend, the remote copies it names), never anything found by listing a folder
-or a bucket several sites may share.
+failed, emptied and not yet uploaded (``upload-pending``) records are never touched. A
+pruned backup loses exactly what its record names: its remote parts through the storage
+backend (``offsite.delete_remote``), then its local parts and log (``records.delete``);
+never anything found by listing a folder or a bucket several sites may share. When the
+remote deletion fails, the record stays, so the next prune tries again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 from restorer.errors import SitepackError
 
 from . import profiles, records, retention
+from .storage.offsite import delete_remote
 
 #: Statuses of records that hold an archive (locally or remotely).
 HOLDING = ("ok", "remote")
@@ -67,6 +69,7 @@ def execute(pruning: Plan) -> tuple[list[int], list[str]]:
     for decision in pruning.doomed:
         backup_id = decision.backup.id
         try:
+            delete_remote(records.get(backup_id))
             records.delete(backup_id)
         except SitepackError as exc:
             errors.append(f"backup #{backup_id} not pruned: {exc}")

@@ -346,7 +346,8 @@ class BackupJob:
         if self.log is None:
             self.log = BackupLog(log_path_for(self.id), state.settings.profile.log_level)
             self.log.info(f"resuming at {state.domain}/{state.phase} (state #{state.seq})")
-        if self.writer is None and state.phase != "closing":
+        # The archive is open until "closing"; the upload domain comes after its close.
+        if self.writer is None and state.phase != "closing" and state.domain != "upload":
             self.writer = ArchiveWriter.resume(state.checkpoints.writer)
 
     def site_info(self):

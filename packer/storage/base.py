@@ -135,6 +135,9 @@ class Storage(ABC):
     def list(self) -> list[RemoteObject]:
         """Every part in this folder."""
 
+    def close(self) -> None:
+        """Lets go of the connection (nothing to do for a backend without one)."""
+
     # -- shared rules --------------------------------------------------------------------
     def verify(self, upload: PartUpload) -> None:
         """Raises ``StorageError`` unless the remote part has the local size and SHA-256."""
