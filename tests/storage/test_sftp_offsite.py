@@ -86,7 +86,7 @@ def test_sftp_backup_killed_mid_upload_resumes_then_fetches_and_restores_elsewhe
     for name in record.parts:  # every part on the server is the local part, byte for byte
         assert (remote / name).read_bytes() == (out / name).read_bytes(), name
         assert record.offsite["parts"][name]["stored"]
-    assert record.offsite["location"] == f"sftp://{sshd.user}@{sshd.host}:{sshd.port}/{str(remote).strip('/')}/"
+    assert record.offsite["location"] == f"sftp://{sshd.user}@{sshd.host}:{sshd.port}/{remote}/"
 
     # The machine that made it fetches it back into another folder, every part verified.
     again = tmp_path / "fetched"
