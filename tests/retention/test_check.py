@@ -97,3 +97,10 @@ def test_profile_scope_and_a_misspelt_profile(make_backup):
     assert (nagios.returncode, nagios.stdout) == (
         NAGIOS_UNKNOWN, "UNKNOWN: sitepack: 'soon' is not a duration; write it like 26h, 90m, "
                         "2d or 1w\n")
+
+
+def test_uploads_pending_are_a_warning(make_backup):
+    good = make_backup("good", started=_ago(hours=1))
+    records.update(good.id, status="upload-pending")
+    assert _check() == (f"WARNING: sitepack all profiles: uploads pending: #{good.id} "
+                        f"(sitepack backups upload ID)", WARNINGS, NAGIOS_WARNING)

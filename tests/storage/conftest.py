@@ -1,5 +1,6 @@
 """A real S3 server for the storage tests: moto in server mode on loopback, one per session,
-behind a counting proxy (``harness/s3server.py``); a fresh bucket per test."""
+behind a counting proxy (``harness/s3server.py``); a fresh bucket per test. A real SFTP
+server: Debian's sshd on loopback, one per session (``harness/sshserver.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import itertools
 import pytest
 
 from harness.s3server import REGION, MotoS3Server, S3Proxy
+from harness.sshserver import SftpServer
 
 _BUCKETS = itertools.count(1)
 
@@ -58,3 +60,18 @@ def s3(moto_s3, monkeypatch):
     proxy = S3Proxy(moto_s3.url).start()
     yield S3Bucket(moto_s3, proxy, name)
     proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """Debian's OpenSSH server on loopback, SFTP only (``harness/sshserver.py``)."""
+    with SftpServer(tmp_path_factory.mktemp("sshd")) as running:
+        yield running
+
+
+def sftp_settings(sshd, tmp_path, folder, **extra) -> dict:
+    """A profile's ``storage`` for ``sshd`` into ``folder``, trusting its host key."""
+    return {"type": "sftp", "host": sshd.host, "port": sshd.port, "user": sshd.user,
+            "key_file": str(sshd.client_key), "folder": str(folder),
+            "known_hosts": str(sshd.known_hosts(tmp_path / "known_hosts")),
+            "piece_size": 64 * 1024, **extra}

@@ -10,27 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from harness.sshserver import SftpServer
 from packer import profiles, records
 from tests.restore.bundles import compare_with_origin, demo_site  # noqa: F401 (fixture)
+from tests.storage.conftest import sftp_settings
 
 NEW_URL = "https://new.example.org/site"
 REPO = Path(__file__).parents[2]
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    with SftpServer(tmp_path_factory.mktemp("sshd")) as running:
-        yield running
-
-
-def sftp_storage(sshd, tmp_path, folder: Path, **extra) -> dict:
-    return {"type": "sftp", "host": sshd.host, "port": sshd.port, "user": sshd.user,
-            "key_file": str(sshd.client_key), "folder": str(folder),
-            "known_hosts": str(sshd.known_hosts(tmp_path / "known_hosts")),
-            "piece_size": 64 * 1024, **extra}
 
 
 def _run(*args, env=None) -> subprocess.CompletedProcess:
@@ -68,7 +53,7 @@ def test_sftp_backup_killed_mid_upload_resumes_then_fetches_and_restores_elsewhe
         sshd, demo_site, tmp_path, db_factory, monkeypatch):
     remote = tmp_path / "remote" / "shop"
     profiles.save({"part_size": 256 * 1024, "min_exec": 0, "max_exec": 0.5,
-                   "storage": sftp_storage(sshd, tmp_path, remote)}, name="offsite")
+                   "storage": sftp_settings(sshd, tmp_path, remote)}, name="offsite")
     out = tmp_path / "backups"
     killed = subprocess.run([sys.executable, "-c", _KILLED_BACKUP, demo_site.root, out, "3"],
                             capture_output=True, text=True, cwd=REPO)

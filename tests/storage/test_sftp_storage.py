@@ -14,16 +14,10 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from harness.sshserver import SftpServer
 from packer.storage import PartUpload, RemoteObject, StorageError, new_upload, open_storage, validate_settings
+from tests.storage.conftest import sftp_settings
 
 FAR = float("inf")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with SftpServer(tmp_path_factory.mktemp("sshd")) as running:
-        yield running
 
 
 @pytest.fixture
@@ -33,12 +27,8 @@ def remote_root(tmp_path) -> Path:
     return root
 
 
-def settings(server, tmp_path, **changes) -> dict:
-    base = {"type": "sftp", "host": server.host, "port": server.port, "user": server.user,
-            "key_file": str(server.client_key),
-            "known_hosts": str(server.known_hosts(tmp_path / "known_hosts")),
-            "piece_size": 64 * 1024}
-    base.update(changes)
+def settings(sshd, tmp_path, **changes) -> dict:
+    base = {**sftp_settings(sshd, tmp_path, ""), **changes}
     return validate_settings({k: v for k, v in base.items() if v is not None})
 
 
@@ -49,8 +39,8 @@ def part(tmp_path, name="site.j01", size=300 * 1024 + 17) -> Path:
     return path
 
 
-def test_upload_piece_by_piece_verify_list_fetch_delete(server, tmp_path, remote_root):
-    storage = open_storage(settings(server, tmp_path), str(remote_root / "site" / "2026-12-07"))
+def test_upload_piece_by_piece_verify_list_fetch_delete(sshd, tmp_path, remote_root):
+    storage = open_storage(settings(sshd, tmp_path), str(remote_root / "site" / "2026-12-07"))
     local, other = part(tmp_path), part(tmp_path, "someone-else.jpa", 10)
     upload = new_upload(local)
     saves = []
@@ -78,6 +68,7 @@ def test_upload_piece_by_piece_verify_list_fetch_delete(server, tmp_path, remote
 _KILLER = """
 import json, os, signal, sys
 from pathlib import Path
+from tests.storage.conftest import sftp_settings
 from packer.storage import new_upload, open_storage
 settings, folder, local, state_file, kill_after = json.loads(sys.argv[1])
 storage = open_storage(settings, folder)
@@ -93,9 +84,9 @@ storage.upload(Path(local), upload, deadline=float("inf"), saved=saved)
 """
 
 
-def test_killed_upload_resumes_without_sending_stored_pieces_again(server, tmp_path, remote_root,
+def test_killed_upload_resumes_without_sending_stored_pieces_again(sshd, tmp_path, remote_root,
                                                                      monkeypatch):
-    config = settings(server, tmp_path)
+    config = settings(sshd, tmp_path)
     local = part(tmp_path, size=10 * 64 * 1024 + 5)
     state_file = tmp_path / "upload.json"
     killed = subprocess.run([sys.executable, "-c", _KILLER, json.dumps(
@@ -118,9 +109,9 @@ def test_killed_upload_resumes_without_sending_stored_pieces_again(server, tmp_p
     storage.close()
 
 
-def test_a_passed_deadline_sends_nothing_and_the_next_call_continues(server, tmp_path,
+def test_a_passed_deadline_sends_nothing_and_the_next_call_continues(sshd, tmp_path,
                                                                       remote_root):
-    storage = open_storage(settings(server, tmp_path), str(remote_root))
+    storage = open_storage(settings(sshd, tmp_path), str(remote_root))
     local = part(tmp_path)
     upload = new_upload(local)
     assert not storage.upload(local, upload, deadline=time.monotonic(), saved=lambda: None)
@@ -131,31 +122,31 @@ def test_a_passed_deadline_sends_nothing_and_the_next_call_continues(server, tmp
 
 
 @pytest.mark.proof("security", "an SFTP server whose host key is unknown, changed or not the pinned one")
-def test_a_server_key_not_trusted_is_refused_before_logging_in(server, tmp_path, remote_root, proof):
-    other_host_key = server.other_key("other_host_ed25519")
+def test_a_server_key_not_trusted_is_refused_before_logging_in(sshd, tmp_path, remote_root, proof):
+    other_host_key = sshd.other_key("other_host_ed25519")
     cases = {
         "empty known_hosts": {"known_hosts": str(_write(tmp_path / "empty_known", ""))},
         "other server's key": {"known_hosts": str(_write(
             tmp_path / "changed_known",
-            f"[{server.host}]:{server.port} {Path(f'{other_host_key}.pub').read_text().split()[0]} "
+            f"[{sshd.host}]:{sshd.port} {Path(f'{other_host_key}.pub').read_text().split()[0]} "
             f"{Path(f'{other_host_key}.pub').read_text().split()[1]}\n"))},
         "same key for another port": {"known_hosts": str(_write(
             tmp_path / "port_known",
-            server.known_hosts(tmp_path / "k").read_text().replace(f"]:{server.port}", "]:2222")))},
+            sshd.known_hosts(tmp_path / "k").read_text().replace(f"]:{sshd.port}", "]:2222")))},
         "wrong pinned fingerprint": {"known_hosts": None,
                                      "host_key_sha256": "SHA256:" + "A" * 43},
     }
-    logins_before = server.log_text().count("Accepted publickey")
+    logins_before = sshd.log_text().count("Accepted publickey")
     for what, change in cases.items():
-        storage = open_storage(settings(server, tmp_path, **change), str(remote_root))
+        storage = open_storage(settings(sshd, tmp_path, **change), str(remote_root))
         with pytest.raises(StorageError, match="refusing to connect") as refused:
             storage.check()
-        assert server.fingerprint in str(refused.value), what
+        assert sshd.fingerprint in str(refused.value), what
         proof.cases += 1
-    assert server.log_text().count("Accepted publickey") == logins_before  # never got that far
+    assert sshd.log_text().count("Accepted publickey") == logins_before  # never got that far
     assert list(remote_root.iterdir()) == []
-    pinned = open_storage(settings(server, tmp_path, known_hosts=None,
-                                   host_key_sha256=server.fingerprint), str(remote_root))
+    pinned = open_storage(settings(sshd, tmp_path, known_hosts=None,
+                                   host_key_sha256=sshd.fingerprint), str(remote_root))
     pinned.check()  # the right pin connects
     pinned.close()
     proof.note(f"{len(cases)} untrusted keys refused before authentication")
@@ -167,13 +158,13 @@ def _write(path: Path, text: str) -> Path:
 
 
 @pytest.mark.proof("security", "an SFTP login with a key the server does not accept")
-def test_a_wrong_client_key_is_refused(server, tmp_path, remote_root, proof):
-    storage = open_storage(settings(server, tmp_path, key_file=str(server.other_key())),
+def test_a_wrong_client_key_is_refused(sshd, tmp_path, remote_root, proof):
+    storage = open_storage(settings(sshd, tmp_path, key_file=str(sshd.other_key())),
                            str(remote_root))
     with pytest.raises(StorageError, match=r"refused the login of '\w+'"):
         storage.check()
     proof.cases += 1
-    missing = open_storage(settings(server, tmp_path, key_file=str(tmp_path / "nokey")),
+    missing = open_storage(settings(sshd, tmp_path, key_file=str(tmp_path / "nokey")),
                            str(remote_root))
     with pytest.raises(StorageError, match="cannot read the SSH key .*nokey"):
         missing.check()
@@ -181,8 +172,8 @@ def test_a_wrong_client_key_is_refused(server, tmp_path, remote_root, proof):
 
 
 @pytest.mark.proof("security", "an uploaded SFTP part altered on the server, then fetched")
-def test_a_part_altered_after_upload_is_detected_on_fetch(server, tmp_path, remote_root, proof):
-    storage = open_storage(settings(server, tmp_path), str(remote_root))
+def test_a_part_altered_after_upload_is_detected_on_fetch(sshd, tmp_path, remote_root, proof):
+    storage = open_storage(settings(sshd, tmp_path), str(remote_root))
     local = part(tmp_path)
     upload = new_upload(local)
     storage.upload(local, upload, deadline=FAR, saved=lambda: None)
