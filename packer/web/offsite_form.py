@@ -50,7 +50,10 @@ def login_settings(storage: dict | None) -> list[tuple[str, str]]:
 
 def storage_from_form(form, saved: dict | None) -> tuple[dict | None, dict]:
     """(the profile's new ``storage`` or None, the values to show again); the saved
-    settings the form does not show are kept while the storage type stays."""
+    settings the form does not show are kept while the storage type stays, and a form
+    without the storage fields keeps the saved storage as it is."""
+    if "storage.type" not in form:
+        return saved, storage_values(saved)
     saved = saved or {}
     kind = form.get("storage.type", "")
     values = {"storage.type": kind, "storage.delete_local": form.get("storage.delete_local") == "on"}
@@ -88,8 +91,11 @@ def _exact_size(size: int) -> str:
     return str(size)
 
 
-def retention_from_form(form) -> tuple[dict, dict]:
-    """(the profile's ``retention`` as typed, the values to show again)."""
+def retention_from_form(form, saved: dict) -> tuple[dict, dict]:
+    """(the profile's ``retention`` as typed, the values to show again); a form without
+    the retention fields keeps the saved policy."""
+    if not any(f"retention.{rule}" in form for rule in retention.RULES):
+        return saved, retention_values(saved)
     values = {f"retention.{rule}": form.get(f"retention.{rule}", "").strip()
               for rule in retention.RULES}
     return {rule: values[f"retention.{rule}"] or None for rule in retention.RULES}, values

@@ -86,7 +86,7 @@ def save():
         data["archive_password"] = new_key or current.archive_password
     data["storage"], shown = storage_from_form(form, current.storage)
     values.update(shown)
-    data["retention"], shown = retention_from_form(form)
+    data["retention"], shown = retention_from_form(form, current.retention)
     values.update(shown)
     try:
         data["part_size"] = profiles.parse_size(values["part_size"]) if values["part_size"] else None
