@@ -232,7 +232,8 @@ def _delete_log(record: Record) -> None:
 
 
 def delete_files(record_id: int) -> Record:
-    """Deletes the archive parts; the record stays, as ``obsolete``.
+    """Deletes the local archive parts; the record stays, as ``obsolete`` (``remote``
+    when every part is stored off-site).
 
     A failed backup has no archive to keep: its files are its log (failures keep the log
     until the user clears it, as the backup page documentation describes), so the log
@@ -247,6 +248,8 @@ def delete_files(record_id: int) -> Record:
     if record.status == "failed":
         _delete_log(record)
         return get(record_id)
+    if record.offsite and status_after_upload(record.offsite, []) == "remote":
+        return update(record_id, status="remote")  # the off-site copy is still whole
     return update(record_id, status="obsolete")
 
 

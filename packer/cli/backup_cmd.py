@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from packer import profiles
+from packer import profiles, records
 from packer.archive import FORMATS
 from packer.engine import (BackupJob, StepReport, archive_password_for, list_incomplete,
                            run_to_completion)
@@ -101,6 +101,9 @@ def _summary(report: StepReport) -> int:
         for part in report.parts:
             click.echo(f"part: {part}")
     click.echo(f"size: {report.size} bytes ({human_size(report.size)})")
+    record = records.get(report.backup_id)
+    if record.offsite:
+        click.echo(f"off-site: {record.offsite['location']} ({record.status})")
     click.echo(f"record: #{report.backup_id}")
     if report.warnings_total:
         click.echo(f"completed with {report.warnings_total} warning(s); see "

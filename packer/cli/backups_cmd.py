@@ -59,7 +59,7 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
         click.echo(f"{'off-site:':16}{r.offsite['location']}")
     for path in r.part_paths():
         where = ("local+remote" if path.exists() else "remote") if path.name in stored else "local"
-        click.echo(f"{'part:':16}{path} ({where if r.offsite else 'local'})")
+        click.echo(f"{'part:':16}{path}" + (f" ({where})" if r.offsite else ""))
     for message in r.warning_messages:
         click.echo(f"{'WARNING:':16}{message}")
     if with_log:
@@ -79,8 +79,8 @@ def delete_cmd(backup_id: int) -> None:
 @click.argument("backup_id", type=int)
 def delete_files_cmd(backup_id: int) -> None:
     """Delete the archive files, keep the record (it becomes obsolete)."""
-    records.delete_files(backup_id)
-    click.echo(f"deleted the files of backup #{backup_id}; the record is kept as obsolete")
+    record = records.delete_files(backup_id)
+    click.echo(f"deleted the files of backup #{backup_id}; the record is kept as {record.status}")
 
 
 @command.command("freeze")

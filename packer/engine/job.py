@@ -346,8 +346,7 @@ class BackupJob:
         if self.log is None:
             self.log = BackupLog(log_path_for(self.id), state.settings.profile.log_level)
             self.log.info(f"resuming at {state.domain}/{state.phase} (state #{state.seq})")
-        # The archive is open until "closing"; the upload domain comes after its close.
-        if self.writer is None and state.phase != "closing" and state.domain != "upload":
+        if self.writer is None and state.phase != "closing" and state.checkpoints.writer:
             self.writer = ArchiveWriter.resume(state.checkpoints.writer)
 
     def site_info(self):
@@ -368,6 +367,7 @@ class BackupJob:
         """The archive is closed: the backup completes, or goes on sending it off-site."""
         if self.state.settings.profile.storage:
             self.state.parts = [str(p) for p in parts]
+            self.state.checkpoints.writer = None  # closed: nothing may resume (cut) it again
         else:
             self.complete(parts)
 

@@ -74,10 +74,11 @@ class S3Storage(Storage):
     def validate(cls, settings: dict) -> dict:
         for key in settings:
             if key in _SECRET_KEYS:
+                named = next((f"{name}_env" for name in ("access_key_id", "session_token")
+                              if name in key), "secret_access_key_env")
                 raise _setting_error(key, "a secret never goes into a profile: put it in an "
-                                     "environment variable and name that variable in "
-                                     f"'storage.{key.removeprefix('aws_')}_env', or use "
-                                     "~/.aws/credentials")
+                                     f"environment variable and name that variable in "
+                                     f"'storage.{named}', or use ~/.aws/credentials")
         known = (*_TEXT_KEYS, "path_style", "piece_size")
         unknown = sorted(set(settings) - set(known))
         if unknown:

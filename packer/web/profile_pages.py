@@ -73,6 +73,7 @@ def save():
     data = {field: values[field].strip() for field in _TEXT_FIELDS}
     data["output_dir"] = data["output_dir"] or None
     data["default_filters"] = values["default_filters"]
+    data["sql_split_size"] = current.sql_split_size  # not on this page: kept as saved
     for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
         data[group] = {}
         for key in keys:

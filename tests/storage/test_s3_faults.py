@@ -75,27 +75,39 @@ def test_local_disk_holds_only_a_few_parts_while_they_go_off_site(s3, tmp_path):
     assert _local_parts(out) == []
 
 
-@pytest.mark.proof("reliability", "a backup is SIGKILLed while it sends a part and resumed")
-def test_kill_mid_piece_resumes_without_sending_a_stored_piece_twice(s3, tmp_path, proof):
-    site = _site(tmp_path / "site", [7 * MIB, 7 * MIB, 7 * MIB])
-    profiles.save({"format": "zip", "part_size": 11 * MIB, "storage": s3.storage(
-        piece_size=PIECE, delete_local=True)}, name="offsite")
-    out = tmp_path / "out"
-    # The second piece of the first part: the first is stored, the part is half sent.
-    s3.proxy.hold(lambda method, path, query: query.get("partNumber") == "2")
-    child = subprocess.Popen(["sitepack", "backup", str(site), "--type", "files", "--profile",
-                              "offsite", "--output-dir", str(out), "--quiet"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _kill_when_held(command: list[str], held) -> None:
+    """Runs ``command`` until the proxy holds one of its requests (``held`` is set), then
+    SIGKILLs it."""
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        assert s3.proxy.held.wait(120), "the upload never reached its second piece"
+        assert held.wait(120), "the upload never reached the piece to kill it on"
         child.send_signal(signal.SIGKILL)
         assert child.wait(30) == -signal.SIGKILL
     finally:
         if child.poll() is None:
             child.kill()
-        s3.proxy.release()
-    proof.cases += 1
-    assert len(s3.open_uploads()) == 1      # the half-sent part's upload, id in the state
+
+
+@pytest.mark.proof("reliability", "a backup is SIGKILLed while it sends a part, twice, and resumed")
+def test_kill_mid_piece_resumes_without_sending_a_stored_piece_twice(s3, tmp_path, proof):
+    site = _site(tmp_path / "site", [7 * MIB, 7 * MIB, 7 * MIB])
+    profiles.save({"format": "zip", "part_size": 11 * MIB, "storage": s3.storage(
+        piece_size=PIECE, delete_local=True)}, name="offsite")
+    out = tmp_path / "out"
+    new = ["sitepack", "backup", str(site), "--type", "files", "--profile", "offsite",
+           "--output-dir", str(out), "--quiet"]
+    # Piece 2 of the first part (while the archive is written), then piece 2 of the last
+    # part (sent after close): each time other pieces of the part are stored.
+    resume = ["sitepack", "backup", "--resume", "1", "--quiet"]
+    for command, killed_on in ((new, ".z01"), (resume, ".zip")):
+        s3.proxy.hold(lambda method, path, query, suffix=killed_on:
+                      query.get("partNumber") == "2" and path.endswith(suffix))
+        try:
+            _kill_when_held(command, s3.proxy.held)
+        finally:
+            s3.proxy.release()
+        proof.cases += 1
+        assert len(s3.open_uploads()) == 1      # the half-sent part's upload, id in the state
     before = len(s3.proxy.pieces_sent())
     resumed = _run("backup", "--resume", _only_record().id, "--quiet")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
@@ -214,6 +226,8 @@ def test_fetch_detects_a_part_altered_on_the_server(s3, tmp_path, proof):
     assert result.returncode == 0, result.stdout + result.stderr
     record = _only_record()
     assert record.status == "ok"                           # both copies
+    emptied = _run("backups", "delete-files", record.id)
+    assert emptied.returncode == 0 and records.get(record.id).status == "remote"
     key = next(k for k in s3.keys() if k.endswith(record.parts[1]))
     original = s3.client.get_object(Bucket=s3.name, Key=key)
     data = bytearray(original["Body"].read())

@@ -40,6 +40,7 @@ def test_split_backup_goes_off_site_part_by_part_and_restores_on_a_new_host(
     assert result.returncode == 0, result.stdout + result.stderr
     record = _only_record()
     assert record.status == "remote"
+    assert f"off-site: s3://{s3.name}/sites/" in result.stdout
     assert len(record.parts) > 5
     assert _local_parts(out) == []      # every part deleted once stored
     stored = {k.rsplit("/", 1)[1]: k for k in s3.keys()}

@@ -6,7 +6,7 @@ import pytest
 
 from packer.web import create_app
 from packer.web.login import LoginPassword
-from web_login import PASSWORD, log_in, page_csrf
+from web_login import PASSWORD, logged_in_client
 
 
 @pytest.fixture
@@ -26,8 +26,4 @@ def app(site_root, sitepack_home):
 @pytest.fixture
 def client(app):
     """A logged-in test client; ``client.csrf`` is its session's CSRF token."""
-    client = app.test_client()
-    response = log_in(client)
-    assert response.status_code == 302
-    client.csrf = page_csrf(client.get("/manage/").text)
-    return client
+    return logged_in_client(app)

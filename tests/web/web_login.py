@@ -16,3 +16,13 @@ def page_csrf(html: str) -> str:
 def log_in(client, password: str = PASSWORD):
     token = page_csrf(client.get("/login").text)
     return client.post("/login", data={"csrf_token": token, "password": password})
+
+
+def logged_in_client(app):
+    """A test client of ``app`` logged in with ``PASSWORD``; ``client.csrf`` is its
+    session's CSRF token."""
+    client = app.test_client()
+    response = log_in(client)
+    assert response.status_code == 302
+    client.csrf = page_csrf(client.get("/manage/").text)
+    return client
