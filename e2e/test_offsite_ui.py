@@ -69,21 +69,6 @@ def test_profile_page_edits_quotas_and_storage_but_never_login_settings(page, sc
     expect(page.locator("#f-retention\\.keep_bytes")).to_have_value("20G")
     expect(page.locator("#f-retention\\.keep_last")).to_have_value("7")
 
-    # A form that tries to name a login setting anyway (a forged POST) cannot set it.
-    page.evaluate("""() => {
-        const form = document.getElementById('profile-form');
-        for (const [name, value] of [['storage.password_file', '/etc/shadow'],
-                                     ['storage.host_key_sha256', 'SHA256:forged']]) {
-            const input = document.createElement('input');
-            input.type = 'hidden'; input.name = name; input.value = value;
-            form.appendChild(input);
-        }
-    }""")
-    page.click("#save-profile")
-    expect(page.locator(".notice.ok")).to_have_text("Profile 'nightly' saved.")
-    again = profiles.load("nightly").storage
-    assert again.get("password_file") is None and again.get("host_key_sha256") is None
-
     # Local only again: the storage is removed, the quotas stay.
     page.select_option("#f-storage\\.type", "")
     page.click("#save-profile")

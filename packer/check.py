@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
 
 from restorer.errors import SitepackError
 
@@ -100,11 +99,11 @@ def _last_saved(record: records.Record) -> dt.datetime:
 
 
 def check(*, profile: str | None = None, max_age: dt.timedelta = dt.timedelta(hours=26),
-          now: dt.datetime | None = None, extra: Iterable[Finding] = ()) -> Health:
+          now: dt.datetime | None = None) -> Health:
     """The health of ``profile``'s backups (all profiles when None) at ``now``."""
     now = now or dt.datetime.now(dt.timezone.utc)
     rows = [r for r in records.list_records() if profile is None or r.profile == profile]
-    findings = list(extra)
+    findings: list[Finding] = []
     good = [r for r in rows if r.status in (*HOLDING, "upload-pending")]
     newest = max(good, key=lambda r: (r.started, r.id), default=None)
     age = None if newest is None else now - _time(newest.finished or newest.started)
