@@ -18,12 +18,13 @@ def setting_error(field: str, what: str) -> SitepackError:
 
 
 def checked_settings(settings: dict, *, text_keys: tuple[str, ...], other_keys: tuple[str, ...],
-                     secret_keys: tuple[str, ...], secret_hint: str) -> dict:
-    """``text_keys`` of ``settings`` (None when empty, else text); refuses a secret and an
-    unknown setting. ``other_keys`` are the backend's own to check."""
+                     secret_keys: tuple[str, ...], secret_hint: Callable[[str], str]) -> dict:
+    """``text_keys`` of ``settings`` (None when empty, else text); refuses a secret (what
+    to do instead: ``secret_hint(key)``) and an unknown setting. ``other_keys`` are the
+    backend's own to check."""
     for key in settings:
         if key in secret_keys:
-            raise setting_error(key, f"a secret never goes into a profile: {secret_hint}")
+            raise setting_error(key, f"a secret never goes into a profile: {secret_hint(key)}")
     known = (*text_keys, *other_keys)
     unknown = sorted(set(settings) - set(known))
     if unknown:

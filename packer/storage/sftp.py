@@ -54,8 +54,8 @@ class SftpStorage(Storage):
     def validate(cls, settings: dict) -> dict:
         checked = checked_settings(
             settings, text_keys=_TEXT_KEYS, other_keys=("port", "use_agent", "piece_size"),
-            secret_keys=_SECRET_KEYS, secret_hint="name an environment variable or a file that "
-            "holds it (password_env, password_file, key_passphrase_env)")
+            secret_keys=_SECRET_KEYS, secret_hint=lambda key: "name an environment variable or "
+            "a file that holds it (password_env, password_file, key_passphrase_env)")
         for key in ("host", "user"):
             if not checked[key]:
                 raise setting_error(key, f"name the SFTP server's {key}")
