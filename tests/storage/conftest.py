@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +79,20 @@ def sftp_settings(sshd, tmp_path, folder, **extra) -> dict:
             "key_file": str(sshd.client_key), "folder": str(folder),
             "known_hosts": str(sshd.known_hosts(tmp_path / "known_hosts")),
             "piece_size": 64 * 1024, **extra}
+
+
+def restore_on_new_host(demo_site, restored: Path, target, answers: Path) -> None:
+    """Restores the extracted ``restored`` into the database ``target`` headlessly (new
+    prefix, new URL) and checks the result against the demo site it came from."""
+    from tests.restore.bundles import compare_with_origin
+    answers.write_text(json.dumps({
+        "db": {"host": target.host, "port": target.port, "user": target.user,
+               "password_env": "T_DBPW", "database": target.database, "prefix": "new_",
+               "existing": "drop"},
+        "site": {"live_site": "https://new.example.org/site", "htaccess": "keep"},
+        "replace": {"enabled": False}}))
+    restore = subprocess.run(["sitepack", "restore", str(restored), "--answers", str(answers)],
+                             capture_output=True, text=True,
+                             env=dict(os.environ, T_DBPW=target.password))
+    assert restore.returncode == 0, restore.stdout + restore.stderr
+    compare_with_origin(demo_site, restored, target, "new_")

@@ -3,7 +3,6 @@ resumed mid-upload, fetched back, extracted from sftp:// on a new host and resto
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -11,10 +10,9 @@ import sys
 from pathlib import Path
 
 from packer import profiles, records
-from tests.restore.bundles import compare_with_origin, demo_site  # noqa: F401 (fixture)
-from tests.storage.conftest import sftp_settings
+from tests.restore.bundles import demo_site  # noqa: F401 (fixture)
+from tests.storage.conftest import restore_on_new_host, sftp_settings
 
-NEW_URL = "https://new.example.org/site"
 REPO = Path(__file__).parents[2]
 
 
@@ -87,17 +85,7 @@ def test_sftp_backup_killed_mid_upload_resumes_then_fetches_and_restores_elsewhe
                    "--known-hosts", sshd.known_hosts(tmp_path / "new_known_hosts"))
     assert extract.returncode == 0, extract.stdout + extract.stderr
     assert "every file matched the archive's manifest" in extract.stdout
-    target = db_factory()
-    answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({
-        "db": {"host": target.host, "port": target.port, "user": target.user,
-               "password_env": "T_DBPW", "database": target.database, "prefix": "new_",
-               "existing": "drop"},
-        "site": {"live_site": NEW_URL, "htaccess": "keep"}, "replace": {"enabled": False}}))
-    restore = _run("restore", restored, "--answers", answers,
-                   env=dict(os.environ, T_DBPW=target.password))
-    assert restore.returncode == 0, restore.stdout + restore.stderr
-    compare_with_origin(demo_site, restored, target, "new_")
+    restore_on_new_host(demo_site, restored, db_factory(), tmp_path / "answers.json")
 
 
 def test_extract_from_an_untrusted_sftp_server_is_refused(sshd, tmp_path):

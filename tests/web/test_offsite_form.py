@@ -6,10 +6,8 @@ from __future__ import annotations
 import pytest
 
 from packer import profiles
-from packer.web import create_app
-from packer.web.login import LoginPassword
 from packer.web.offsite_form import CLI_ONLY
-from tests.web.web_login import PASSWORD, logged_in_client
+from tests.web.web_login import site_client
 
 SAVED = {"type": "sftp", "host": "backup.example.net", "user": "site1", "folder": "sites",
          "key_file": "/root/.ssh/id_backup", "known_hosts": "/root/.ssh/known_hosts"}
@@ -24,10 +22,7 @@ FORGED = {"key_file": "/etc/ssl/private/site.key", "key_passphrase_env": "DB_PAS
 
 @pytest.fixture
 def client(tmp_path):
-    (tmp_path / "site").mkdir()
-    login = LoginPassword()
-    login.set(PASSWORD)
-    return logged_in_client(create_app(tmp_path / "site", password=login))
+    return site_client(tmp_path)
 
 
 def _form(client, **storage) -> dict:
