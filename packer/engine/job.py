@@ -33,10 +33,10 @@ from restorer.errors import SitepackError
 from restorer.privatefile import write_private_json
 
 from .. import records
-from ..prune import after_backup as prune_after_backup
 from ..archive import ArchiveWriter, open_writer
 from ..home import jobs_dir, private_dir
 from ..logs import BackupLog, log_path_for
+from ..prune import after_backup as prune_after_backup
 from .domain import Domain
 from .output import archive_name_taken, output_notes, remove_unfinished
 from .phases import DOMAINS, DOMAINS_BY_TYPE, domain_keys, next_position
