@@ -132,6 +132,10 @@ class Storage(ABC):
         """Deletes the part ``name`` (no error when it is already gone)."""
 
     @abstractmethod
+    def names(self) -> list[str]:
+        """The names of the parts in this folder (one listing)."""
+
+    @abstractmethod
     def list(self) -> list[RemoteObject]:
         """Every part in this folder."""
 

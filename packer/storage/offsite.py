@@ -156,7 +156,7 @@ def download_archive(storage: Storage, name: str, url: str) -> Path:
     of this machine's data directory (continued when run again); returns the last
     part's path, for the extractor. Each part is checked against the SHA-256 sitepack
     stored with it."""
-    wanted = archive_names(name, [o.name for o in storage.list()])
+    wanted = archive_names(name, storage.names())
     if not wanted:
         raise SitepackError(f"{url} is not there or not an archive part (.jpa, .jps, .zip, "
                             f".j01, .z01, ...): check the URL")

@@ -251,16 +251,15 @@ class S3Storage(Storage):
                     break
                 handle.seek((number - 1) * piece_size)
                 data = handle.read(piece_size)
-                md5 = hashlib.md5(data)
-                if on_server.get(number) == f'"{md5.hexdigest()}"':
+                if on_server.get(number) == f'"{hashlib.md5(data).hexdigest()}"':
                     # Stored by a process killed before it saved the ETag: not sent again.
                     etags[str(number)] = on_server[number]
                     saved()
                     continue
                 while len(sending) >= _PARALLEL_PIECES:
                     collect(block=True)
-                sending[pool.submit(self._send_piece, key, state["upload_id"], number, data,
-                                    md5.digest())] = number
+                sending[pool.submit(self._send_piece, key, state["upload_id"], number,
+                                    data)] = number
                 collect(block=False)
             while sending:
                 collect(block=True)
@@ -272,12 +271,10 @@ class S3Storage(Storage):
                                        for n in range(1, count + 1)]})
         return True
 
-    def _send_piece(self, key: str, upload_id: str, number: int, data: bytes,
-                    md5: bytes) -> str:
-        """One piece (on a worker thread); its ETag."""
+    def _send_piece(self, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """One piece (on a worker thread, which also hashes it); its ETag."""
         answer = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                         PartNumber=number, Body=data,
-                                         ContentMD5=base64.b64encode(md5).decode("ascii"))
+                                         PartNumber=number, Body=data, ContentMD5=_md5_b64(data))
         return answer["ETag"]
 
     def _open_upload(self, key: str, upload: PartUpload) -> str:
@@ -355,6 +352,10 @@ class S3Storage(Storage):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
 
     def list(self) -> list[RemoteObject]:
+        return [found for found in map(self.stat, self.names()) if found is not None]
+
+    def names(self) -> list[str]:
+        """The names in this folder (one listing, no request per object)."""
         folder = self.folder.strip("/")
         prefix = folder + "/" if folder else ""
         names = []
@@ -362,7 +363,7 @@ class S3Storage(Storage):
             for page in self.client.get_paginator("list_objects_v2").paginate(
                     Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
                 names += [item["Key"][len(prefix):] for item in page.get("Contents", [])]
-        return [found for found in map(self.stat, names) if found is not None]
+        return names
 
 
 def parse_url(url: str) -> tuple[str, str, str]:

@@ -365,15 +365,17 @@ class SftpStorage(Storage):
             for path in (name, name + CHECKSUM_SUFFIX, name + PARTIAL_SUFFIX):
                 _remove_quietly(self.sftp, self.path(path))
 
-    def list(self) -> list[RemoteObject]:
+    def names(self) -> list[str]:
         with self._errors(f"listing {self.location}"):
             try:
                 entries = self.sftp.listdir_attr(self.folder or ".")
             except FileNotFoundError:
                 return []
-        names = [e.filename for e in entries if stat_module.S_ISREG(e.st_mode or 0)
-                 and not e.filename.endswith((CHECKSUM_SUFFIX, PARTIAL_SUFFIX))]
-        return [found for found in map(self.stat, sorted(names)) if found is not None]
+        return sorted(e.filename for e in entries if stat_module.S_ISREG(e.st_mode or 0)
+                      and not e.filename.endswith((CHECKSUM_SUFFIX, PARTIAL_SUFFIX)))
+
+    def list(self) -> list[RemoteObject]:
+        return [found for found in map(self.stat, self.names()) if found is not None]
 
 
 def _key_name(algorithm: str) -> str:
