@@ -17,6 +17,7 @@ from restorer.errors import SitepackError
 
 from restorer.privatefile import write_private_json
 
+from . import retention
 from .archive import ENCRYPTED_FORMATS, FORMATS
 from .archive.parts import MIN_PART_SIZE
 from .home import profiles_dir
@@ -54,6 +55,7 @@ class Profile:
     filters: dict = dataclasses.field(default_factory=lambda: {k: [] for k in FILTER_KEYS})
     db: dict = dataclasses.field(default_factory=lambda: {k: [] for k in DB_KEYS})
     storage: dict | None = None  # off-site storage (packer.storage.validate_settings), no secret
+    retention: dict = dataclasses.field(default_factory=retention.empty_policy)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -154,6 +156,7 @@ def validate(data: dict, name: str | None = None) -> Profile:
         except re.error as exc:
             raise _fail("filters.exclude_regex", f"{pattern!r} is not a valid regular expression ({exc})") from None
     merged["storage"] = validate_storage(merged["storage"])
+    merged["retention"] = retention.validate(merged["retention"], parse_size)
     return Profile(**merged)
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from packer import records
+from packer import check, profiles, prune, records, retention
 from packer.engine import delete_backup
 from packer.logs import read_log
+from restorer.errors import SitepackError
 from restorer.progress import human_size
+
+from .common import ExitCode
 
 
 @click.group("backups")
@@ -108,3 +112,59 @@ def fetch_cmd(backup_id: int, dest: Path | None) -> None:
     parts = fetch_backup(backup_id, dest)
     click.echo(f"fetched {len(parts)} part(s) of backup #{backup_id}, each SHA-256 verified; "
                f"restore with: sitepack extract {parts[-1]} DEST")
+
+
+@command.command("prune")
+@click.option("--profile", "profile_name", metavar="P",
+              help="Only this profile's backups (default: every profile that has some).")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed and why.")
+def prune_cmd(profile_name: str | None, dry_run: bool) -> None:
+    """Apply the profiles' retention policies (kept when any rule keeps a backup)."""
+    names = [profile_name] if profile_name else prune.profiles_with_backups()
+    errors: list[str] = []
+    for name in names:
+        pruning = prune.plan(name)
+        click.echo(f"profile {name}: {retention.describe(pruning.policy)}")
+        for decision in pruning.decisions:
+            backup = decision.backup
+            verb = "keep  " if decision.keep else ("would remove" if dry_run else "remove")
+            click.echo(f"  #{backup.id:<5} {backup.started:%Y-%m-%d %H:%M} "
+                       f"{human_size(backup.size):>10}  {verb}: {decision.why()}")
+        if not dry_run:
+            deleted, failures = prune.execute(pruning)
+            errors += failures
+            click.echo(f"  deleted {len(deleted)} backup(s)")
+    for line in errors:
+        click.echo(f"error: {line}", err=True)
+    if errors:
+        sys.exit(ExitCode.FAILED)
+
+
+_NAGIOS_CODES = {check.OK: 0, check.WARNING: 1, check.CRITICAL: 2}
+_NAGIOS_UNKNOWN = 3
+_SITEPACK_CODES = {check.OK: ExitCode.OK, check.WARNING: ExitCode.WARNINGS,
+                   check.CRITICAL: ExitCode.FAILED}
+
+
+@command.command("check")
+@click.option("--profile", "profile_name", metavar="P", help="Only this profile's backups.")
+@click.option("--max-age", default="26h", show_default=True, metavar="AGE",
+              help="The newest good backup must be younger (e.g. 26h, 2d, 1w).")
+@click.option("--nagios", is_flag=True,
+              help="Exit like a Nagios plugin: 0 OK, 1 WARNING, 2 CRITICAL.")
+def check_cmd(profile_name: str | None, max_age: str, nagios: bool) -> None:
+    """One line on the last good backup, failed or stuck backups and pending uploads.
+
+    Exit codes: 0 ok, 1 failed (too old, none), 2 warnings; see --nagios.
+    """
+    try:
+        if profile_name is not None:
+            profiles.load(profile_name)  # a misspelt profile is an error, not "no backup yet"
+        health = check.check(profile=profile_name, max_age=check.parse_duration(max_age))
+    except SitepackError as exc:
+        if not nagios:
+            raise
+        click.echo(f"UNKNOWN: sitepack: {exc}")
+        sys.exit(_NAGIOS_UNKNOWN)
+    click.echo(health.line())
+    sys.exit((_NAGIOS_CODES if nagios else _SITEPACK_CODES)[health.state])

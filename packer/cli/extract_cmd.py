@@ -29,17 +29,40 @@ from .common import progress, resolve_secret, secret_options
                                      "boto3's configuration, e.g. AWS_ENDPOINT_URL, else AWS).")
 @click.option("--region", help="For an s3:// ARCHIVE: the bucket's region.")
 @click.option("--path-style", is_flag=True, help="For an s3:// ARCHIVE: path-style addressing.")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="For an sftp:// ARCHIVE: the SSH private key to log in with.")
+@click.option("--use-agent", is_flag=True, help="For an sftp:// ARCHIVE: log in with ssh-agent's keys.")
+@click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path),
+              help="For an sftp:// ARCHIVE: the known_hosts file that trusts the server "
+                   "(default: ~/.ssh/known_hosts).")
+@click.option("--host-key-sha256", metavar="SHA256:…",
+              help="For an sftp:// ARCHIVE: trust only the server key with this fingerprint.")
+@click.option("--sftp-password-env", metavar="VAR",
+              help="For an sftp:// ARCHIVE: log in with the password in environment variable VAR.")
+@click.option("--sftp-password-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="For an sftp:// ARCHIVE: log in with the password on FILE's first line.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def command(archive: str, dest: Path, password_env: str | None, password_file: Path | None,
             keep_server_files: bool, private_dir: Path | None, endpoint_url: str | None,
-            region: str | None, path_style: bool, quiet: bool) -> None:
-    """Extract ARCHIVE (any part of it; a file, or s3://BUCKET/KEY with the credentials
-    from boto3's usual places) into DEST; refuses entries that would escape DEST."""
+            region: str | None, path_style: bool, key_file: Path | None, use_agent: bool,
+            known_hosts: Path | None, host_key_sha256: str | None, sftp_password_env: str | None,
+            sftp_password_file: Path | None, quiet: bool) -> None:
+    """Extract ARCHIVE (any part of it: a file; s3://BUCKET/KEY with the credentials from
+    boto3's usual places; sftp://USER@HOST[:PORT]/FOLDER/NAME, FOLDER relative to the
+    login folder, //FOLDER absolute) into DEST; refuses entries that would escape DEST."""
     password = resolve_secret("archive password", password_env, password_file, required=False)
-    downloaded = archive.startswith("s3://")
+    downloaded = archive.startswith(("s3://", "sftp://"))
     if downloaded:
-        from packer.storage.offsite import fetch_url
-        archive = fetch_url(archive, endpoint_url=endpoint_url, region=region, path_style=path_style)
+        from packer.storage.offsite import fetch_sftp_url, fetch_url
+        if archive.startswith("s3://"):
+            archive = fetch_url(archive, endpoint_url=endpoint_url, region=region,
+                                path_style=path_style)
+        else:
+            archive = fetch_sftp_url(archive, {
+                "key_file": str(key_file) if key_file else None, "use_agent": use_agent,
+                "known_hosts": str(known_hosts) if known_hosts else None,
+                "host_key_sha256": host_key_sha256, "password_env": sftp_password_env,
+                "password_file": str(sftp_password_file) if sftp_password_file else None})
         if not quiet:
             click.echo(f"Downloaded every part (SHA-256 verified) into {archive.parent}")
     archive = Path(archive)

@@ -37,6 +37,7 @@ from .. import records
 from ..archive import ArchiveWriter, open_writer
 from ..home import jobs_dir, private_dir
 from ..logs import BackupLog, log_path_for
+from ..prune import after_backup as prune_after_backup
 from .domain import Domain
 from .output import archive_name_taken, output_notes, remove_unfinished
 from .phases import DOMAINS, DOMAINS_BY_TYPE, domain_keys, next_position
@@ -394,10 +395,26 @@ class BackupJob:
                        warnings=len(state.warnings), warning_messages=state.warnings,
                        archive_name=Path(state.settings.archive).name, offsite=offsite or {})
         where = f", {status} on {offsite['location']}" if offsite else ""
+        self._apply_retention()
         self.log.info(f"backup complete: {len(parts)} part(s), {size} bytes, "
                       f"{len(state.warnings)} warning(s), {duration:.1f} s{where}")
         self.log.close()
         shutil.rmtree(self.job_dir, ignore_errors=True)
+
+    def _apply_retention(self) -> None:
+        """The profile's retention policy, applied once this backup is good; a backup
+        that cannot be pruned is a warning of this one, never its failure."""
+        try:
+            deleted, errors = prune_after_backup(self.id)
+        except (SitepackError, OSError) as exc:
+            deleted, errors = [], [f"retention not applied: {_user_message(exc)}"]
+        for backup_id in deleted:
+            self.log.info(f"retention: deleted backup #{backup_id}")
+        for message in errors:
+            self.warn(message)
+        if errors:
+            records.update(self.id, warnings=len(self.state.warnings),
+                           warning_messages=self.state.warnings)
 
     def _fail(self, exc: BaseException) -> StepReport:
         state = self.state

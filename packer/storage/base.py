@@ -132,8 +132,15 @@ class Storage(ABC):
         """Deletes the part ``name`` (no error when it is already gone)."""
 
     @abstractmethod
+    def names(self) -> list[str]:
+        """The names of the parts in this folder (one listing)."""
+
+    @abstractmethod
     def list(self) -> list[RemoteObject]:
         """Every part in this folder."""
+
+    def close(self) -> None:
+        """Lets go of the connection (nothing to do for a backend without one)."""
 
     # -- shared rules --------------------------------------------------------------------
     def verify(self, upload: PartUpload) -> None:

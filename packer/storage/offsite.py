@@ -106,18 +106,56 @@ def fetch_backup(backup_id: int, dest: Path | None = None) -> list[Path]:
     return fetched
 
 
+def delete_remote(record: records.Record) -> None:
+    """Deletes from the storage exactly the parts the record names (a stored part, or
+    what an unfinished upload of one left), nothing else in its folder: several sites
+    may share a bucket or a server."""
+    if not record.offsite:
+        return
+    storage = _storage_of(record)
+    try:
+        for upload in _uploads_of(record.offsite).values():
+            if upload.stored:
+                storage.delete(upload.name)
+            else:
+                storage.abort(upload)
+    finally:
+        storage.close()
+
+
 def fetch_url(url: str, *, endpoint_url: str | None = None, region: str | None = None,
               path_style: bool = False) -> Path:
-    """Downloads every part of the archive the S3 object ``url`` belongs to into a private
-    folder of this machine's data directory (continued when run again); returns the
-    last part's path, for the extractor. Each part is checked against the SHA-256
-    sitepack stored with it."""
+    """Downloads every part of the archive the S3 object ``url`` belongs to (see
+    ``download_archive``)."""
     from . import validate_settings
     from .s3 import parse_url
     bucket, folder, name = parse_url(url)
     storage = open_storage(validate_settings({
         "type": "s3", "bucket": bucket, "endpoint_url": endpoint_url, "region": region,
         "path_style": path_style}), folder)
+    return download_archive(storage, name, url)
+
+
+def fetch_sftp_url(url: str, login: dict) -> Path:
+    """Downloads every part of the archive the SFTP file ``url`` belongs to (see
+    ``download_archive``); ``login``: the SFTP settings saying how to log in and which
+    host key to trust (``key_file``, ``known_hosts``, …)."""
+    from . import validate_settings
+    from .sftp import parse_url
+    user, host, port, folder, name = parse_url(url)
+    storage = open_storage(validate_settings({
+        "type": "sftp", "host": host, "port": port, "user": user, **login}), folder)
+    try:
+        return download_archive(storage, name, url)
+    finally:
+        storage.close()
+
+
+def download_archive(storage: Storage, name: str, url: str) -> Path:
+    """Downloads every part of the archive ``name`` is one part of into a private folder
+    of this machine's data directory (continued when run again); returns the last
+    part's path, for the extractor. Each part is checked against the SHA-256 sitepack
+    stored with it."""
     wanted = archive_names(name, storage.names())
     if not wanted:
         raise SitepackError(f"{url} is not there or not an archive part (.jpa, .jps, .zip, "

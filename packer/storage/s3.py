@@ -36,7 +36,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from restorer.errors import SitepackError
 
-from .base import PARTIAL_SUFFIX, PartUpload, RemoteObject, Storage, StorageError, verify_local
+from .base import PartUpload, RemoteObject, Storage, StorageError
+from .common import checked_settings, download, piece_size, setting_error
 
 MIN_PIECE = 5 * 1024 * 1024          # S3's smallest multipart piece (except the last)
 DEFAULT_PIECE = 8 * 1024 * 1024
@@ -62,8 +63,11 @@ _NETWORK_REASONS = {"EndpointConnectionError": "no connection",
                     "SSLError": "TLS failed", "ProxyConnectionError": "the proxy refused"}
 
 
-def _setting_error(field: str, what: str) -> SitepackError:
-    return SitepackError(f"profile setting 'storage.{field}': {what}")
+def _secret_hint(key: str) -> str:
+    named = next((f"{name}_env" for name in ("access_key_id", "session_token") if name in key),
+                 "secret_access_key_env")
+    return (f"put it in an environment variable and name that variable in 'storage.{named}', "
+            f"or use ~/.aws/credentials")
 
 
 class S3Storage(Storage):
@@ -72,42 +76,27 @@ class S3Storage(Storage):
 
     @classmethod
     def validate(cls, settings: dict) -> dict:
-        for key in settings:
-            if key in _SECRET_KEYS:
-                named = next((f"{name}_env" for name in ("access_key_id", "session_token")
-                              if name in key), "secret_access_key_env")
-                raise _setting_error(key, "a secret never goes into a profile: put it in an "
-                                     f"environment variable and name that variable in "
-                                     f"'storage.{named}', or use ~/.aws/credentials")
-        known = (*_TEXT_KEYS, "path_style", "piece_size")
-        unknown = sorted(set(settings) - set(known))
-        if unknown:
-            raise _setting_error(unknown[0], f"unknown setting (known: type, delete_local, "
-                                 f"{', '.join(sorted(known))})")
-        checked: dict = {key: settings.get(key) or None for key in _TEXT_KEYS}
-        for key, value in checked.items():
-            if value is not None and not isinstance(value, str):
-                raise _setting_error(key, "must be text")
+        checked = checked_settings(
+            settings, text_keys=_TEXT_KEYS, other_keys=("path_style", "piece_size"),
+            secret_keys=_SECRET_KEYS, secret_hint=_secret_hint)
         if not checked["bucket"]:
-            raise _setting_error("bucket", "name the bucket the parts go to")
+            raise setting_error("bucket", "name the bucket the parts go to")
         checked["prefix"] = checked["prefix"] or ""
         if checked["storage_class"] and checked["storage_class"] not in STORAGE_CLASSES:
-            raise _setting_error("storage_class", f"{checked['storage_class']!r} is not one of "
-                                 f"{', '.join(STORAGE_CLASSES)}")
+            raise setting_error("storage_class", f"{checked['storage_class']!r} is not one of "
+                                f"{', '.join(STORAGE_CLASSES)}")
         if checked["sse"] and checked["sse"] not in SSE_MODES:
-            raise _setting_error("sse", f"{checked['sse']!r} is not one of {', '.join(SSE_MODES)}")
+            raise setting_error("sse", f"{checked['sse']!r} is not one of {', '.join(SSE_MODES)}")
         if checked["sse_kms_key_id"] and checked["sse"] != "aws:kms":
-            raise _setting_error("sse_kms_key_id", "needs 'sse': 'aws:kms'")
+            raise setting_error("sse_kms_key_id", "needs 'sse': 'aws:kms'")
         if bool(checked["access_key_id_env"]) != bool(checked["secret_access_key_env"]):
-            raise _setting_error("access_key_id_env", "name both access_key_id_env and "
-                                 "secret_access_key_env, or neither")
+            raise setting_error("access_key_id_env", "name both access_key_id_env and "
+                                "secret_access_key_env, or neither")
         path_style = settings.get("path_style", False)
         if not isinstance(path_style, bool):
-            raise _setting_error("path_style", "must be true or false")
-        piece = settings.get("piece_size") or DEFAULT_PIECE
-        if isinstance(piece, bool) or not isinstance(piece, int) or piece < MIN_PIECE:
-            raise _setting_error("piece_size", f"must be a whole number of bytes, at least "
-                                 f"{MIN_PIECE} (5 MiB, S3's smallest multipart piece)")
+            raise setting_error("path_style", "must be true or false")
+        piece = piece_size(settings, default=DEFAULT_PIECE, minimum=MIN_PIECE,
+                           why=" (5 MiB, S3's smallest multipart piece)")
         return {**checked, "path_style": path_style, "piece_size": piece}
 
     def __init__(self, settings: dict, folder: str):
@@ -350,26 +339,13 @@ class S3Storage(Storage):
         return RemoteObject(name, head["ContentLength"], head.get("Metadata", {}).get("sha256"))
 
     def fetch(self, remote: RemoteObject, dest: Path) -> None:
-        partial = dest.with_name(dest.name + PARTIAL_SUFFIX)
-        have = partial.stat().st_size if partial.exists() else 0
-        if have > remote.size:
-            partial.unlink()
-            have = 0
-        with self._errors(f"downloading {remote.name} from {self.location}"):
-            if have < remote.size:
-                answer = self.client.get_object(Bucket=self.bucket, Key=self.key(remote.name),
-                                                Range=f"bytes={have}-")
-                with open(partial, "ab") as out:
-                    for chunk in answer["Body"].iter_chunks(_DOWNLOAD_CHUNK):
-                        out.write(chunk)
-                    out.flush()
-                    os.fsync(out.fileno())
-        try:
-            verify_local(partial, remote)
-        except StorageError:
-            partial.unlink(missing_ok=True)
-            raise
-        os.replace(partial, dest)
+        def read_from(offset: int) -> Iterator[bytes]:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(remote.name),
+                                            Range=f"bytes={offset}-")
+            yield from answer["Body"].iter_chunks(_DOWNLOAD_CHUNK)
+
+        download(remote, dest, read_from,
+                 self._errors(f"downloading {remote.name} from {self.location}"))
 
     def delete(self, name: str) -> None:
         with self._errors(f"deleting {name} from {self.location}"):

@@ -1,4 +1,5 @@
-"""Manage Backups: the records, part downloads, delete files, delete, freeze, the log viewer.
+"""Manage Backups: the records, part downloads, delete files, delete, freeze, the log viewer,
+and a backup's off-site copy (where it is; upload what is not stored yet, fetch it back).
 
 Downloads name a record and a part index, never a file name: the path comes from the
 record (``Record.part_paths()`` refuses anything but a plain name in its output folder).
@@ -10,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, send_file,
 
 from packer import logs, records
 from packer.engine import delete_backup
+from packer.storage import offsite
 from restorer.errors import SitepackError
 
 from .state import web_state
@@ -89,3 +91,18 @@ def freeze(backup_id: int):
 @blueprint.post("/<int:backup_id>/unfreeze")
 def unfreeze(backup_id: int):
     return _act(backup_id, records.unfreeze, f"Backup #{backup_id} is no longer frozen.")
+
+
+@blueprint.post("/<int:backup_id>/upload")
+def upload(backup_id: int):
+    with web_state().backup_lock(backup_id):
+        return _act(backup_id, offsite.upload_backup,
+                    f"Every part of backup #{backup_id} is stored off-site, SHA-256 verified.")
+
+
+@blueprint.post("/<int:backup_id>/fetch")
+def fetch(backup_id: int):
+    with web_state().backup_lock(backup_id):
+        return _act(backup_id, offsite.fetch_backup,
+                    f"Backup #{backup_id} was fetched back into its output folder, every part "
+                    f"SHA-256 verified.")

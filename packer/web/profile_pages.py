@@ -10,6 +10,9 @@ from packer import archive, profiles
 from packer.profiles import DB_KEYS, FILTER_KEYS
 from restorer.errors import SitepackError
 
+from .offsite_form import (login_settings, retention_from_form, retention_values,
+                           storage_from_form, storage_values)
+
 blueprint = Blueprint("profiles", __name__, url_prefix="/profiles")
 
 _FIELD_IN_ERROR = re.compile(r"profile setting '([\w.]+)'")
@@ -27,7 +30,7 @@ def _page(profile: profiles.Profile, *, error: str | None = None, form: dict | N
                            formats=archive.FORMATS, encrypted_formats=archive.ENCRYPTED_FORMATS,
                            backup_types=profiles.BACKUP_TYPES,
                            log_levels=profiles.LOG_LEVELS, filter_keys=FILTER_KEYS,
-                           db_keys=DB_KEYS), status
+                           db_keys=DB_KEYS, login_settings=login_settings(profile.storage)), status
 
 
 def _values_of(profile: profiles.Profile) -> dict:
@@ -41,6 +44,8 @@ def _values_of(profile: profiles.Profile) -> dict:
     for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
         for key in keys:
             values[f"{group}.{key}"] = "\n".join(getattr(profile, group).get(key, []))
+    values.update(storage_values(profile.storage))
+    values.update(retention_values(profile.retention))
     return values
 
 
@@ -68,8 +73,7 @@ def save():
     data = {field: values[field].strip() for field in _TEXT_FIELDS}
     data["output_dir"] = data["output_dir"] or None
     data["default_filters"] = values["default_filters"]
-    for field in ("sql_split_size", "storage"):  # not on this page: kept as saved
-        data[field] = getattr(current, field)
+    data["sql_split_size"] = current.sql_split_size  # not on this page: kept as saved
     for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
         data[group] = {}
         for key in keys:
@@ -81,6 +85,10 @@ def save():
         data["archive_password"] = None
     else:
         data["archive_password"] = new_key or current.archive_password
+    data["storage"], shown = storage_from_form(form, current.storage)
+    values.update(shown)
+    data["retention"], shown = retention_from_form(form, current.retention)
+    values.update(shown)
     try:
         data["part_size"] = profiles.parse_size(values["part_size"]) if values["part_size"] else None
     except SitepackError as exc:

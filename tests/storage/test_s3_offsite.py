@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -10,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from packer import profiles, records
-from tests.restore.bundles import backup, compare_with_origin, demo_site  # noqa: F401 (fixture)
+from tests.restore.bundles import backup, demo_site  # noqa: F401 (fixture)
+from tests.storage.conftest import restore_on_new_host
 
-NEW_URL = "https://new.example.org/site"
 PART_SUFFIXES = (".jpa", ".jps", ".zip")
 
 
@@ -67,14 +66,4 @@ def test_split_backup_goes_off_site_part_by_part_and_restores_on_a_new_host(
                    "--path-style")
     assert extract.returncode == 0, extract.stdout + extract.stderr
     assert "every file matched the archive's manifest" in extract.stdout
-    target = db_factory()
-    answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({
-        "db": {"host": target.host, "port": target.port, "user": target.user,
-               "password_env": "T_DBPW", "database": target.database, "prefix": "new_",
-               "existing": "drop"},
-        "site": {"live_site": NEW_URL, "htaccess": "keep"}, "replace": {"enabled": False}}))
-    restore = _run("restore", restored, "--answers", answers,
-                   env=dict(os.environ, T_DBPW=target.password))
-    assert restore.returncode == 0, restore.stdout + restore.stderr
-    compare_with_origin(demo_site, restored, target, "new_")
+    restore_on_new_host(demo_site, restored, db_factory(), tmp_path / "answers.json")

@@ -9,18 +9,12 @@ import re
 import pytest
 
 from packer import profiles, records
-from packer.web import create_app
-from packer.web.login import LoginPassword
-from tests.web.web_login import PASSWORD, logged_in_client
+from tests.web.web_login import site_client
 
 
 @pytest.fixture
 def client(tmp_path):
-    """A logged-in client of the backup UI for the site ``tmp_path / "site"``."""
-    (tmp_path / "site").mkdir()
-    login = LoginPassword()
-    login.set(PASSWORD)
-    return logged_in_client(create_app(tmp_path / "site", password=login))
+    return site_client(tmp_path)
 
 
 def test_saving_a_profile_page_keeps_its_storage_settings(client, s3):

@@ -26,3 +26,13 @@ def logged_in_client(app):
     assert response.status_code == 302
     client.csrf = page_csrf(client.get("/manage/").text)
     return client
+
+
+def site_client(tmp_path):
+    """A logged-in client of a backup UI made for the empty site ``tmp_path / "site"``."""
+    from packer.web import create_app
+    from packer.web.login import LoginPassword
+    (tmp_path / "site").mkdir()
+    login = LoginPassword()
+    login.set(PASSWORD)
+    return logged_in_client(create_app(tmp_path / "site", password=login))
