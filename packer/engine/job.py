@@ -43,6 +43,9 @@ from .start import new_backup
 from .state import STATE_VERSION, JobState
 
 _PRIVATE_FILE_MODE = 0o600
+# A pending backup whose state was saved this recently is taken as running: the web UI
+# steps it one request at a time, so between two requests nobody holds its lock.
+RUNNING_SECONDS = 60.0
 
 
 @dataclasses.dataclass
@@ -130,6 +133,7 @@ class BackupJob:
         try:
             with records.creating(**new.record_fields()) as record:
                 _clear_unrecorded_start(record.id)
+                _refuse_while_running(settings.profile.name, record.id)
                 archive = Path(settings.archive)
                 if archive_name_taken(archive):  # checked once a killed start's parts are gone
                     raise SitepackError(f"{archive} already exists: choose another name (--name) "
@@ -435,6 +439,41 @@ def _clear_unrecorded_start(backup_id: int) -> None:
         remove_unfinished(Path(archive), keep_final=True)  # the final name comes at the end only
     log_path_for(backup_id).unlink(missing_ok=True)
     shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def _refuse_while_running(profile: str, new_id: int) -> None:
+    """Refuses a second backup of ``profile`` while one is running (its lock held, or its
+    state saved within ``RUNNING_SECONDS``): two would race for the same output names and
+    double the load on the site. Called inside ``records.creating``, so two starts at the
+    same moment are serialised and the second sees the first."""
+    for record in records.list_records():
+        if record.status != "pending" or record.profile != profile or record.id == new_id:
+            continue
+        state = _state_path(record.id)
+        try:
+            idle = time.time() - state.stat().st_mtime
+        except FileNotFoundError:  # killed before its first state: nothing runs
+            continue
+        if idle < RUNNING_SECONDS or _lock_held(state.parent / "lock"):
+            raise SitepackError(
+                f"backup #{record.id} of profile {profile!r} is already running (last step "
+                f"{idle:.0f} s ago): wait for it to finish, or stop it (sitepack backups delete "
+                f"{record.id}); if it was interrupted, resume it (sitepack backup --resume {record.id})")
+
+
+def _lock_held(lock: Path) -> bool:
+    """Whether a process is stepping the backup whose lock file is ``lock`` right now."""
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def run_to_completion(job: BackupJob, on_report: Callable[[StepReport], None] | None = None
