@@ -70,7 +70,7 @@ from restorer.extract.textsafe import shown_name
 from restorer.extract.verify import ManifestComparison, Observed, observe
 from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
-from restorer.private import make_private_dir
+from restorer.private import make_private_dir, restore_lock
 from restorer.privatefile import write_private_json
 from restorer.progress import Progress
 
@@ -555,6 +555,11 @@ def extract(archive: Path | str, dest: Path | str, *, password: str | None = Non
 def extract_reader(reader: ArchiveReader, dest: Path | str, *, progress: Progress | None = None,
                    server_files_as_bak: bool | str = False,
                    private_dir: Path | None = None) -> ExtractReport:
-    """Like ``extract`` for an archive already opened."""
-    return Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak,
-                     private_dir=private_dir).run(reader)
+    """Like ``extract`` for an archive already opened; with a private folder (a restore),
+    under the restore's lock (``private.restore_lock``)."""
+    extractor = Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak,
+                          private_dir=private_dir)
+    if private_dir is None:
+        return extractor.run(reader)
+    with restore_lock(Path(dest), Path(private_dir)):
+        return extractor.run(reader)
