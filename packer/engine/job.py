@@ -81,6 +81,10 @@ def _user_message(exc: BaseException) -> str:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return (f"the disk is full{where}: free some space or choose an output directory "
                     f"on another disk (--output-dir), then run the backup again")
+        if exc.errno == errno.EFBIG:
+            return (f"a file grew larger than this system allows{where} (a file size limit such "
+                    f"as ulimit -f, or the file system's largest file): choose a smaller part size "
+                    f"(--part-size) or an output directory on another disk, then run the backup again")
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return (f"permission denied writing{where}: make that folder writable for this "
                     f"user or choose another output directory (--output-dir)")
@@ -378,10 +382,12 @@ class BackupJob:
         message = _user_message(exc)
         if self.log is None:
             self.log = BackupLog(log_path_for(self.id), state.settings.profile.log_level)
+        left = self._discard_archive()
+        if left:
+            message = f"{message}; {left}"
         self.log.error(f"backup failed: {message}")
         if not isinstance(exc, (SitepackError, OSError)):
             self.log.error("".join(traceback.format_exception(exc)))
-        self._discard_archive()
         for domain in self._domains.values():
             domain.close()
         self._domains = {}
@@ -397,8 +403,10 @@ class BackupJob:
         self.log.close()
         return self.report()
 
-    def _discard_archive(self) -> None:
-        """Deletes every part and sidecar of the unfinished archive."""
+    def _discard_archive(self) -> str | None:
+        """Deletes every part and sidecar of the unfinished archive; says what it could not
+        delete (a folder that became unwritable), which none of them looks complete: the
+        archive's real name is given to the last part only when it is."""
         writer = self.writer
         if writer is None and self.state.checkpoints.writer:
             try:
@@ -412,8 +420,13 @@ class BackupJob:
                 pass
         self.writer = None
         # A kill during close may have left the complete archive: "closing" keeps it.
-        remove_unfinished(Path(self.state.settings.archive),
-                          keep_final=self.state.phase == "closing")
+        archive = Path(self.state.settings.archive)
+        try:
+            remove_unfinished(archive, keep_final=self.state.phase == "closing")
+        except OSError as exc:
+            return (f"its unfinished parts could not be deleted ({exc.strerror}): delete "
+                    f"{archive.parent / archive.stem}.* by hand")
+        return None
 
     def abandon(self) -> StepReport:
         """Stops an unfinished backup for good: parts deleted, record failed."""
