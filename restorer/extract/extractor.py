@@ -377,17 +377,26 @@ class Extractor:
 
     def _write_error(self, failure: WriteFailure) -> ArchiveError:
         """A ``WriteFailure`` as the message a user can act on."""
-        path = shown_name(os.path.relpath(failure.filename, self._root)) if failure.filename else "a file"
+        relative = os.path.relpath(failure.filename, self._root) if failure.filename else None
+        if relative is None:
+            where = f"a file into {self.dest}"
+        elif relative.startswith(".."):  # a private entry, outside the target: named in full
+            where = shown_name(failure.filename)
+        else:
+            where = f"{shown_name(relative)} into {self.dest}"
         if failure.step == "rename" and failure.errno == errno.EISDIR:
-            return UnsafeEntryError(f"cannot extract {path!r}: a directory with that name "
+            return UnsafeEntryError(f"cannot extract {shown_name(relative or '')!r}: a directory with that name "
                                     "already exists in the target folder")
         advice = {errno.ENOSPC: "free some space or extract somewhere else",
                   errno.EDQUOT: "free some space or extract somewhere else",
                   errno.EACCES: "check the permissions of the target folder",
                   errno.EPERM: "check the permissions of the target folder",
-                  errno.EROFS: "extract into a writable folder"}.get(failure.errno,
+                  errno.EROFS: "extract into a writable folder",
+                  errno.EFBIG: "the file is larger than this system allows (a file size limit such as "
+                               "ulimit -f, or the file system's largest file): raise the limit or "
+                               "extract onto another file system"}.get(failure.errno,
                                                                      "check the target folder")
-        return TargetWriteError(f"cannot write {path} into {self.dest}: {failure.strerror}; "
+        return TargetWriteError(f"cannot write {where}: {failure.strerror}; "
                                 f"{advice}, then extract again")
 
     # -- per entry ---------------------------------------------------------------------
