@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pymysql
 
-from restorer.db import DbConnectionInfo, close_quietly
+from restorer.db import CONNECTION_LOST, DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
 
 from .collations import CollationMapper
@@ -42,7 +42,6 @@ EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
 STATE_FORMAT = 2
 #: How long a resume waits for the killed run's server thread to end (seconds).
 _PREVIOUS_THREAD_WAIT = 60.0
-_GONE = {2006, 2013, 2055}
 _ALREADY_EXISTS = {1050, 1304, 1359}
 _COMMIT_EVERY = 16 << 20  # bytes of INSERTs per transaction when no budget ends it sooner
 _SESSION = ("SET SESSION foreign_key_checks = 0, SESSION unique_checks = 0, "
@@ -145,7 +144,7 @@ class Importer:
             try:
                 return self._run(started, budget_seconds)
             except pymysql.err.OperationalError as exc:
-                if exc.args[0] not in _GONE or retried_at == (self._part, self._offset):
+                if exc.args[0] not in CONNECTION_LOST or retried_at == (self._part, self._offset):
                     raise DatabaseError(f"The database server at {self.conn_info.where} "
                                         f"closed the connection during the import "
                                         f"({self._where()}): {exc.args[-1]}. Check the "
@@ -283,7 +282,7 @@ class Importer:
         try:
             self._conn.query(statement)
         except pymysql.err.OperationalError as exc:
-            if exc.args[0] in _GONE:
+            if exc.args[0] in CONNECTION_LOST:
                 raise
             self._fail(exc, part, offset, statement, tolerate_exists)
         except pymysql.err.MySQLError as exc:
