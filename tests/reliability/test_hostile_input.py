@@ -39,8 +39,10 @@ from tests.engine.engine_helpers import tree
 PASSWORD = "hostile input"
 FORMATS = ("jpa", "zip", "jps", "jps2", "jpa-split")
 SECONDS = 20  # far more than any example needs: beyond it, a hang
-# ``make test`` tries this many damaged copies per reader; ``make test-long`` sets more.
-EXAMPLES = int(os.environ.get("SITEPACK_FUZZ_EXAMPLES", "30"))
+# Damaged copies per reader in ``make test``; the archive fuzz tries ten times more in
+# ``make test-long`` (``ARCHIVE_EXAMPLES``).
+EXAMPLES = 30
+ARCHIVE_EXAMPLES = [EXAMPLES, pytest.param(10 * EXAMPLES, marks=pytest.mark.long, id="long")]
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -144,13 +146,14 @@ def _mutate(data: bytes, how: str, at: int, payload: bytes) -> bytes:
 
 @pytest.mark.proof("reliability", "hypothesis damages archives of every format (jpa, zip, jps 3.0, jps 2.0, "
                                   "split jpa) at random: flipped, truncated, inserted, overwritten bytes")
+@pytest.mark.parametrize("examples", ARCHIVE_EXAMPLES)
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_damaged_archives_are_refused_clearly_or_extract_exactly(fmt, packed, tmp_path, proof):
+def test_damaged_archives_are_refused_clearly_or_extract_exactly(fmt, examples, packed, tmp_path, proof):
     folder, archive = packed["archives"][fmt]
     parts = sorted(p for p in folder.iterdir())
     outcomes = {"refused": 0, "intact": 0}
 
-    @FUZZ
+    @settings(FUZZ, max_examples=examples)
     @given(part=st.integers(0, len(parts) - 1), how=st.sampled_from(["flip", "truncate", "insert", "overwrite"]),
            at=st.integers(0, 1 << 20), payload=st.binary(min_size=0, max_size=64))
     def damaged(part, how, at, payload):
