@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -24,8 +25,9 @@ from packer import profiles, records
 from tests.engine.engine_helpers import sitepack_verify, tree
 from tests.reliability.conftest import (ARCHIVE_KEY, SLICES, backup_command, backup_tree_of,
                                         extract_command, with_key)
-from tests.reliability.crash import bytes_under, kill_points, kill_when
-from tests.restore.bundles import bundle_copy, compare_with_origin
+from tests.reliability.crash import bytes_under, kill_points, kill_process_when, kill_when
+from tests.restore.bundles import bundle_copy, compare_rows_with_origin, compare_with_origin
+from tests.restore.live_wizard import Browser, WizardProcess
 
 
 def next_backup_step(site_root, out) -> tuple[list[str], str]:
@@ -142,3 +144,61 @@ def test_headless_restore_killed_then_run_again_equals_the_origin(point, demo_si
     proof.cases += 1
     proof.note(f"killed {'after the site setup' if point == 'setup' else f'at {point:.0%} of the tables'}; "
                f"run again: files and rows equal the origin")
+
+
+def _wizard_import(site, target, steps: list):
+    """A new wizard on ``site``: connects the import to ``target`` and steps it (as the
+    database page does) until it is done or the wizard is gone; returns the wizard."""
+    wizard = WizardProcess(site, "--step-seconds", "0.2")
+    browser = Browser(wizard.host, wizard.port)
+    browser.request("GET", "/login")
+    token = browser.csrf("/checks")
+    headers = {"X-CSRF-Token": token}
+    body = json.dumps({"host": target.host, "port": target.port, "user": target.user,
+                       "password": target.password, "database": target.database, "prefix": "new_",
+                       "existing": "drop"})
+    status, _, text = browser.request("POST", "/api/database/site.sql/connect", json_body=body, headers=headers)
+    assert status == 200, text
+
+    def step():
+        while True:
+            try:
+                status, _, text = browser.request("POST", "/api/database/site.sql/step", json_body="{}",
+                                                  headers=headers)
+            except OSError:  # the wizard was killed
+                return
+            steps.append(status)
+            if status != 200 or json.loads(text)["done"]:
+                return
+
+    return wizard, threading.Thread(target=step)
+
+
+@pytest.mark.proof("reliability", "the restore wizard is SIGKILLed in the middle of its database import "
+                                  "(its step requests), then a new wizard continues the import")
+@pytest.mark.parametrize("point", kill_points())
+def test_wizard_import_killed_then_continued_equals_the_origin(point, demo_site, db_factory, tmp_path, proof):
+    site = bundle_copy(demo_site, tmp_path / "site")
+    target = db_factory()
+    total = len(demo_site.tables) + len(demo_site.unprefixed_tables)
+    steps: list[int] = []
+    wizard, stepping = _wizard_import(site, target, steps)
+    try:
+        stepping.start()
+        killed = kill_process_when(wizard.process, lambda: _tables(target) >= max(1, round(point * total)))
+        stepping.join(60)
+    finally:
+        wizard.stop()
+    assert killed, "the import finished before the kill point"
+    again: list[int] = []
+    wizard, stepping = _wizard_import(site, target, again)
+    try:
+        stepping.start()
+        stepping.join(300)
+    finally:
+        wizard.stop()
+    assert again and set(again) == {200}, again
+    compare_rows_with_origin(demo_site, target, "new_")
+    proof.cases += 1
+    proof.note(f"killed at {point:.0%} of the tables after {len(steps)} steps; a new wizard finished in "
+               f"{len(again)} steps: rows equal the origin's")
