@@ -14,11 +14,13 @@ row by row. ``make test`` runs two points per subject (``crash.QUICK_POINTS``),
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
 
 import pytest
+from playwright.sync_api import expect
 
 from e2e.test_restore_kickstart import build_kickstart
 from packer import profiles, records
@@ -27,7 +29,7 @@ from tests.reliability.conftest import (ARCHIVE_KEY, SLICES, backup_command, bac
                                         extract_command, with_key)
 from tests.reliability.crash import bytes_under, kill_points, kill_process_when, kill_when
 from tests.restore.bundles import bundle_copy, compare_rows_with_origin, compare_with_origin
-from tests.restore.live_wizard import Browser, WizardProcess
+from tests.restore.live_wizard import Browser, PrintingServer, WizardProcess
 
 
 def next_backup_step(site_root, out) -> tuple[list[str], str]:
@@ -202,3 +204,53 @@ def test_wizard_import_killed_then_continued_equals_the_origin(point, demo_site,
     proof.cases += 1
     proof.note(f"killed at {point:.0%} of the tables after {len(steps)} steps; a new wizard finished in "
                f"{len(again)} steps: rows equal the origin's")
+
+
+UI_LOGIN = "crash matrix login"
+
+
+def _ui_server(site_root) -> PrintingServer:
+    return PrintingServer(["sitepack", "serve", "--site", str(site_root), "--port", "0", "--password-env",
+                           "UI_LOGIN"], r"(http://127\.0\.0\.1:\d+/)", env=with_key(UI_LOGIN=UI_LOGIN))
+
+
+def _log_in(page, server) -> None:
+    page.goto(server.printed_url + "login")
+    page.fill("#password", UI_LOGIN)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Control Panel")
+
+
+@pytest.mark.proof("reliability", "the backup UI's server is SIGKILLed while a browser steps a backup; "
+                                  "Manage Backups' Resume on a new server completes it")
+@pytest.mark.parametrize("point", kill_points())
+def test_browser_backup_killed_then_resumed_from_manage_backups(point, page, demo_site, reference_backup,
+                                                                tmp_path, proof):
+    out = tmp_path / "out"
+    profiles.save({**SLICES, "format": "jps", "part_size": 512 * 1024, "output_dir": str(out),
+                   "archive_password": ARCHIVE_KEY}, name="slices")
+    at = round(point * reference_backup.size)
+    server = _ui_server(demo_site.root)
+    try:
+        _log_in(page, server)
+        page.goto(server.printed_url + "backup/new?profile=slices")
+        page.click("#start-backup")
+        expect(page).to_have_url(re.compile(r"/backup/\d+$"))
+        backup_id = int(page.url.rsplit("/", 1)[1])
+        assert kill_process_when(server.process, lambda: bytes_under(out) >= at), "finished before the kill"
+    finally:
+        server.stop()
+    server = _ui_server(demo_site.root)
+    try:
+        _log_in(page, server)
+        page.goto(server.printed_url + "manage/")
+        row = page.locator(f"#record-{backup_id}")
+        expect(row).to_have_attribute("data-status", "pending")
+        row.get_by_role("link", name="Resume").click()
+        expect(page).to_have_url(re.compile(rf"/backup/{backup_id}/done$"), timeout=120_000)
+    finally:
+        server.stop()
+    check_archive(records.get(backup_id), reference_backup, tmp_path)
+    proof.cases += 1
+    proof.note(f"server killed at {at} of {reference_backup.size} bytes; resumed from Manage Backups: "
+               f"verified, same tree")
