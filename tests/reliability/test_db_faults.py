@@ -88,6 +88,19 @@ def _run_again_until_done(command, env, first: subprocess.CompletedProcess, what
     return f"failed in one line ({errors[0][:80]}…), run again"
 
 
+def dump_in(record: records.Record, tmp_path) -> bytes:
+    """The ``site.sql`` of the backup ``record``, extracted as a user would."""
+    private = tmp_path / f"private-{record.id}"
+    run = subprocess.run(extract_command(record.part_paths()[-1], tmp_path / f"site-{record.id}", private),
+                         env=with_key(), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return (private / "sql" / "site.sql").read_bytes()
+
+
+def reference_dump(reference_backup) -> bytes:
+    return (reference_backup.archive.parent.parent / "private" / "sql" / "site.sql").read_bytes()
+
+
 @pytest.mark.proof("reliability", "the import's database connection is killed (KILL CONNECTION) "
                                   "three times during a headless restore")
 def test_a_killed_import_connection_loses_and_duplicates_no_row(demo_site, mariadb, db_factory, tmp_path,
@@ -128,11 +141,7 @@ def test_a_killed_dump_connection_fails_clearly_or_is_retried(demo_site, referen
         failed = [r for r in records.list_records() if r.status == "failed"]
         assert len(failed) == 1 and {p.name for p in out.iterdir()} - {".htaccess", "web.config"} == set(ok[0].parts)
     sitepack_verify(ok[0].part_paths()[-1], ARCHIVE_KEY)
-    run = subprocess.run(extract_command(ok[0].part_paths()[-1], tmp_path / "x", tmp_path / "xp"),
-                         env=with_key(), capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert (tmp_path / "xp" / "sql" / "site.sql").read_bytes() == \
-        (reference_backup.archive.parent.parent / "private" / "sql" / "site.sql").read_bytes()
+    assert dump_in(ok[0], tmp_path) == reference_dump(reference_backup)
     proof.cases += len(killed)
     proof.note(f"{len(killed)} dump connection killed: {how}; the dump equals an undisturbed one byte for byte")
 
@@ -209,13 +218,9 @@ def test_a_dump_user_without_lock_tables_gives_the_same_dump(demo_site, referenc
                                                      ("function", demo_site.functions[0]))}
     assert {re.search(r"The (\w+ \w+) was not dumped: the database user may not read its definition",
                       w).group(1) for w in record.warning_messages} == routines
-    extracted = subprocess.run(extract_command(record.part_paths()[-1], tmp_path / "x", tmp_path / "xp"),
-                               env=with_key(), capture_output=True, text=True)
-    assert extracted.returncode == 0, extracted.stderr
-    reference = (reference_backup.archive.parent.parent / "private" / "sql" / "site.sql").read_bytes()
-    without_routines = b"".join(s for s in re.split(rb"(?=/\*\*ABDB\*\*/)", reference)
+    without_routines = b"".join(s for s in re.split(rb"(?=/\*\*ABDB\*\*/)", reference_dump(reference_backup))
                                 if not re.match(rb"/\*\*ABDB\*\*/(DROP|CREATE) (PROCEDURE|FUNCTION)", s))
-    assert (tmp_path / "xp" / "sql" / "site.sql").read_bytes() == without_routines
+    assert dump_in(record, tmp_path) == without_routines
     proof.cases += 1
     proof.note("the dump read on one connection: the same bytes as with the lock (the routines this user "
                "may not read are named in warnings, exit 2)")
@@ -328,14 +333,9 @@ def test_a_server_restart_mid_dump_fails_clearly_and_the_next_backup_is_whole(ow
     dumps = []
     for record in (r for r in records.list_records() if r.status == "ok"):
         sitepack_verify(record.part_paths()[-1], ARCHIVE_KEY)
-        dest = tmp_path / f"x{record.id}"
-        run = subprocess.run(extract_command(record.part_paths()[-1], dest, tmp_path / f"p{record.id}"),
-                             env=with_key(), capture_output=True, text=True)
-        assert run.returncode == 0, run.stderr
         # InnoDB sets a table's next AUTO_INCREMENT to max(id) + 1 when the server starts:
         # the one thing of the tables that the restart itself changed.
-        dumps.append(re.sub(rb" AUTO_INCREMENT=\d+", b"",
-                            (tmp_path / f"p{record.id}" / "sql" / "site.sql").read_bytes()))
+        dumps.append(re.sub(rb" AUTO_INCREMENT=\d+", b"", dump_in(record, tmp_path)))
     assert len(dumps) == 2 and dumps[0] == dumps[1]
     proof.cases += 1
     proof.note(f"restarted mid-dump: {how}; the new archive verifies and holds the same dump")

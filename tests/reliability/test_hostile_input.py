@@ -277,6 +277,12 @@ def test_tampered_jps_blocks_are_refused(packed, tmp_path, proof):
 
 # --- the other readers: manifest, answers, databases.json, SQL dumps ----------------
 
+# Any JSON document (what an answers file or databases.json may hold, whatever its shape).
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                        max_size=6),
+                           max_leaves=20)
+
 def _only_clear_errors(call):
     with time_limit():
         try:
@@ -316,16 +322,12 @@ def test_the_manifest_reader_never_crashes(packed, proof):
 @pytest.mark.proof("reliability", "hypothesis writes random answers files (JSON of every shape) for the "
                                   "headless restore's database settings")
 def test_answers_never_crash_the_parser(proof):
-    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-                               lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                            max_size=6),
-                               max_leaves=20)
     keys = st.sampled_from(["host", "port", "user", "password", "password_env", "database", "prefix",
                             "existing", "socket"])
     counted = [0]
 
     @FUZZ
-    @given(section=st.dictionaries(keys, json_values, max_size=9) | json_values)
+    @given(section=st.dictionaries(keys, JSON_VALUES, max_size=9) | JSON_VALUES)
     def parse(section):
         _only_clear_errors(lambda: DbAnswers.parse(section, "answers.db"))
         counted[0] += 1
@@ -343,15 +345,12 @@ def test_databases_json_never_crashes_the_bundle_reader(tmp_path, proof):
     private = tmp_path / "private"
     (private / "sql").mkdir(parents=True)
     counted = [0]
-    values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
-                                                                                       max_size=4), max_leaves=15)
 
     @FUZZ
     @given(content=st.one_of(st.binary(max_size=200),
-                             values.map(lambda v: json.dumps(v).encode()),
+                             JSON_VALUES.map(lambda v: json.dumps(v).encode()),
                              st.dictionaries(st.sampled_from(["site.sql", "other.sql", "../x.sql", ""]),
-                                             values, max_size=3).map(lambda v: json.dumps(v).encode())))
+                                             JSON_VALUES, max_size=3).map(lambda v: json.dumps(v).encode())))
     def read(content):
         (private / "sql" / "databases.json").write_bytes(content)
         _only_clear_errors(lambda: read_bundle(site, private))
