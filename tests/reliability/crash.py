@@ -21,12 +21,12 @@ QUICK_POINTS = (0.35, 0.8)
 ALL_POINTS = (0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97)
 
 
-def kill_points():
-    """Parameters for a matrix test: the quick points, then the rest marked ``long``."""
+def kill_points(quick: tuple[float, ...] = QUICK_POINTS):
+    """Parameters for a matrix test: the ``quick`` points, then the rest marked ``long``."""
     import pytest
     return [pytest.param(f, id=f"at{round(f * 100)}%",
-                         marks=() if f in QUICK_POINTS else pytest.mark.long)
-            for f in sorted(set(QUICK_POINTS + ALL_POINTS))]
+                         marks=() if f in quick else pytest.mark.long)
+            for f in sorted(set(quick + ALL_POINTS))]
 
 
 def bytes_under(folder: Path) -> int:

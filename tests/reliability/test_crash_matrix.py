@@ -7,8 +7,8 @@ same extraction again, the same headless restore again, a new wizard continuing 
 import, Manage Backups' Resume in the browser), and the result must equal the
 uninterrupted run: an archive that ``sitepack verify`` accepts and that extracts to the
 same tree, a site folder and private folder identical byte for byte, a database equal
-row by row. ``make test`` runs two points per subject (``crash.QUICK_POINTS``),
-``make test-long`` all of them.
+row by row. ``make test`` runs two points per subject (``crash.QUICK_POINTS``; one for
+the browser), ``make test-long`` all of them.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def _log_in(page, server) -> None:
 
 @pytest.mark.proof("reliability", "the backup UI's server is SIGKILLed while a browser steps a backup; "
                                   "Manage Backups' Resume on a new server completes it")
-@pytest.mark.parametrize("point", kill_points())
+@pytest.mark.parametrize("point", kill_points(quick=(0.5,)))  # a browser costs time: one in make test
 def test_browser_backup_killed_then_resumed_from_manage_backups(point, page, demo_site, reference_backup,
                                                                 tmp_path, proof):
     out = tmp_path / "out"

@@ -308,7 +308,7 @@ def test_a_server_restart_mid_import_loses_and_duplicates_no_row(demo_site, own_
     proof.note(f"restarted at half the tables: {how}; rows equal the origin's")
 
 
-@pytest.mark.slow
+@pytest.mark.long  # a demo site of its own on the restarted server: make test-long
 @pytest.mark.proof("reliability", "the database server is stopped and started again in the middle of "
                                   "a dump (CLI backup)")
 def test_a_server_restart_mid_dump_fails_clearly_and_the_next_backup_is_whole(own_server, tmp_path, proof):

@@ -51,7 +51,7 @@ def _log_in(server) -> tuple[Browser, str]:
 @pytest.mark.proof("reliability", "the backup UI's pages are requested over and over while a large "
                                   "backup runs in it (step requests from a browser-like client)")
 def test_backup_ui_answers_within_half_a_second_while_a_large_backup_runs(demo_site, tmp_path, proof):
-    site = _large_site(demo_site, tmp_path / "site", megabytes=96)
+    site = _large_site(demo_site, tmp_path / "site", megabytes=64)
     profiles.save({"format": "jpa", "part_size": 8 << 20, "output_dir": str(tmp_path / "out")}, name="big")
     server = PrintingServer(["sitepack", "serve", "--site", str(site), "--port", "0", "--password-env",
                              "UI_LOGIN"], r"(http://127\.0\.0\.1:\d+/)", env={**os.environ, "UI_LOGIN": LOGIN})
