@@ -59,8 +59,10 @@ class DbParams:
 class MariaDBServer:
     USER = "sitepack"
 
-    def __init__(self, base: Path, port: int, password: str, process: subprocess.Popen):
+    def __init__(self, base: Path, port: int, password: str, process: subprocess.Popen,
+                 extra_args: tuple[str, ...] = ()):
         self.base = base
+        self.extra_args = extra_args
         self.port = port
         self.password = password
         self.process = process
@@ -85,17 +87,7 @@ class MariaDBServer:
         # with other test sessions that may clean it.
         (base / "tmp").mkdir(exist_ok=True)
         port = free_port()
-        log = open(base / "mariadbd.log", "ab")
-        process = subprocess.Popen(
-            ["mariadbd", "--no-defaults", "--user=root", f"--datadir={datadir}",
-             f"--socket={base / 'mysqld.sock'}", f"--pid-file={base / 'mysqld.pid'}",
-             f"--port={port}", "--bind-address=127.0.0.1", f"--tmpdir={base / 'tmp'}",
-             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
-             "--max-allowed-packet=64M", "--innodb-buffer-pool-size=256M",
-             "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", *extra_args],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        server = cls(base, port, secrets.token_urlsafe(18), process)
+        server = cls(base, port, secrets.token_urlsafe(18), _launch(base, port, extra_args), extra_args)
         try:
             server._wait_ready(timeout)
             server._create_user()
@@ -103,6 +95,12 @@ class MariaDBServer:
             server.stop()
             raise
         return server
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Starts the stopped server again on the same port and data (a host's restart)."""
+        assert self.process.poll() is not None, "stop the server first"
+        self.process = _launch(self.base, self.port, self.extra_args)
+        self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -163,6 +161,19 @@ class MariaDBServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _launch(base: Path, port: int, extra_args: tuple[str, ...]) -> subprocess.Popen:
+    """``mariadbd`` on the data folder under ``base``, listening on 127.0.0.1:``port``."""
+    with open(base / "mariadbd.log", "ab") as log:
+        return subprocess.Popen(
+            ["mariadbd", "--no-defaults", "--user=root", f"--datadir={base / 'data'}",
+             f"--socket={base / 'mysqld.sock'}", f"--pid-file={base / 'mysqld.pid'}",
+             f"--port={port}", "--bind-address=127.0.0.1", f"--tmpdir={base / 'tmp'}",
+             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+             "--max-allowed-packet=64M", "--innodb-buffer-pool-size=256M",
+             "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", *extra_args],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def remove(base: Path) -> None:

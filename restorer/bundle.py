@@ -189,6 +189,9 @@ def read_bundle(site_root: Path, private_dir: Path | None = None) -> Bundle:
             raise SitepackError(f"{db_json} should hold an object keyed by SQL file name; re-extract the archive")
         # The site's own database first, then the others in file order.
         for name in sorted(raw, key=lambda n: n != SITE_DUMP):
+            if not isinstance(raw[name], dict):
+                raise SitepackError(f"{db_json} is damaged: the entry {name!r} is not an object; "
+                                    f"re-extract the archive")
             entry = dict(raw[name])
             entry.setdefault("sqlfile", name)
             databases[name] = entry

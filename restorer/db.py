@@ -19,6 +19,16 @@ _ACCESS_DENIED = {1044, 1045, 1698}
 _UNKNOWN_DATABASE = 1049
 _CANNOT_CONNECT = {2002, 2003, 2005, 2006, 2013}
 _LOOPBACK = {"localhost", "::1"}
+# A connection that was open and is gone: the server went away, restarted, or killed it.
+CONNECTION_LOST = frozenset({2006, 2013, 2055})
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says an open connection to the server is gone (pymysql answers a
+    query on a connection it already saw closed with ``InterfaceError``)."""
+    if isinstance(exc, pymysql.err.InterfaceError):
+        return True
+    return isinstance(exc, pymysql.err.OperationalError) and bool(exc.args) and exc.args[0] in CONNECTION_LOST
 
 
 @dataclasses.dataclass

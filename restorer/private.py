@@ -17,8 +17,11 @@ the whole path). Inside, the bundle's ``installation/X`` is ``X``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import SitepackError
@@ -58,3 +61,25 @@ def make_private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)
     return path
+
+
+@contextlib.contextmanager
+def restore_lock(site_root: Path, private: Path) -> Iterator[None]:
+    """Holds the one lock of the restore into ``site_root`` (an extraction, a headless
+    restore, a wizard request that changes something), refused at once with a clear
+    message while another process holds it: two restores into one folder would write the
+    same files and import into the same tables. The lock file lies beside the private
+    folder (which finishing removes), never in the site."""
+    lock_path = private.with_name(private.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SitepackError(
+                f"another restore into {site_root} is running (an extraction, a headless restore "
+                f"or a wizard's step): wait for it to finish, or stop it, then run this again") from None
+        yield
+    finally:
+        os.close(fd)

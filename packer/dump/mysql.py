@@ -47,7 +47,7 @@ from pathlib import Path
 import pymysql
 import pymysql.cursors
 
-from restorer.db import DbConnectionInfo, close_quietly, ordering_keys
+from restorer.db import DbConnectionInfo, close_quietly, connection_lost, ordering_keys
 from restorer.dbimport.sqltext import quote_ident
 from restorer.errors import DatabaseError
 
@@ -273,8 +273,8 @@ class Dumper:
         if self._finished:
             return True
         started = time.monotonic()
-        self._open()
         try:
+            self._open()
             while self._item < len(self._plan):
                 self._step()
                 if budget_seconds is not None and time.monotonic() - started >= budget_seconds \
@@ -283,6 +283,11 @@ class Dumper:
                     return False
         except pymysql.err.MySQLError as exc:
             self.close()
+            if connection_lost(exc):
+                raise DatabaseError(f"The database server at {self.conn_info.where} closed the "
+                                    f"connection while dumping {self._current_name()} (it was "
+                                    f"restarted, or the connection was killed): check that it runs "
+                                    f"(its log says why), then back up again") from None
             raise DatabaseError(f"Dumping {self._current_name()} from database "
                                 f"{self.database!r} at {self.conn_info.where} failed: "
                                 f"{exc.args[-1]}. Check that the database user may read it.") from None

@@ -45,6 +45,9 @@ from .start import new_backup
 from .state import STATE_VERSION, JobState
 
 _PRIVATE_FILE_MODE = 0o600
+# A pending backup whose state was saved this recently is taken as running: the web UI
+# steps it one request at a time, so between two requests nobody holds its lock.
+RUNNING_SECONDS = 60.0
 
 
 @dataclasses.dataclass
@@ -80,6 +83,10 @@ def _user_message(exc: BaseException) -> str:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return (f"the disk is full{where}: free some space or choose an output directory "
                     f"on another disk (--output-dir), then run the backup again")
+        if exc.errno == errno.EFBIG:
+            return (f"a file grew larger than this system allows{where} (a file size limit such "
+                    f"as ulimit -f, or the file system's largest file): choose a smaller part size "
+                    f"(--part-size) or an output directory on another disk, then run the backup again")
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return (f"permission denied writing{where}: make that folder writable for this "
                     f"user or choose another output directory (--output-dir)")
@@ -132,6 +139,7 @@ class BackupJob:
         try:
             with records.creating(**new.record_fields()) as record:
                 _clear_unrecorded_start(record.id)
+                _refuse_while_running(settings.profile.name, record.id)
                 archive = Path(settings.archive)
                 if archive_name_taken(archive):  # checked once a killed start's parts are gone
                     raise SitepackError(f"{archive} already exists: choose another name (--name) "
@@ -421,10 +429,12 @@ class BackupJob:
         message = _user_message(exc)
         if self.log is None:
             self.log = BackupLog(log_path_for(self.id), state.settings.profile.log_level)
+        left = self._discard_archive()
+        if left:
+            message = f"{message}; {left}"
         self.log.error(f"backup failed: {message}")
         if not isinstance(exc, (SitepackError, OSError)):
             self.log.error("".join(traceback.format_exception(exc)))
-        self._discard_archive()
         if state.offsite.uploads:
             self._domain("upload").discard()
         for domain in self._domains.values():
@@ -442,8 +452,10 @@ class BackupJob:
         self.log.close()
         return self.report()
 
-    def _discard_archive(self) -> None:
-        """Deletes every part and sidecar of the unfinished archive."""
+    def _discard_archive(self) -> str | None:
+        """Deletes every part and sidecar of the unfinished archive; says what it could not
+        delete (a folder that became unwritable), which none of them looks complete: the
+        archive's real name is given to the last part only when it is."""
         writer = self.writer
         if writer is None and self.state.checkpoints.writer:
             try:
@@ -457,8 +469,13 @@ class BackupJob:
                 pass
         self.writer = None
         # A kill during close may have left the complete archive: "closing" keeps it.
-        remove_unfinished(Path(self.state.settings.archive),
-                          keep_final=self.state.phase == "closing")
+        archive = Path(self.state.settings.archive)
+        try:
+            remove_unfinished(archive, keep_final=self.state.phase == "closing")
+        except OSError as exc:
+            return (f"its unfinished parts could not be deleted ({exc.strerror}): delete "
+                    f"{archive.parent / archive.stem}.* by hand")
+        return None
 
     def abandon(self) -> StepReport:
         """Stops an unfinished backup for good: parts deleted, record failed."""
@@ -484,6 +501,41 @@ def _clear_unrecorded_start(backup_id: int) -> None:
         remove_unfinished(Path(archive), keep_final=True)  # the final name comes at the end only
     log_path_for(backup_id).unlink(missing_ok=True)
     shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def _refuse_while_running(profile: str, new_id: int) -> None:
+    """Refuses a second backup of ``profile`` while one is running (its lock held, or its
+    state saved within ``RUNNING_SECONDS``): two would race for the same output names and
+    double the load on the site. Called inside ``records.creating``, so two starts at the
+    same moment are serialised and the second sees the first."""
+    for record in records.list_records():
+        if record.status != "pending" or record.profile != profile or record.id == new_id:
+            continue
+        state = _state_path(record.id)
+        try:
+            idle = time.time() - state.stat().st_mtime
+        except FileNotFoundError:  # killed before its first state: nothing runs
+            continue
+        if idle < RUNNING_SECONDS or _lock_held(state.parent / "lock"):
+            raise SitepackError(
+                f"backup #{record.id} of profile {profile!r} is already running (last step "
+                f"{idle:.0f} s ago): wait for it to finish, or stop it (sitepack backups delete "
+                f"{record.id}); if it was interrupted, resume it (sitepack backup --resume {record.id})")
+
+
+def _lock_held(lock: Path) -> bool:
+    """Whether a process is stepping the backup whose lock file is ``lock`` right now."""
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def run_to_completion(job: BackupJob, on_report: Callable[[StepReport], None] | None = None

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pymysql
 
-from restorer.db import DbConnectionInfo, close_quietly
+from restorer.db import CONNECTION_LOST, DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
 
 from .collations import CollationMapper
@@ -42,11 +42,27 @@ EXISTING_MODES = ("drop", "backup", "drop_prefix", "drop_all")
 STATE_FORMAT = 2
 #: How long a resume waits for the killed run's server thread to end (seconds).
 _PREVIOUS_THREAD_WAIT = 60.0
-_GONE = {2006, 2013, 2055}
 _ALREADY_EXISTS = {1050, 1304, 1359}
 _COMMIT_EVERY = 16 << 20  # bytes of INSERTs per transaction when no budget ends it sooner
 _SESSION = ("SET SESSION foreign_key_checks = 0, SESSION unique_checks = 0, "
             "SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO', SESSION time_zone = '+00:00'")
+#: How long a statement waits for a lock another connection holds on its table before the
+#: import stops with an error naming it (MariaDB's own default for a table lock is a day:
+#: the import would look hung).
+LOCK_WAIT_SECONDS = 60
+#: How long a lost connection is retried (a server restart) before the import stops.
+RECONNECT_SECONDS = 30
+_ADVICE = {
+    1205: " Another connection holds a lock on this table (SHOW PROCESSLIST shows it): let it "
+          "finish or end it, then retry.",
+    1290: " The server is read-only (read_only=ON: a replica, or a host in maintenance): restore "
+          "into a writable server.",
+}
+
+
+def _refusal_advice(exc: pymysql.err.MySQLError) -> str:
+    """What to do about the server's refusal ``exc``, when its code says more than its text."""
+    return _ADVICE.get(exc.args[0] if exc.args else None, "")
 
 
 def part_names(sqlfile: str, parts: int) -> list[str]:
@@ -118,6 +134,7 @@ class Importer:
         self._part = self._offset = self._statements = 0
         self._prepared = False
         self._finished = False
+        self._preparing: str | None = None  # the statement of _prepare under way
         if _state is not None:
             self._part, self._offset = _state["part"], _state["offset"]
             self._statements = _state["statements"]
@@ -145,15 +162,34 @@ class Importer:
             try:
                 return self._run(started, budget_seconds)
             except pymysql.err.OperationalError as exc:
-                if exc.args[0] not in _GONE or retried_at == (self._part, self._offset):
+                if exc.args[0] not in CONNECTION_LOST:
+                    statement = f" The statement: {self._preparing}" if self._preparing else ""
+                    raise DatabaseError(f"The database at {self.conn_info.where} refused a statement "
+                                        f"of the import ({self._where()}): {exc.args[-1]}."
+                                        f"{_refusal_advice(exc)}{statement}") from None
+                if retried_at == (self._part, self._offset) or not self._server_answers():
                     raise DatabaseError(f"The database server at {self.conn_info.where} "
                                         f"closed the connection during the import "
                                         f"({self._where()}): {exc.args[-1]}. Check the "
                                         f"server's log, then retry.") from None
-                # Server gone away: reconnect and redo from the last committed position.
+                # Server gone away (killed connection, restart): redo from the last
+                # committed position on a new connection.
                 retried_at = (self._part, self._offset)
-                self._close()
                 self._resumed_now = True
+
+    def _server_answers(self) -> bool:
+        """Closes the lost connection and waits up to ``RECONNECT_SECONDS`` for the server
+        to take a new one (a restart takes seconds)."""
+        self._close()
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        while True:
+            try:
+                close_quietly(self.conn_info.connect())
+                return True
+            except DatabaseError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(1.0)
 
     def state(self) -> dict:
         return {"format": STATE_FORMAT, "connection": self.conn_info.to_public_dict(),
@@ -182,6 +218,8 @@ class Importer:
         self._conn = self.conn_info.connect(autocommit=True)
         with self._conn.cursor() as cur:
             cur.execute(_SESSION)
+            cur.execute(f"SET SESSION lock_wait_timeout = {int(LOCK_WAIT_SECONDS)}, "
+                        f"SESSION innodb_lock_wait_timeout = {int(LOCK_WAIT_SECONDS)}")
             cur.execute("SELECT CONNECTION_ID()")
             self._connection_id = int(cur.fetchone()[0])
             cur.execute("SELECT @@max_allowed_packet")
@@ -283,7 +321,7 @@ class Importer:
         try:
             self._conn.query(statement)
         except pymysql.err.OperationalError as exc:
-            if exc.args[0] in _GONE:
+            if exc.args[0] in CONNECTION_LOST:
                 raise
             self._fail(exc, part, offset, statement, tolerate_exists)
         except pymysql.err.MySQLError as exc:
@@ -294,8 +332,8 @@ class Importer:
             return  # created just before the previous process was killed
         self._conn.rollback()
         raise DatabaseError(f"The database refused the statement at byte {offset} of "
-                            f"{self.names[part]}: {exc.args[-1]}. The statement begins: "
-                            f"{_excerpt(statement)}") from None
+                            f"{self.names[part]}: {exc.args[-1]}.{_refusal_advice(exc)} The statement "
+                            f"begins: {_excerpt(statement)}") from None
 
     def _raise_packet_limit(self, needed: int, part: int, offset: int, statement: bytes) -> None:
         """Raises the server's limit when allowed (new sessions see it), else explains."""
@@ -402,19 +440,24 @@ class Importer:
                     backup = "bak_" + name[len(prefix):]
                     if backup in present and backup != name:
                         self._drop(cur, backup, present[backup])
-                    cur.execute(f"RENAME TABLE {quote_ident(name)} TO {quote_ident(backup)}")
+                    self._prepare_sql(cur, f"RENAME TABLE {quote_ident(name)} TO {quote_ident(backup)}")
             for name in sorted(doomed, key=lambda n: present[n] != "VIEW"):
                 self._drop(cur, name, present[name])
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (sqlfile VARCHAR(190) "
-                        f"PRIMARY KEY, part INT NOT NULL, `offset` BIGINT NOT NULL, "
-                        f"statements BIGINT NOT NULL, rows_table VARCHAR(192) NULL, "
-                        f"rows_part INT NULL, rows_offset BIGINT NULL, rows_statements BIGINT NULL, "
-                        f"table_rows BIGINT NULL, connection_id BIGINT NULL) ENGINE=InnoDB")
+            self._prepare_sql(cur, f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (sqlfile VARCHAR(190) "
+                                   f"PRIMARY KEY, part INT NOT NULL, `offset` BIGINT NOT NULL, "
+                                   f"statements BIGINT NOT NULL, rows_table VARCHAR(192) NULL, "
+                                   f"rows_part INT NULL, rows_offset BIGINT NULL, rows_statements BIGINT NULL, "
+                                   f"table_rows BIGINT NULL, connection_id BIGINT NULL) ENGINE=InnoDB")
+        self._preparing = None
         self._save_position()
 
-    @staticmethod
-    def _drop(cur, name: str, kind: str) -> None:
-        cur.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {quote_ident(name)}")
+    def _drop(self, cur, name: str, kind: str) -> None:
+        self._prepare_sql(cur, f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {quote_ident(name)}")
+
+    def _prepare_sql(self, cur, sql: str) -> None:
+        """Runs one statement of ``_prepare``, kept in ``_preparing`` for the error a refusal gives."""
+        self._preparing = sql[:200]
+        cur.execute(sql)
 
     def _finish(self) -> None:
         with self._conn.cursor() as cur:

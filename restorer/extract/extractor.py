@@ -70,7 +70,7 @@ from restorer.extract.textsafe import shown_name
 from restorer.extract.verify import ManifestComparison, Observed, observe
 from restorer.formats import MANIFEST_PATH, open_archive
 from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
-from restorer.private import make_private_dir
+from restorer.private import make_private_dir, restore_lock
 from restorer.privatefile import write_private_json
 from restorer.progress import Progress
 
@@ -377,17 +377,26 @@ class Extractor:
 
     def _write_error(self, failure: WriteFailure) -> ArchiveError:
         """A ``WriteFailure`` as the message a user can act on."""
-        path = shown_name(os.path.relpath(failure.filename, self._root)) if failure.filename else "a file"
+        relative = os.path.relpath(failure.filename, self._root) if failure.filename else None
+        if relative is None:
+            where = f"a file into {self.dest}"
+        elif relative.startswith(".."):  # a private entry, outside the target: named in full
+            where = shown_name(failure.filename)
+        else:
+            where = f"{shown_name(relative)} into {self.dest}"
         if failure.step == "rename" and failure.errno == errno.EISDIR:
-            return UnsafeEntryError(f"cannot extract {path!r}: a directory with that name "
+            return UnsafeEntryError(f"cannot extract {shown_name(relative or '')!r}: a directory with that name "
                                     "already exists in the target folder")
         advice = {errno.ENOSPC: "free some space or extract somewhere else",
                   errno.EDQUOT: "free some space or extract somewhere else",
                   errno.EACCES: "check the permissions of the target folder",
                   errno.EPERM: "check the permissions of the target folder",
-                  errno.EROFS: "extract into a writable folder"}.get(failure.errno,
+                  errno.EROFS: "extract into a writable folder",
+                  errno.EFBIG: "the file is larger than this system allows (a file size limit such as "
+                               "ulimit -f, or the file system's largest file): raise the limit or "
+                               "extract onto another file system"}.get(failure.errno,
                                                                      "check the target folder")
-        return TargetWriteError(f"cannot write {path} into {self.dest}: {failure.strerror}; "
+        return TargetWriteError(f"cannot write {where}: {failure.strerror}; "
                                 f"{advice}, then extract again")
 
     # -- per entry ---------------------------------------------------------------------
@@ -555,6 +564,11 @@ def extract(archive: Path | str, dest: Path | str, *, password: str | None = Non
 def extract_reader(reader: ArchiveReader, dest: Path | str, *, progress: Progress | None = None,
                    server_files_as_bak: bool | str = False,
                    private_dir: Path | None = None) -> ExtractReport:
-    """Like ``extract`` for an archive already opened."""
-    return Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak,
-                     private_dir=private_dir).run(reader)
+    """Like ``extract`` for an archive already opened; with a private folder (a restore),
+    under the restore's lock (``private.restore_lock``)."""
+    extractor = Extractor(dest, progress=progress, server_files_as_bak=server_files_as_bak,
+                          private_dir=private_dir)
+    if private_dir is None:
+        return extractor.run(reader)
+    with restore_lock(Path(dest), Path(private_dir)):
+        return extractor.run(reader)

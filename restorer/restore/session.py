@@ -31,6 +31,7 @@ from restorer.replace.plan import expand_rows
 from . import install_password
 from .answers import HTACCESS_MODES, DbAnswers, secret
 from restorer.dbimport.sqltext import quote_ident
+from restorer.private import restore_lock
 from restorer.privatefile import write_private_json
 
 if TYPE_CHECKING:  # finish.py (and the extractor it reads) loads when the restore finishes
@@ -586,6 +587,12 @@ def run_headless(site_root: Path, answers: dict, report: Callable[[str], None],
         raise SitepackError("answers.finish must be an object like {\"remove_installation\": true, "
                             "\"keep_archive\": false}")
     session = RestoreSession(site_root, private_dir)
+    with restore_lock(session.bundle.site_root, session.bundle.private):
+        return _run_headless(session, answers, finish_answers, report)
+
+
+def _run_headless(session: RestoreSession, answers: dict, finish_answers: dict,
+                  report: Callable[[str], None]) -> int:
     bundle = session.bundle
     note = moved_note(bundle)
     if note:

@@ -10,6 +10,7 @@ from restorer.restore.answers import EXISTING_MODES, HTACCESS_MODES
 from restorer.restore.session import RestoreSession
 
 from ..errors import SitepackError
+from ..private import restore_lock
 from .auth import refuse_when_closed
 
 bp = Blueprint("pages", __name__)
@@ -28,7 +29,9 @@ def writing():
     under the lock) to be still open: a request that waited for a running finish is refused."""
     with current_app.extensions["lock"]:
         refuse_when_closed()
-        yield
+        bundle = restore().bundle
+        with restore_lock(bundle.site_root, bundle.private):
+            yield
 
 
 def render(template: str, step: str, **context):

@@ -12,6 +12,13 @@ from restorer.extract.verify import verify
 
 # Akeeba's default filters: these folders are kept, their contents are not.
 SKIPPED_CONTENTS = ("cache", "tmp", "administrator/cache", "administrator/logs")
+# Files that differ between any two backups of one site: ids, dates, and the manifest's
+# mtimes of them.
+PER_BACKUP = ("installation/extrainfo.json", "installation/README.html",
+              "installation/sitepack-manifest.jsonl")
+# The restorer runtime is copied from the live source tree, which may change between two
+# backups while other work goes on; its presence is checked, not its bytes.
+RUNTIME = ("installation/restorer", "installation/templates", "installation/vendor")
 
 
 def tree(root: Path, *, skip_contents=(), skip=()) -> dict[str, tuple]:
@@ -40,6 +47,11 @@ def tree(root: Path, *, skip_contents=(), skip=()) -> dict[str, tuple]:
             elif name != "error_log":
                 out[rel] = ("f", full.read_bytes(), stat.S_IMODE(st.st_mode))
     return out
+
+
+def backup_tree(extracted: Path) -> dict[str, tuple]:
+    """``tree`` of an extracted backup without what differs between two backups of one site."""
+    return tree(extracted, skip_contents=RUNTIME, skip=PER_BACKUP)
 
 
 def site_expected(root: Path, *, output="sitepack-backups") -> dict[str, tuple]:
