@@ -23,13 +23,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from packer.drill.dbserver import free_port
+
 from .php import ensure_php
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class LoopbackServer:

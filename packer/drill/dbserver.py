@@ -1,0 +1,118 @@
+"""A private MariaDB server in a folder of its own, on a free loopback port, stopped by PID.
+
+The drill's throwaway database lives here when the user names no server of their own
+(``harness/mariadb.py`` starts its test servers with the same code). ``--no-defaults``:
+nothing of the machine's configuration leaks in; root is reachable only through the
+private socket, and the drill's own user through 127.0.0.1 with a random password that
+is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pymysql
+
+USER = "sitepack"
+
+
+def available() -> bool:
+    """Whether this machine can start a private server (``mariadbd`` and its installer)."""
+    return bool(shutil.which("mariadbd") or _sbin("mariadbd")) and bool(shutil.which("mariadb-install-db"))
+
+
+def _sbin(name: str) -> str | None:
+    path = Path("/usr/sbin") / name
+    return str(path) if path.is_file() else None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now at ``host``."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class PrivateServer:
+    def __init__(self, base: Path, port: int, password: str, process: subprocess.Popen):
+        self.base = base
+        self.port = port
+        self.password = password
+        self.process = process
+        self.socket = base / "mysqld.sock"
+
+    @classmethod
+    def start(cls, base: Path, *, timeout: float = 60.0, extra_args: tuple[str, ...] = ()) -> "PrivateServer":
+        """Initialises ``base/data`` when new, starts the server, creates the TCP user."""
+        base = Path(base)
+        datadir = base / "data"
+        base.mkdir(parents=True, exist_ok=True)
+        as_root = ("--user=root",) if os.geteuid() == 0 else ()
+        if not (datadir / "mysql").is_dir():
+            result = subprocess.run(
+                ["mariadb-install-db", "--no-defaults", *as_root, f"--datadir={datadir}",
+                 "--skip-test-db", "--auth-root-authentication-method=socket"],
+                capture_output=True, text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"mariadb-install-db failed:\n{result.stdout}\n{result.stderr}")
+        # A private tmpdir: the server's temporary tables must not share /tmp with others.
+        (base / "tmp").mkdir(exist_ok=True)
+        port = free_port()
+        with open(base / "mariadbd.log", "ab") as log:
+            process = subprocess.Popen(
+                [shutil.which("mariadbd") or _sbin("mariadbd") or "mariadbd", "--no-defaults", *as_root,
+                 f"--datadir={datadir}", f"--socket={base / 'mysqld.sock'}",
+                 f"--pid-file={base / 'mysqld.pid'}", f"--port={port}", "--bind-address=127.0.0.1",
+                 f"--tmpdir={base / 'tmp'}", "--character-set-server=utf8mb4",
+                 "--collation-server=utf8mb4_unicode_ci", "--max-allowed-packet=64M",
+                 "--innodb-buffer-pool-size=256M", "--innodb-flush-log-at-trx-commit=2",
+                 "--skip-log-bin", *extra_args],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        server = cls(base, port, secrets.token_urlsafe(18), process)
+        try:
+            server._wait_ready(timeout)
+            server._create_user()
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = (self.base / "mariadbd.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"mariadbd exited with code {self.process.returncode}:\n{tail}")
+            try:
+                self.root_connection().close()
+                return
+            except pymysql.err.OperationalError:
+                time.sleep(0.1)
+        raise RuntimeError(f"mariadbd did not become ready within {timeout:.0f}s "
+                           f"(log: {self.base / 'mariadbd.log'})")
+
+    def root_connection(self, database: str | None = None) -> pymysql.connections.Connection:
+        return pymysql.connect(unix_socket=str(self.socket), user="root", database=database,
+                               charset="utf8mb4", autocommit=True)
+
+    def _create_user(self) -> None:
+        with self.root_connection() as conn, conn.cursor() as cur:
+            for host in ("127.0.0.1", "localhost"):
+                cur.execute(f"CREATE USER IF NOT EXISTS %s@'{host}' IDENTIFIED BY %s", (USER, self.password))
+                cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO %s@'{host}' WITH GRANT OPTION", (USER,))
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
