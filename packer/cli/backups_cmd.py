@@ -6,6 +6,7 @@ import click
 
 from packer import records
 from packer.engine import delete_backup
+from packer.drill.record import summary as drill_summary
 from packer.logs import read_log
 from restorer.progress import human_size
 
@@ -46,6 +47,7 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
     ]
     if r.error:
         lines.append(("error", r.error))
+    lines.append(("drill", drill_summary(r.id) or "never drilled (sitepack drill --backup ID)"))
     for key, value in lines:
         click.echo(f"{key + ':':16}{value}")
     for path in r.part_paths():

@@ -4,6 +4,7 @@ drilled into a private MariaDB or the test server, pages served by real PHP."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -175,7 +176,7 @@ def test_a_real_wordpress_drills_green_with_its_pages_compared_to_the_live_site(
         result, report = drill_with(mariadb, str(archive))
     assert result.returncode == 0, report
     pages = report["pages"]
-    assert len(pages) > 3 and all(page["status"] == 200 and page["title"] for page in pages)
+    assert len(pages) >= 3 and all(page["status"] == 200 and page["title"] for page in pages)
     assert all(page["live"].startswith("on the live site: HTTP 200") for page in pages)
     assert report["database"].startswith("database verified:") and report["mails"] == 0
     assert drill_leftovers(sitepack_home) == [] and drill_databases(mariadb) == []
@@ -196,3 +197,26 @@ def test_a_wordpress_whose_configuration_makes_php_fail_drills_red(wordpress_fac
     assert any("settings-lost-in-the-move.php" in problem and "PHP Fatal error" in problem
                for problem in home["problems"])
     assert report["database"].startswith("database verified:")
+
+
+def test_a_drill_true_profile_drills_every_backup_and_manage_backups_shows_it(mariadb, tmp_path, sitepack_home):
+    from packer.web import create_app
+    from packer.web.login import LoginPassword
+    from tests.web.web_login import PASSWORD, log_in
+
+    db = mariadb.create_database()
+    site = build_demo_site(tmp_path / "site", db)
+    assert sitepack("profiles", "set", "drilled", "drill=true").returncode == 0
+    result = sitepack("backup", str(site.root), "--profile", "drilled", "--output-dir", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("drill: "))
+    assert line.startswith("drill: restorable: verified ") and line.endswith(" 12 tables, 1 pages")
+    record_id = re.search(r"^record: #(\d+)$", result.stdout, re.M).group(1)
+    shown = sitepack("backups", "show", record_id).stdout
+    assert f"drill:          {line[len('drill: '):]}" in shown
+    login = LoginPassword()
+    login.set(PASSWORD)
+    client = create_app(site.root, password=login).test_client()
+    log_in(client)
+    assert line[len("drill: "):] in client.get("/manage/").text
+    mariadb.drop_database(db.database)
