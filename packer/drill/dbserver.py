@@ -13,12 +13,13 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pymysql
+
+from .loopback import free_port
 
 USER = "sitepack"
 
@@ -31,13 +32,6 @@ def available() -> bool:
 def _sbin(name: str) -> str | None:
     path = Path("/usr/sbin") / name
     return str(path) if path.is_file() else None
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now at ``host``."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 class PrivateServer:
@@ -55,15 +49,16 @@ class PrivateServer:
         datadir = base / "data"
         base.mkdir(parents=True, exist_ok=True)
         as_root = ("--user=root",) if os.geteuid() == 0 else ()
+        # A private tmpdir: the server's temporary tables must not share /tmp with others.
+        (base / "tmp").mkdir(exist_ok=True)
         if not (datadir / "mysql").is_dir():
             result = subprocess.run(
                 ["mariadb-install-db", "--no-defaults", *as_root, f"--datadir={datadir}",
-                 "--skip-test-db", "--auth-root-authentication-method=socket"],
+                 f"--tmpdir={base / 'tmp'}", "--skip-test-db", "--auth-root-authentication-method=socket"],
                 capture_output=True, text=True)
             if result.returncode != 0:
-                raise RuntimeError(f"mariadb-install-db failed:\n{result.stdout}\n{result.stderr}")
-        # A private tmpdir: the server's temporary tables must not share /tmp with others.
-        (base / "tmp").mkdir(exist_ok=True)
+                errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line]
+                raise RuntimeError(f"mariadb-install-db failed: {'; '.join(errors[-3:]) or result.returncode}")
         port = free_port()
         with open(base / "mariadbd.log", "ab") as log:
             process = subprocess.Popen(

@@ -20,16 +20,13 @@ import html
 import http.client
 import os
 import re
-import signal
 import shutil
-import socket
 import subprocess
-import time
 import urllib.parse
 from pathlib import Path
 from typing import Callable
 
-from .dbserver import free_port
+from .loopback import free_port, stop_group, wait_listening
 
 MAX_PAGES = 12
 _TIMEOUT = 30.0
@@ -105,26 +102,12 @@ class SandboxedPhp:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, env=env, cwd=self.docroot,
                                             start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"php -S exited on start: "
-                                   f"{(self.folder / 'php-server.log').read_text(errors='replace')[-500:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"php -S did not listen on 127.0.0.1:{self.port} within {timeout:.0f} s")
+        wait_listening(self.process, "127.0.0.1", self.port, name="php -S",
+                       log=self.folder / "php-server.log", timeout=timeout)
+        return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process)
 
     def fatal_errors(self, seen: int) -> tuple[list[str], int]:
         """Fatal errors logged after byte ``seen`` of the error log, and the log's new end."""
