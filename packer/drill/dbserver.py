@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,6 +23,9 @@ import pymysql
 from .loopback import free_port
 
 USER = "sitepack"
+# A Unix socket's path holds at most 107 bytes; a deeper data folder gets its socket in a
+# short private folder of its own in the temp directory.
+_SOCKET_PATH_MAX = 100
 
 
 def available() -> bool:
@@ -35,12 +39,12 @@ def _sbin(name: str) -> str | None:
 
 
 class PrivateServer:
-    def __init__(self, base: Path, port: int, password: str, process: subprocess.Popen):
+    def __init__(self, base: Path, port: int, password: str, process: subprocess.Popen, socket: Path):
         self.base = base
         self.port = port
         self.password = password
         self.process = process
-        self.socket = base / "mysqld.sock"
+        self.socket = socket
 
     @classmethod
     def start(cls, base: Path, *, timeout: float = 60.0, extra_args: tuple[str, ...] = ()) -> "PrivateServer":
@@ -60,17 +64,20 @@ class PrivateServer:
                 errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line]
                 raise RuntimeError(f"mariadb-install-db failed: {'; '.join(errors[-3:]) or result.returncode}")
         port = free_port()
+        socket = base / "mysqld.sock"
+        if len(str(socket)) > _SOCKET_PATH_MAX:
+            socket = Path(tempfile.mkdtemp(prefix="sitepack-db-")) / "mysqld.sock"
         with open(base / "mariadbd.log", "ab") as log:
             process = subprocess.Popen(
                 [shutil.which("mariadbd") or _sbin("mariadbd") or "mariadbd", "--no-defaults", *as_root,
-                 f"--datadir={datadir}", f"--socket={base / 'mysqld.sock'}",
+                 f"--datadir={datadir}", f"--socket={socket}",
                  f"--pid-file={base / 'mysqld.pid'}", f"--port={port}", "--bind-address=127.0.0.1",
                  f"--tmpdir={base / 'tmp'}", "--character-set-server=utf8mb4",
                  "--collation-server=utf8mb4_unicode_ci", "--max-allowed-packet=64M",
                  "--innodb-buffer-pool-size=256M", "--innodb-flush-log-at-trx-commit=2",
                  "--skip-log-bin", *extra_args],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        server = cls(base, port, secrets.token_urlsafe(18), process)
+        server = cls(base, port, secrets.token_urlsafe(18), process, socket)
         try:
             server._wait_ready(timeout)
             server._create_user()
@@ -111,3 +118,5 @@ class PrivateServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.socket.parent != self.base:
+            shutil.rmtree(self.socket.parent, ignore_errors=True)

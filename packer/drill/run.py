@@ -180,8 +180,9 @@ def _run(archive, password, db, check_pages, earlier, report: DrillReport, held:
     elif report.database.startswith("database not verified"):
         report.unchecked.append(report.database)
     report.tables, report.rows = _counts(report.database)
-    report.problems += [line[len("WARNING: "):] for line in lines
-                        if line.startswith("WARNING: ") and "NOT verified" not in line]
+    # The restore's own warnings (a collation downgraded on this server...) are told, not failed.
+    report.notes += [line[len("WARNING: "):] for line in lines
+                     if line.startswith("WARNING: ") and "NOT verified" not in line]
     if php is None:
         report.unchecked.append("pages: " + ("not asked for" if not check_pages else "PHP is not installed"))
         return
@@ -236,6 +237,7 @@ class _Resources:
             self.marker["mariadbd"] = None
             self.server = dbserver.PrivateServer.start(self.folder / "mariadb")
             self.marker["mariadbd"] = self.server.process.pid
+            self.marker["socket_dir"] = str(self.server.socket.parent)
             target = DbTarget("127.0.0.1", self.server.port, dbserver.USER, self.server.password)
         self.marker["database"] = {**target.public(), "database": name}
         self._save()
@@ -345,6 +347,9 @@ def cleanup_leftovers(db: DbTarget | None = None) -> list[str]:
             _wait_gone(pid)
             name = {marker.get("php"): "php", marker.get("mariadbd"): "mariadbd"}.get(pid, "php worker")
             done.append(f"stopped the {name} process {pid} of a killed drill")
+        socket_dir = Path(marker.get("socket_dir") or folder)
+        if socket_dir != folder / "mariadb" and socket_dir.name.startswith("sitepack-db-"):
+            shutil.rmtree(socket_dir, ignore_errors=True)
         database = marker.get("database")
         if database and not marker.get("mariadbd"):
             if db is not None and (db.host, db.port, db.user) == (database["host"], database["port"], database["user"]):

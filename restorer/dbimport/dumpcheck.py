@@ -5,7 +5,10 @@ checksum equal to what the dumper recorded (``checksums.py``, docs/FORMAT-CHECKS
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
+
+from restorer.bundle import DATABASES_JSON, INSTALLATION, SQL_DIR
 
 from .checksums import TableSums, insert_rows, read_record
 from .importer import _insert_target, _is_insert, part_names
@@ -86,7 +89,6 @@ class DumpCopy:
         self._file = None
 
     def __call__(self, entry):
-        from restorer.bundle import INSTALLATION, SQL_DIR
         head = f"{INSTALLATION}/{SQL_DIR}/"
         name = entry.path[len(head):] if entry.path.startswith(head) else ""
         if not name or "/" in name or name.startswith("."):
@@ -102,9 +104,6 @@ class DumpCopy:
 
     def check(self) -> list[tuple[bool, str]]:
         """(consistent, one line) per dump of the archive; empty when it holds no database."""
-        import json
-
-        from restorer.bundle import DATABASES_JSON
         self.close()
         listing = self.folder / DATABASES_JSON
         if not listing.is_file():
