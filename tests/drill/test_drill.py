@@ -220,3 +220,67 @@ def test_a_drill_true_profile_drills_every_backup_and_manage_backups_shows_it(ma
     log_in(client)
     assert line[len("drill: "):] in client.get("/manage/").text
     mariadb.drop_database(db.database)
+
+
+# Runs on every page of the drilled copy: every way the site's own PHP could mail or call out.
+_CALLS_OUT = """<?php
+add_action('wp_loaded', function () {
+    $target = 'http://127.0.0.1:%(port)d/called-out';
+    $tries = [
+        'wp_remote_get' => function () use ($target) { return wp_remote_get($target); },
+        'file_get_contents' => function () use ($target) { return file_get_contents($target); },
+        'fsockopen' => function () { return fsockopen('127.0.0.1', %(port)d); },
+        'stream_socket_client' => function () { return stream_socket_client('tcp://127.0.0.1:%(port)d'); },
+        'curl' => function () use ($target) { $c = curl_init($target); return curl_exec($c); },
+        'wp_mail' => function () { return wp_mail('owner@example.org', 'drill mail', 'must not leave'); },
+        'mail' => function () { return mail('owner@example.org', 'raw mail', 'must not leave'); },
+    ];
+    foreach ($tries as $try) {
+        try { @$try(); } catch (\\Throwable $e) { }
+    }
+});
+"""
+
+
+@pytest.mark.proof("security", "the drilled copy's own PHP mails, calls a URL, opens sockets, curls, on every page")
+def test_the_drilled_copy_sends_no_mail_and_reaches_no_host_and_the_live_database_is_untouched(
+        wordpress_factory, mariadb, tmp_path, proof):
+    import socket
+    import threading
+
+    from harness.compare import table_hashes
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    reached: list = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                reached.append(listener.accept()[0].recv(200))
+            except OSError:
+                pass
+    watcher = threading.Thread(target=accept)
+    watcher.start()
+    try:
+        origin = wordpress_factory(tmp_path / "site", f"http://127.0.0.1:{free_port()}")
+        plugins = origin.root / "wp-content" / "mu-plugins"
+        plugins.mkdir(parents=True, exist_ok=True)
+        (plugins / "calls-out.php").write_text(_CALLS_OUT % {"port": listener.getsockname()[1]})
+        archive = backup(origin, tmp_path / "out", "jpa")
+        with origin.db.connect() as conn:
+            before = table_hashes(conn, origin.prefix)
+        result, report = drill_with(mariadb, str(archive))
+        with origin.db.connect() as conn:
+            assert table_hashes(conn, origin.prefix) == before
+    finally:
+        stop.set()
+        watcher.join()
+        listener.close()
+    assert result.returncode == 0, report
+    assert reached == []
+    assert report["mails"] >= 2 * len(report["pages"])   # wp_mail and mail() on every page, caught
+    proof.cases += 7 * len(report["pages"])
+    proof.note(f"{len(report['pages'])} pages x 7 ways out: 0 connections, {report['mails']} mails caught")

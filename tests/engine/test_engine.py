@@ -147,7 +147,8 @@ def test_database_only_backup_layout(demo, tmp_path):
     dest = check_and_extract(report.archive, tmp_path / "out")
     assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
         "installation", "installation/extrainfo.json", "installation/sitepack-manifest.jsonl",
-        "installation/sql", "installation/sql/databases.json", "installation/sql/site.sql"]
+        "installation/sql", "installation/sql/checksums.json", "installation/sql/databases.json",
+        "installation/sql/site.sql"]
     assert b"CREATE TABLE `#__users`" in _sql(dest)
 
 
