@@ -3,16 +3,19 @@ drilled into a private MariaDB or the test server, pages served by real PHP."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import os
 import signal
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
+from harness.compare import table_hashes
 from harness.demosite import build_demo_site
 from harness.webservers import free_port
 from harness.wordpress import server_for
@@ -167,21 +170,6 @@ def test_a_sigkilled_drill_leaves_nothing_after_the_next_drill_or_cleanup(demo, 
     assert sitepack("drill", "--cleanup").stdout.strip() == "nothing left behind by earlier drills"
 
 
-def test_a_real_wordpress_drills_green_with_its_pages_compared_to_the_live_site(
-        wordpress_factory, mariadb, tmp_path, sitepack_home):
-    url = f"http://127.0.0.1:{free_port()}"
-    origin = wordpress_factory(tmp_path / "site", url)
-    archive = backup(origin, tmp_path / "out", "zip")
-    with server_for(url, origin.root):
-        result, report = drill_with(mariadb, str(archive))
-    assert result.returncode == 0, report
-    pages = report["pages"]
-    assert len(pages) >= 3 and all(page["status"] == 200 and page["title"] for page in pages)
-    assert all(page["live"].startswith("on the live site: HTTP 200") for page in pages)
-    assert report["database"].startswith("database verified:") and report["mails"] == 0
-    assert drill_leftovers(sitepack_home) == [] and drill_databases(mariadb) == []
-
-
 def test_a_wordpress_whose_configuration_makes_php_fail_drills_red(wordpress_factory, mariadb, tmp_path):
     origin = wordpress_factory(tmp_path / "site", f"http://127.0.0.1:{free_port()}")
     config = origin.root / "wp-config.php"
@@ -190,7 +178,11 @@ def test_a_wordpress_whose_configuration_makes_php_fail_drills_red(wordpress_fac
     assert marker in text
     config.write_text(text.replace(marker, "require __DIR__ . '/wp-content/settings-lost-in-the-move.php';\n" + marker))
     archive = backup(origin, tmp_path / "out", "jpa")
+    with origin.db.connect() as conn:
+        before = table_hashes(conn, origin.prefix)
     result, report = drill_with(mariadb, str(archive))
+    with origin.db.connect() as conn:   # the live site's database: never touched by the drill
+        assert table_hashes(conn, origin.prefix) == before
     assert result.returncode == 1
     home = report["pages"][0]
     assert home["status"] == 500
@@ -225,12 +217,15 @@ def test_a_drill_true_profile_drills_every_backup_and_manage_backups_shows_it(ma
 # Runs on every page of the drilled copy: every way the site's own PHP could mail or call out.
 _CALLS_OUT = """<?php
 add_action('wp_loaded', function () {
-    $target = 'http://127.0.0.1:%(port)d/called-out';
+    $from = rawurlencode(home_url());   // which copy called: the live site or the drill's
+    $target = "http://127.0.0.1:%(port)d/from/$from";
+    $request = "GET /from/$from HTTP/1.0\r\n\r\n";
     $tries = [
         'wp_remote_get' => function () use ($target) { return wp_remote_get($target); },
         'file_get_contents' => function () use ($target) { return file_get_contents($target); },
-        'fsockopen' => function () { return fsockopen('127.0.0.1', %(port)d); },
-        'stream_socket_client' => function () { return stream_socket_client('tcp://127.0.0.1:%(port)d'); },
+        'fsockopen' => function () use ($request) { fwrite(fsockopen('127.0.0.1', %(port)d), $request); },
+        'stream_socket_client' => function () use ($request) {
+            fwrite(stream_socket_client('tcp://127.0.0.1:%(port)d'), $request); },
         'curl' => function () use ($target) { $c = curl_init($target); return curl_exec($c); },
         'wp_mail' => function () { return wp_mail('owner@example.org', 'drill mail', 'must not leave'); },
         'mail' => function () { return mail('owner@example.org', 'raw mail', 'must not leave'); },
@@ -243,12 +238,11 @@ add_action('wp_loaded', function () {
 
 
 @pytest.mark.proof("security", "the drilled copy's own PHP mails, calls a URL, opens sockets, curls, on every page")
-def test_the_drilled_copy_sends_no_mail_and_reaches_no_host_and_the_live_database_is_untouched(
-        wordpress_factory, mariadb, tmp_path, proof):
+def test_a_real_wordpress_drills_green_its_pages_like_the_live_sites_sending_nothing_out(
+        wordpress_factory, mariadb, tmp_path, sitepack_home, proof):
     import socket
     import threading
 
-    from harness.compare import table_hashes
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -259,9 +253,14 @@ def test_the_drilled_copy_sends_no_mail_and_reaches_no_host_and_the_live_databas
     def accept():
         while not stop.is_set():
             try:
-                reached.append(listener.accept()[0].recv(200))
+                connection = listener.accept()[0]
             except OSError:
-                pass
+                continue
+            with connection:
+                connection.settimeout(2)
+                with contextlib.suppress(OSError):
+                    reached.append(connection.recv(300))
+                    connection.sendall(b"HTTP/1.0 204 No Content\r\n\r\n")
     watcher = threading.Thread(target=accept)
     watcher.start()
     try:
@@ -269,18 +268,22 @@ def test_the_drilled_copy_sends_no_mail_and_reaches_no_host_and_the_live_databas
         plugins = origin.root / "wp-content" / "mu-plugins"
         plugins.mkdir(parents=True, exist_ok=True)
         (plugins / "calls-out.php").write_text(_CALLS_OUT % {"port": listener.getsockname()[1]})
-        archive = backup(origin, tmp_path / "out", "jpa")
-        with origin.db.connect() as conn:
-            before = table_hashes(conn, origin.prefix)
-        result, report = drill_with(mariadb, str(archive))
-        with origin.db.connect() as conn:
-            assert table_hashes(conn, origin.prefix) == before
+        archive = backup(origin, tmp_path / "out", "zip")
+        with origin.server():   # the live site answers: each page is compared with it
+            result, report = drill_with(mariadb, str(archive))
     finally:
         stop.set()
         watcher.join()
         listener.close()
     assert result.returncode == 0, report
-    assert reached == []
-    assert report["mails"] >= 2 * len(report["pages"])   # wp_mail and mail() on every page, caught
-    proof.cases += 7 * len(report["pages"])
-    proof.note(f"{len(report['pages'])} pages x 7 ways out: 0 connections, {report['mails']} mails caught")
+    pages = report["pages"]
+    assert len(pages) >= 3 and all(page["status"] == 200 and page["title"] for page in pages)
+    assert all(page["live"].startswith("on the live site: HTTP 200") for page in pages)
+    assert report["database"].startswith("database verified:")
+    assert drill_leftovers(sitepack_home) == [] and drill_databases(mariadb) == []
+    # the live site's pages ran the plugin too, and reached the listener; the drill's copy never
+    live = f"/from/{urllib.parse.quote(origin.url, safe='')}".encode()
+    assert reached and all(live in request for request in reached), reached
+    assert report["mails"] >= 2 * len(pages)   # wp_mail and mail() on every page, caught
+    proof.cases += 7 * len(pages)
+    proof.note(f"{len(pages)} pages x 7 ways out: 0 connections from the copy, {report['mails']} mails caught")
