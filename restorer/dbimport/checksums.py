@@ -23,7 +23,6 @@ import re
 from pathlib import Path
 
 import pymysql
-import pymysql.cursors
 
 from restorer.db import DbConnectionInfo, close_quietly
 from restorer.bundle import CHECKSUMS_JSON
@@ -173,17 +172,20 @@ def verify_database(conn_info: DbConnectionInfo, record: dict, prefix: str) -> V
 
 
 def _table_sum(conn, database: str, table: str) -> tuple[int, int]:
+    """(rows, checksum) of an imported table, summed by the server: each row's SHA-256 cut
+    into four 64-bit numbers, each summed exactly (DECIMAL), put together here. The rows
+    never cross the connection, so the verification costs a fraction of the import."""
     with conn.cursor() as cur:
         columns = table_columns(cur, database, table)
-    if not columns:
-        raise pymysql.err.ProgrammingError(1146, "the table is missing")
-    rows = total = 0
-    with conn.cursor(pymysql.cursors.SSCursor) as cur:
-        cur.execute(f"SELECT {row_expression(columns)} FROM {quote_ident(table)}")
-        while batch := cur.fetchmany(2000):
-            rows += len(batch)
-            total += rows_sum(row[0] for row in batch)
-    return rows, total % _MODULUS
+        if not columns:
+            raise pymysql.err.ProgrammingError(1146, "the table is missing")
+        quarters = ",".join(f"SUM(CAST(CONV(SUBSTRING(h,{1 + 16 * i},16),16,10) AS UNSIGNED))" for i in range(4))
+        # LIMIT keeps the derived table from being merged (its SHA2 would be computed 4 times).
+        cur.execute(f"SELECT COUNT(*),{quarters} FROM (SELECT SHA2({row_expression(columns)},256) AS h "
+                    f"FROM {quote_ident(table)} LIMIT 18446744073709551615) AS hashed")
+        rows, *sums = cur.fetchone()
+    total = sum(int(part or 0) << (64 * (3 - i)) for i, part in enumerate(sums))
+    return int(rows), total % _MODULUS
 
 
 def read_record(sql_dir: Path, sqlfile: str) -> dict | None:
