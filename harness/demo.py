@@ -1,4 +1,5 @@
-"""``make demo``: build the demo site and its database, back it up, restore it elsewhere, verify.
+"""``make demo``: build the demo site and its database, back it up, restore it elsewhere, verify,
+and end with ``sitepack drill`` of the backup (a throwaway restore in a private MariaDB).
 
     python -m harness.demo [--size small|large] [--out demo-out]
 
@@ -103,7 +104,12 @@ def round_trip(server: MariaDBServer, site: DemoSite, out: Path) -> list[str]:
     code = _sitepack(["restore", str(restored), "--answers", str(answers_file)], env)
     if code != 0:  # a clean restore of a stock site exits 0 (2 would mean warnings)
         return [f"sitepack restore did not exit 0 (exit {code})"]
-    return _compare(site, restored, target, new_prefix, new_url, secrets_env["DEMO_ADMIN_PW"])
+    problems = _compare(site, restored, target, new_prefix, new_url, secrets_env["DEMO_ADMIN_PW"])
+    # The drill proves the same archive restorable without a person: its own folder, its own
+    # private database server, pages served by sandboxed PHP; nothing of it is left after.
+    if _sitepack(["drill", str(archive), "--password-env", "DEMO_ARCHIVE_KEY"], env) != 0:
+        problems.append("sitepack drill did not find the backup restorable (exit not 0)")
+    return problems
 
 
 def _compare(site: DemoSite, restored: Path, target, new_prefix: str, new_url: str,

@@ -15,21 +15,14 @@ configuration file in a work folder; started as root, their workers run as www-d
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from packer.drill.loopback import free_port, stop_group, wait_listening
+
 from .php import ensure_php
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 class LoopbackServer:
@@ -57,30 +50,19 @@ class LoopbackServer:
         self.process = subprocess.Popen(self.command(), stdout=self.log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, env=self.environment(),
                                         start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode} on start: "
-                                   f"{Path(self.log.name).read_text(errors='replace')[-2000:]}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{self.name} did not listen on {self.host}:{self.port} within {timeout} s")
+        try:
+            wait_listening(self.process, self.host, self.port, name=self.name, log=Path(self.log.name),
+                           timeout=timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def log_path(self) -> Path:
         raise NotImplementedError
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process)
         self.process = None
         if getattr(self, "log", None):
             self.log.close()

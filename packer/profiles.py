@@ -52,6 +52,7 @@ class Profile:
     retry_count: int = 3
     backup_type: str = "full"
     default_filters: bool = True
+    drill: bool = False   # drill every backup right after it (``packer/drill/``): proven restorable
     filters: dict = dataclasses.field(default_factory=lambda: {k: [] for k in FILTER_KEYS})
     db: dict = dataclasses.field(default_factory=lambda: {k: [] for k in DB_KEYS})
     storage: dict | None = None  # off-site storage (packer.storage.validate_settings), no secret
@@ -140,8 +141,9 @@ def validate(data: dict, name: str | None = None) -> Profile:
         raise _fail("name_template", "must not be empty")
     if "/" in merged["name_template"] or "\\" in merged["name_template"]:
         raise _fail("name_template", "is a file name, not a path: set output_dir for the folder")
-    if not isinstance(merged["default_filters"], bool):
-        raise _fail("default_filters", "must be true or false")
+    for field in ("default_filters", "drill"):
+        if not isinstance(merged[field], bool):
+            raise _fail(field, "must be true or false")
     for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
         value = merged[group] or {}
         if not isinstance(value, dict):

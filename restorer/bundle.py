@@ -36,6 +36,8 @@ ENTRY_SCRIPT = "restore.py"
 PUBLIC_RUNTIME = (ENTRY_SCRIPT, "restorer", "vendor", "templates")
 SQL_DIR = "sql"
 DATABASES_JSON = "databases.json"
+#: Per-table row counts and checksums of each dump (docs/FORMAT-CHECKSUMS.md), beside databases.json.
+CHECKSUMS_JSON = "checksums.json"
 SITE_DUMP = "site.sql"
 EXTRAINFO = "extrainfo.json"
 README = "README.html"

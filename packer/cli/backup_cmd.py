@@ -89,7 +89,25 @@ def command(site_root, backup_type, fmt, output_dir, name_template, part_size, d
                             f"`sitepack backup --resume {job.id}` or delete it with "
                             f"`sitepack backups delete {job.id}`") from None
     bar.close()
-    sys.exit(_summary(report))
+    code = _summary(report)
+    if not report.failed and job.state.settings.profile.drill:
+        code = _drill(report, archive_password if resume_id is None else None, code)
+    sys.exit(code)
+
+
+def _drill(report: StepReport, archive_password: str | None, code: int) -> int:
+    """The profile's drill of the archive just made (``drill: true``): its verdict decides."""
+    from packer.drill.record import drill_backup
+    result = drill_backup(report.backup_id, Path(report.archive), archive_password,
+                          say=lambda line: click.echo(f"drill: {line}", err=True))
+    click.echo(f"drill: {result.summary()}")
+    for problem in result.problems + result.unchecked:
+        click.echo(f"drill: {problem}", err=True)
+    if result.exit_code == 1:
+        click.echo(f"error: backup #{report.backup_id} was made but did not restore cleanly in its "
+                   f"drill; see `sitepack backups show {report.backup_id}`", err=True)
+        return ExitCode.FAILED
+    return max(code, result.exit_code)
 
 
 def _summary(report: StepReport) -> int:

@@ -9,6 +9,7 @@ import click
 
 from packer import check, profiles, prune, records, retention
 from packer.engine import delete_backup
+from packer.drill.record import summary as drill_summary
 from packer.logs import read_log
 from restorer.errors import SitepackError
 from restorer.progress import human_size
@@ -52,6 +53,7 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
     ]
     if r.error:
         lines.append(("error", r.error))
+    lines.append(("drill", drill_summary(r.id) or "never drilled (sitepack drill --backup ID)"))
     for key, value in lines:
         click.echo(f"{key + ':':16}{value}")
     stored = {name for name, part in r.offsite.get("parts", {}).items() if part["stored"]}

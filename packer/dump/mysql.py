@@ -48,6 +48,7 @@ import pymysql
 import pymysql.cursors
 
 from restorer.db import DbConnectionInfo, close_quietly, connection_lost, ordering_keys
+from restorer.dbimport.checksums import BINARY as _BINARY, UTF8 as _UTF8, TableSums, row_expression, value_literal
 from restorer.dbimport.sqltext import quote_ident
 from restorer.errors import DatabaseError
 
@@ -72,14 +73,6 @@ DEFAULT_DATA_EXCLUSIONS = (
     "#__session",
     r"re:^#__finder_(links|links_terms\w*|terms|tokens|tokens_aggregate|taxonomy_map|logging)$",
 )
-
-_NUMERIC = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric",
-            "float", "double", "real", "double precision", "year"}
-_BINARY = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry",
-           "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
-           "geometrycollection", "geomcollection"}
-_UTF8 = {"utf8mb4", "utf8mb3", "utf8", "ascii"}
-
 
 @dataclasses.dataclass
 class DumpOptions:
@@ -129,22 +122,6 @@ def matches(patterns, *names: str) -> bool:
         elif pattern in names:
             return True
     return False
-
-
-def value_literal(column: Column) -> str:
-    """SQL that makes the server print ``column`` as an exact SQL literal (NULL kept)."""
-    name = quote_ident(column.name)
-    kind = column.data_type
-    if kind == "bit":
-        return f"IFNULL({name}+0,'NULL')"
-    if kind == "float":
-        # FLOAT prints with 6 digits; as a DOUBLE it prints the exact stored value.
-        return f"IFNULL({name}+0e0,'NULL')"
-    if kind in _NUMERIC:
-        return f"IFNULL({name},'NULL')"
-    if kind in _BINARY or (column.charset and column.charset.lower() not in _UTF8):
-        return f"IF({name} IS NULL,'NULL',IF(LENGTH({name})=0,'''''',CONCAT('0x',HEX({name}))))"
-    return f"QUOTE({name})"
 
 
 def key_literal(column: Column) -> str:
@@ -242,6 +219,7 @@ class Dumper:
         self._finished = False
         self._table: dict | None = None              # per-process facts of the current table
         self._schema: tuple[dict, dict] | None = None  # per-process columns and keys of all tables
+        self.checksums = TableSums(_state.get("checksums") if _state else None)  # rows written so far
         part = offset = 0
         if _state is not None:
             self._plan = _state["plan"]
@@ -305,7 +283,8 @@ class Dumper:
                 "key_values": self._key_values, "rows_read": self._rows_read,
                 "stmt_size": self._stmt_size, "finished": self._finished,
                 "warnings": list(self.warnings),
-                "part": self._writer.part, "offset": self._writer.offset}
+                "part": self._writer.part, "offset": self._writer.offset,
+                "checksums": self.checksums.state()}
 
     @classmethod
     def resume(cls, state: dict, conn_info: DbConnectionInfo) -> "Dumper":
@@ -323,6 +302,10 @@ class Dumper:
                 "dbhost": self.conn_info.host, "dbport": str(self.conn_info.port),
                 "dbuser": self.conn_info.user, "dbpass": "", "prefix": self.options.prefix,
                 "parts": len(self.files), "tables": names}
+
+    def checksums_record(self) -> dict:
+        """The dump's entry of ``installation/sql/checksums.json``: every table's rows and checksum."""
+        return self.checksums.record([item["abstract"] for item in self._plan or () if item["kind"] == "table"])
 
     # --- connection and plan ------------------------------------------------------------
 
@@ -484,7 +467,7 @@ class Dumper:
             cols, (key, primary) = self._schema_facts(item["name"])
             stored = [c for c in cols if not c.generated]
             by_name = {c.name: c for c in cols}
-            row = "CONCAT('(',CONCAT_WS(',',{}),')')".format(",".join(value_literal(c) for c in stored))
+            row = row_expression(cols)
             head = (f"INSERT INTO {quote_ident(item['abstract'])} ("
                     + ",".join(quote_ident(c.name) for c in stored) + ") VALUES ")
             self._table = {"name": item["name"], "key": key, "primary": primary, "row": row,
@@ -587,6 +570,7 @@ class Dumper:
         Where each INSERT must end is found by bisecting the running sizes of the rows
         (computed in C), not by a Python loop over rows.
         """
+        self.checksums.add(self._plan[self._item]["abstract"], chunk.split(b"\0"))
         packet = self._packet
         head = self._table["head"]
         size = self._stmt_size
@@ -643,6 +627,7 @@ class Dumper:
 
     def _emit_row(self, values: bytes) -> None:
         """Appends one row, closing the INSERT first when it would outgrow the packet."""
+        self.checksums.add(self._plan[self._item]["abstract"], [values])
         size = self._stmt_size
         if size and size + len(values) + 3 > self._packet:
             self._writer.write(_END)

@@ -3,9 +3,10 @@ files and ``databases.json`` to the archive (``installation/sql/``)."""
 
 from __future__ import annotations
 
+import json
 import time
 
-from restorer.bundle import DATABASES_JSON
+from restorer.bundle import CHECKSUMS_JSON, DATABASES_JSON, SITE_DUMP
 
 from ..archive.base import SMALL_FILE_LIMIT
 from ..installer import SQL_DIR, databases_json
@@ -66,6 +67,8 @@ class DatabaseDomain(Domain):
         (meta / DATABASES_JSON).write_bytes(databases_json(dumper.databases_json_entry()))
         plan = [(f"{SQL_DIR}/{p.name}", str(p)) for p in dumper.files]
         plan.append((f"{SQL_DIR}/{DATABASES_JSON}", str(meta / DATABASES_JSON)))
+        (meta / CHECKSUMS_JSON).write_text(json.dumps({SITE_DUMP: dumper.checksums_record()}, indent=1) + "\n")
+        plan.append((f"{SQL_DIR}/{CHECKSUMS_JSON}", str(meta / CHECKSUMS_JSON)))
         self.job.log.info(f"database dumped: {len(dumper.files)} SQL file(s), "
                           f"{sum(p.stat().st_size for p in dumper.files)} bytes")
         marks.dumper = dumper.state()

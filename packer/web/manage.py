@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 
 from packer import logs, records
+from packer.drill.record import summary as drill_summary
 from packer.engine import delete_backup
 from packer.storage import offsite
 from restorer.errors import SitepackError
@@ -28,7 +29,9 @@ def record_or_404(backup_id: int) -> records.Record:
 
 @blueprint.get("/")
 def index():
-    return render_template("backup/manage.html", records=records.list_records())
+    rows = records.list_records()
+    return render_template("backup/manage.html", records=rows,
+                           drills={r.id: drill_summary(r.id) for r in rows})
 
 
 @blueprint.get("/<int:backup_id>/part/<int:number>")

@@ -33,6 +33,7 @@ import pymysql
 from restorer.db import CONNECTION_LOST, DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
 
+from .checksums import read_record, verify_database
 from .collations import CollationMapper
 from .sqlstream import MarkerStatementReader, plain_statements
 from .sqltext import ABSTRACT_PREFIX, quote_ident, swap_prefix
@@ -124,6 +125,7 @@ class Importer:
         self.new_prefix = new_prefix
         self.existing = existing
         self.warnings: list[str] = []
+        self.verification = ""   # the imported rows compared with the dump's record (checksums.py)
         self.sqlfile = db_entry.get("sqlfile", "site.sql")
         self.names = part_names(self.sqlfile, int(db_entry.get("parts") or 1))
         self.paths = [self.sql_dir / name for name in self.names]
@@ -141,6 +143,7 @@ class Importer:
             self._prepared = _state["prepared"]
             self._finished = _state["finished"]
             self.warnings = list(_state["warnings"])
+            self.verification = _state.get("verification", "")
         self._conn: pymysql.connections.Connection | None = None
         self._connection_id: int | None = None  # this run's server thread (CONNECTION_ID())
         self._collations: CollationMapper | None = None
@@ -197,7 +200,7 @@ class Importer:
                 "new_prefix": self.new_prefix, "existing": self.existing,
                 "part": self._part, "offset": self._offset, "statements": self._statements,
                 "prepared": self._prepared, "finished": self._finished,
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "verification": self.verification}
 
     @classmethod
     def resume(cls, state: dict, conn_info: DbConnectionInfo) -> "Importer":
@@ -466,9 +469,22 @@ class Importer:
             if cur.fetchone()[0] == 0:
                 cur.execute(f"DROP TABLE {PROGRESS_TABLE}")
         self.warnings.extend(w for w in self._collations.warnings if w not in self.warnings)
+        self._verify()
         self._finished = True
         self.progress.bytes_done = self.progress.bytes_total
         self._close()
+
+    def _verify(self) -> None:
+        """Compares the imported tables with the dump's record, before anything changes them."""
+        record = read_record(self.sql_dir, self.sqlfile)
+        if record is None:
+            self.verification = ("database not verified: this backup has no record of its rows "
+                                 "(made by Akeeba Backup or an older sitepack)")
+            return
+        result = verify_database(self.conn_info, record, self.new_prefix)
+        self.verification = result.summary()
+        if not result.ok:
+            self.warnings.append(self.verification)
 
 
 def import_plain_dump(conn_info: DbConnectionInfo, path: Path, *, progress=None) -> list[str]:

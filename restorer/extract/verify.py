@@ -13,6 +13,7 @@ structure: headers, decompression, sizes, and whatever the format itself checks
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,9 +120,12 @@ class VerifyReport:
                 f"compare; verified the structure only: {checks}")
 
 
-def verify(archive: Path | str, *, password: str | None = None,
-           progress: Progress | None = None) -> VerifyReport:
-    """Reads the whole archive and reports what is wrong (nothing is written)."""
+def verify(archive: Path | str, *, password: str | None = None, progress: Progress | None = None,
+           copy_to: Callable[[Entry], Callable[[bytes], object] | None] | None = None) -> VerifyReport:
+    """Reads the whole archive and reports what is wrong (nothing is written here).
+
+    ``copy_to(entry)`` may return a function that is given the entry's bytes as they are
+    read (``sitepack verify`` keeps the dump that way, to check it after one reading)."""
     report = VerifyReport(Path(archive))
     observed: dict[str, Observed] = {}
     manifest = None
@@ -140,8 +144,11 @@ def verify(archive: Path | str, *, password: str | None = None,
                     manifest = ManifestReader(on_record=comparison.check)
                     manifest_entry = entry
                 digest = None if entry.is_dir else hashlib.sha256()
+                copy = copy_to(entry) if copy_to is not None and entry.is_file else None
                 for chunk in chunks:
                     digest.update(chunk)
+                    if copy is not None:
+                        copy(chunk)
                     if is_manifest:
                         manifest.feed(chunk)
                     if progress is not None:

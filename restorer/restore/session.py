@@ -549,8 +549,8 @@ def create_database_if_missing(answers: DbAnswers) -> None:
 def _import_progress(importer, done: bool) -> StepProgress:
     progress = importer.progress
     fraction = 1.0 if done else min(0.999, progress.percent / 100.0)
-    return StepProgress(bool(done), fraction, progress.file, f"{progress.statements} statements",
-                        list(importer.warnings))
+    detail = importer.verification if done and importer.verification else f"{progress.statements} statements"
+    return StepProgress(bool(done), fraction, progress.file, detail, list(importer.warnings))
 
 
 def _replace_progress(replacer, done: bool) -> StepProgress:

@@ -178,7 +178,8 @@ def test_database_only_backup_layout(demo, tmp_path):
     assert parts == [f"installation/sql/site.s{i:02d}" for i in range(1, len(parts) + 1)]
     assert [p for p in found if p not in parts] == [
         "installation", "installation/extrainfo.json", "installation/sitepack-manifest.jsonl",
-        "installation/sql", "installation/sql/databases.json", "installation/sql/site.sql"]
+        "installation/sql", "installation/sql/checksums.json", "installation/sql/databases.json",
+        "installation/sql/site.sql"]
     assert b"CREATE TABLE `#__users`" in _sql(dest)
 
 

@@ -25,10 +25,10 @@ from restorer.dbimport import importer as importer_module
 from restorer.dbimport.importer import Importer
 from restorer.errors import DatabaseError
 from tests.db.fidelity import info_for
-from tests.engine.engine_helpers import sitepack_verify, tree
+from tests.engine.engine_helpers import sitepack_verify
 from tests.reliability.conftest import (ARCHIVE_KEY, SLICES, backup_command, extract_command, with_key)
 from tests.reliability.crash import start
-from tests.restore.bundles import bundle_copy, compare_rows_with_origin, compare_with_origin
+from tests.restore.bundles import bundle_copy, compare_with_origin
 
 
 def _answers(target, tmp_path, **db_over):

@@ -6,7 +6,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from packer import profiles, records
 from tests.restore.bundles import backup, demo_site  # noqa: F401 (fixture)

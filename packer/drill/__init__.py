@@ -1,0 +1,1 @@
+"""``sitepack drill``: a backup restored into a throwaway folder and database, then checked."""
