@@ -31,6 +31,7 @@ bench: setup
 	$(PY) bench/archive.py
 	$(PY) bench/db.py
 	$(PY) bench/replace.py
+	$(PY) bench/site.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache demo-out
