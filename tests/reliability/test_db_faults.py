@@ -75,6 +75,41 @@ def _kill_connections(admin, database: str, user: str | None, times: int, busy: 
     return killed
 
 
+def _kill_held_statements(admin, database: str, user: str | None, times: int, busy: str,
+                          process: subprocess.Popen) -> list[str]:
+    """Kills, ``times`` times while ``process`` runs, a connection to ``database`` whose
+    statement starts with ``busy``, holding it first: a demo-sized import's INSERTs last a
+    millisecond, too short to be seen by polling on a quiet machine. The global read lock
+    stops every write where it is, so the import's next write waits in the process list
+    until it is read; any other statement is let go."""
+    killed = []
+    with admin.connect() as holder, holder.cursor() as hold:
+        while len(killed) < times and process.poll() is None:
+            before = len(killed)
+            hold.execute("FLUSH TABLES WITH READ LOCK")
+            try:
+                deadline = time.monotonic() + 2
+                waiting: list[tuple[int, str]] = []
+                while not waiting and time.monotonic() < deadline and process.poll() is None:
+                    waiting = [(thread, info) for thread, info in _threads(admin, database, user) if info]
+                    time.sleep(0.005)
+                for thread, info in waiting:
+                    if info.upper().startswith(busy) and "sitepack_import" not in info:
+                        with admin.connect() as conn, conn.cursor() as cur:
+                            try:
+                                cur.execute(f"KILL CONNECTION {int(thread)}")
+                            except Exception:  # noqa: BLE001 - it ended meanwhile
+                                continue
+                        killed.append(info[:60])
+                        break
+            finally:
+                hold.execute("UNLOCK TABLES")
+            # After a kill, time for the import to notice and reconnect; else a few
+            # statements' worth of progress before the next hold.
+            time.sleep(0.3 if len(killed) > before else 0.002)
+    return killed
+
+
 def _run_again_until_done(command, env, first: subprocess.CompletedProcess, what: str):
     """A fault either was retried (the first run succeeded) or failed in one clear line;
     then the documented next step, the same command again, succeeds."""
@@ -109,7 +144,7 @@ def test_a_killed_import_connection_loses_and_duplicates_no_row(demo_site, maria
     target = db_factory()
     command, env = _restore(site, target, tmp_path)
     restore = start(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed = _kill_connections(mariadb.params(), target.database, target.user, 3, "INSERT", restore)
+    killed = _kill_held_statements(mariadb.params(), target.database, target.user, 3, "INSERT", restore)
     out, err = restore.communicate(timeout=600)
     assert killed, "no INSERT was ever seen to kill"
     how = _run_again_until_done(command, env, subprocess.CompletedProcess(command, restore.returncode, out, err),
