@@ -154,6 +154,11 @@ def test_a_killed_import_connection_loses_and_duplicates_no_row(demo_site, maria
     proof.note(f"{len(killed)} connections killed mid-INSERT: {how}; rows equal the origin's")
 
 
+# Long only: it polls for the dump's statements, and a demo-sized dump's last a millisecond,
+# so on a quiet machine it may see none ("no dump SELECT was ever seen"); it needs a way to
+# hold the dump where it reads (see the issue-23 note). A killed import connection and a
+# server restarted mid-import are proved in `make test`.
+@pytest.mark.long
 @pytest.mark.proof("reliability", "the dump's database connections are killed (KILL CONNECTION) during "
                                   "a backup")
 def test_a_killed_dump_connection_fails_clearly_or_is_retried(demo_site, reference_backup, mariadb,
