@@ -29,8 +29,6 @@ from .domain import Domain
 
 # Bytes of archive work one file costs besides its data (headers, open/close).
 _PER_FILE_COST = 4096
-_REGULAR_FILE = 0o100000
-_FILE_TYPE_BITS = 0o170000
 #: Read-ahead bounds: files per task for the reader thread, tasks in flight (so at
 #: most _READ_BATCH * _READ_AHEAD small files, each under 1 MiB, wait in memory).
 _READ_BATCH = 32
@@ -133,14 +131,14 @@ class FilesDomain(Domain):
 
     def _read_ahead(self, root: str) -> Iterator[tuple[Entry, int, tuple | None]]:
         """The list's entries, each with the list offset after it and, for a small
-        file, what ``_read_small`` found (read on the reader thread, in order)."""
+        file, what ``_read_small_files`` found (read on the reader thread, in order)."""
         tasks: deque[tuple[list[tuple[Entry, int]], Future | None]] = deque()
         batch: list[tuple[Entry, int]] = []
         entries = self._entries
 
         def submit() -> None:
             nonlocal batch
-            paths = [f"{root}/{e.path}" for e, _ in batch if e.kind == FILE and e.size < SMALL_FILE_LIMIT]
+            paths = [f"{root}/{e.path}" for e, _ in batch if _read_ahead_kind(e)]
             tasks.append((batch, self._reader.submit(_read_small_files, paths) if paths else None))
             batch = []
 
@@ -158,34 +156,28 @@ class FilesDomain(Domain):
     def _add_read_file(self, writer: ArchiveWriter, entry: Entry, error: OSError | None,
                        st: os.stat_result | None, data: bytes | None) -> None:
         """Archives a small file the reader thread opened and read (or reports why not)."""
-        if error is not None and st is None:
-            self.job.warn(f"cannot read {entry.path}: {error.strerror or error} (skipped)")
-            return
-        if not stat.S_ISREG(st.st_mode):
-            self.job.warn(f"{entry.path} is no longer a regular file (skipped)")
-            return
-        if error is not None:
-            if error.errno in (errno.EIO, errno.EACCES):
-                self.job.warn(f"cannot read {entry.path}: {error.strerror or error} (skipped)")
-                return
-            raise error
-        if data is None:    # it grew past the small-file limit: stream it
+        if st is None:
+            self._cannot_read(entry, error)
+        elif not stat.S_ISREG(st.st_mode):
+            self._not_regular(entry)
+        elif error is not None:
+            self._read_failed(entry, error)
+        elif data is None:    # it grew past the small-file limit since the scan: stream it
             self._add_site_file(writer, Path(self.state.settings.site_root), entry)
-            return
-        writer.add_bytes(entry.path, data, mode=entry.mode, mtime=int(st.st_mtime))
-        self.state.progress.files_done += 1
-        self.state.progress.bytes_done += st.st_size
+        else:
+            writer.add_bytes(entry.path, data, mode=entry.mode, mtime=int(st.st_mtime))
+            self._count_file(st)
 
     def _add_site_file(self, writer: ArchiveWriter, root: Path, entry: Entry) -> None:
         try:
             fd = os.open(root / entry.path, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError as exc:
-            self.job.warn(f"cannot read {entry.path}: {exc.strerror or exc} (skipped)")
+            self._cannot_read(entry, exc)
             return
         with os.fdopen(fd, "rb") as handle:
             st = os.fstat(fd)
-            if st.st_mode & _FILE_TYPE_BITS != _REGULAR_FILE:
-                self.job.warn(f"{entry.path} is no longer a regular file (skipped)")
+            if not stat.S_ISREG(st.st_mode):
+                self._not_regular(entry)
                 return
             try:
                 writer.add_file(entry.path, handle, mode=entry.mode, mtime=int(st.st_mtime),
@@ -194,10 +186,26 @@ class FilesDomain(Domain):
                 self.job.warn(f"{exc} (skipped)")
                 return
             except OSError as exc:
-                if exc.filename is None and exc.errno in (errno.EIO, errno.EACCES):
-                    self.job.warn(f"cannot read {entry.path}: {exc.strerror or exc} (skipped)")
-                    return
-                raise
+                if exc.filename is not None:    # the archive's own file, not the source
+                    raise
+                self._read_failed(entry, exc)
+                return
+        self._count_file(st)
+
+    def _cannot_read(self, entry: Entry, exc: OSError) -> None:
+        self.job.warn(f"cannot read {entry.path}: {exc.strerror or exc} (skipped)")
+
+    def _not_regular(self, entry: Entry) -> None:
+        self.job.warn(f"{entry.path} is no longer a regular file (skipped)")
+
+    def _read_failed(self, entry: Entry, exc: OSError) -> None:
+        """A source file that fails while read is skipped with a warning when the error is
+        the file's own (EIO, EACCES); any other error ends the backup."""
+        if exc.errno not in (errno.EIO, errno.EACCES):
+            raise exc
+        self._cannot_read(entry, exc)
+
+    def _count_file(self, st: os.stat_result) -> None:
         self.state.progress.files_done += 1
         self.state.progress.bytes_done += st.st_size
 
@@ -214,8 +222,12 @@ def _with_reads(batch: list[tuple[Entry, int]], task: Future | None
                 ) -> Iterator[tuple[Entry, int, tuple | None]]:
     reads = iter(task.result()) if task is not None else iter(())
     for entry, offset in batch:
-        small = entry.kind == FILE and entry.size < SMALL_FILE_LIMIT
-        yield entry, offset, next(reads) if small else None
+        yield entry, offset, next(reads) if _read_ahead_kind(entry) else None
+
+
+def _read_ahead_kind(entry: Entry) -> bool:
+    """Whether the reader thread reads ``entry``: a file the scan found small."""
+    return entry.kind == FILE and entry.size < SMALL_FILE_LIMIT
 
 
 def _read_small_files(paths: list[str]) -> list[tuple]:
