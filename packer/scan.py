@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 import os
 import re
 import stat
@@ -35,6 +36,7 @@ from typing import Callable, Iterator
 from .filters import EXCLUDE, INCLUDE, SKIP_CONTENTS, Filters
 
 DIR, FILE, LINK = "d", "f", "l"
+_NAME = operator.attrgetter("name")
 
 
 @dataclasses.dataclass(slots=True)
@@ -110,6 +112,7 @@ class Scanner:
     def __init__(self, root: Path, list_path: Path, filters: Filters,
                  excluded: set[tuple[int, int]], state: dict | None = None):
         self.root = Path(root)
+        self._root_text = str(self.root)
         self.list_path = Path(list_path)
         self.filters = filters
         self.excluded = excluded
@@ -155,11 +158,12 @@ class Scanner:
         return self.done
 
     def _list_dir(self, rel: str, warn, debug) -> None:
-        path = self.root / rel if rel else self.root
+        # A plain string: one pathlib object per directory was a visible cost.
+        path = f"{self._root_text}/{rel}" if rel else self._root_text
         shown = rel or "the site root"
         try:
             with os.scandir(path) as it:
-                children = sorted(it, key=lambda e: e.name)
+                children = sorted(it, key=_NAME)
         except OSError as exc:
             warn(f"cannot read directory {shown}: {exc.strerror or exc} (its contents are skipped)")
             return
