@@ -174,11 +174,12 @@ class FilesDomain(Domain):
         except OSError as exc:
             self._cannot_read(entry, exc)
             return
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):    # before fdopen, which refuses a directory
+            os.close(fd)
+            self._not_regular(entry)
+            return
         with os.fdopen(fd, "rb") as handle:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                self._not_regular(entry)
-                return
             try:
                 writer.add_file(entry.path, handle, mode=entry.mode, mtime=int(st.st_mtime),
                                 size=st.st_size)
