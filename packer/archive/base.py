@@ -19,7 +19,8 @@ and supplies only what is its own:
   format's own sidecars back to the recorded sizes).
 
 The base does the rest: it reads small files on the calling thread (so an unreadable
-file raises ``OSError`` from the ``add_file`` call that named it), prepares them in
+file raises ``OSError`` from the ``add_file`` call that named it; a caller that read the
+file itself, e.g. ahead on its own thread, hands the bytes to ``add_bytes``), prepares them in
 batches on a bounded thread pool and writes them in the order they were added, with
 bounded memory (at most 64 MiB pending);
 it hashes every entry (SHA-256) into the manifest sidecar; it keeps the parts; it
@@ -150,7 +151,11 @@ class ArchiveWriter(ABC):
 
     def add_bytes(self, path: str, data: bytes, mode: int = 0o100644,
                   mtime: int | None = None) -> None:
-        self.add_file(path, io.BytesIO(data), mode=mode, mtime=mtime, size=len(data))
+        """Adds a regular file whose content was already read (e.g. on another thread)."""
+        if len(data) < SMALL_FILE_LIMIT:
+            self._enqueue_file(validate_entry_path(path), data, mode, _mtime(mtime))
+        else:
+            self.add_file(path, io.BytesIO(data), mode=mode, mtime=mtime, size=len(data))
 
     def add_file(self, path: str, source: Path | str | BinaryIO, *, mode: int = 0o100644,
                  mtime: int | None = None, size: int | None = None) -> None:
@@ -297,11 +302,10 @@ class ArchiveWriter(ABC):
     # -- internals ---------------------------------------------------------------------
     def _add_file_handle(self, path: str, handle: BinaryIO, mode: int, mtime: int,
                          size: int) -> None:
-        mode = mode | 0o100000
         if size < SMALL_FILE_LIMIT:
-            data = handle.read(size)
-            self._enqueue(Entry(path, EntryType.FILE, len(data), mode, mtime), data)
+            self._enqueue_file(path, handle.read(size), mode, mtime)
             return
+        mode = mode | 0o100000
         self._drain(0)
         entry = Entry(path, EntryType.FILE, size, mode, mtime)
         mark = self._state()
@@ -312,6 +316,10 @@ class ArchiveWriter(ABC):
             self._rollback(mark)
             raise
         self._record(entry, digest.hexdigest())
+
+    def _enqueue_file(self, path: str, data: bytes, mode: int, mtime: int) -> None:
+        """A small file (its whole content in ``data``) goes to the pool."""
+        self._enqueue(Entry(path, EntryType.FILE, len(data), mode | 0o100000, mtime), data)
 
     def _enqueue(self, entry: Entry, data: bytes) -> None:
         if self._closed:

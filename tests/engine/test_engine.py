@@ -380,3 +380,45 @@ def test_wrong_database_password_is_refused_up_front(demo, tmp_path):
         BackupJob.start(site, output_dir=tmp_path / "o")
     assert "not the password" not in str(info.value)
     assert records.list_records() == []
+
+
+def test_files_changed_between_scan_and_archive(tmp_path):
+    """Small files are read ahead of the writer on another thread: what changed after
+    the scan is still reported per file, in steps that end every few entries."""
+    from packer import profiles
+    site = tmp_path / "site"
+    (site / "many").mkdir(parents=True)
+    for i in range(300):     # several read-ahead batches, each step ending inside one
+        (site / "many" / f"f{i:03d}.php").write_text(f"<?php echo {i};\n" * (i % 7 + 1))
+    for name in ("gone.txt", "now_dir", "now_link", "grown.bin", "shrunk.txt"):
+        (site / "many" / name).write_text(name * 50)
+    (site / "many" / "big_now_dir.bin").write_bytes(b"x" * 1_200_000)   # a streamed one
+    profiles.save({"min_exec": 0, "max_exec": 0.001}, name="tiny")
+    job = BackupJob.start(site, profile="tiny", backup_type="files", output_dir=tmp_path / "o")
+    while (job.state.domain, job.state.phase) != ("files", "archive"):
+        assert not job.step().failed
+    many = site / "many"
+    (many / "gone.txt").unlink()
+    (many / "now_dir").unlink()
+    (many / "now_dir").mkdir()
+    (many / "big_now_dir.bin").unlink()
+    (many / "big_now_dir.bin").mkdir()
+    (many / "now_link").unlink()
+    os.symlink("f000.php", many / "now_link")
+    big = os.urandom(1024) * 1500      # past the small-file limit: streamed instead
+    (many / "grown.bin").write_bytes(big)
+    (many / "shrunk.txt").write_text("short")
+    report = run_to_completion(job)     # the same job: read-ahead carries over steps
+    assert not report.failed, report.error
+    assert sorted(job.warnings()) == sorted([
+        "cannot read many/gone.txt: No such file or directory (skipped)",
+        "many/now_dir is no longer a regular file (skipped)",
+        "many/big_now_dir.bin is no longer a regular file (skipped)",
+        "cannot read many/now_link: Too many levels of symbolic links (skipped)"])
+    dest = check_and_extract(report.archive, tmp_path / "out")
+    for i in range(300):
+        assert (dest / "many" / f"f{i:03d}.php").read_bytes() == (many / f"f{i:03d}.php").read_bytes()
+    assert (dest / "many" / "grown.bin").read_bytes() == big
+    assert (dest / "many" / "shrunk.txt").read_text() == "short"
+    assert not any((dest / "many" / n).exists() for n in ("gone.txt", "now_dir", "now_link",
+                                                            "big_now_dir.bin"))

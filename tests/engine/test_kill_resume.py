@@ -2,18 +2,20 @@
 
 The backup runs in a child process in small steps (max_exec 5 ms). An uninterrupted
 reference backup with the same settings tells how many steps the whole backup takes;
-the kills are spread over at most that length: each child is killed with SIGKILL a
-random moment (up to about one step) after it saved a random number of new states, at
-least one (so every round makes progress, most kills land in the middle of a step, and
-the kills reach every domain), then a new child resumes it; after KILLS kills the last
-child may finish. The step count depends on the machine's speed, so the spacing of the
-kills is derived from it, with room to spare: a killed run saves more states than the
-reference (every resume redoes the step a kill cut short). The final archive must
+KILLS random points are drawn over that length: each child is killed with SIGKILL a
+random moment (up to about one step) after the backup saved the state numbered by the
+next point, and at least one new state (so every round makes progress, most kills land
+in the middle of a step, and the kills reach every domain however the time splits
+between them), then a new child resumes it; after KILLS kills the last child may
+finish. The step count depends on the machine's speed, so the points are derived from
+it; a killed run saves more states than the reference (every resume redoes the step a
+kill cut short), so it is still running at the last point. The final archive must
 verify and extract to the same content as the uninterrupted backup.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import random
 import re
@@ -54,14 +56,17 @@ def test_backup_survives_many_sigkills(demo, tmp_path):
     reference = run_to_completion(BackupJob.start(demo.root, output_dir=tmp_path / "ref", **common),
                                   steps.append)
     assert not reference.failed, reference.error
-    spacing = max(1, len(steps) // (KILLS + 1))
+    reference_steps = collections.Counter(report.current_domain for report in steps)
+    rng = random.Random(20261127)
+    # Kill points spread over the whole length of the reference (a saved-state number
+    # each), so the kills reach every domain however the time splits between them.
+    points = sorted(rng.sample(range(1, len(steps)), KILLS))
 
     job_id = BackupJob.start(demo.root, output_dir=tmp_path / "killed", **common).id
     state = jobs_dir() / str(job_id) / "state.json"
-    rng = random.Random(20261127)
     kills = 0
-    while kills < KILLS:
-        target = _seq(state) + rng.randint(1, spacing)
+    for point in points:
+        target = max(point, _seq(state) + 1)
         child = subprocess.Popen([sys.executable, "-c", RESUME, str(job_id)])
         while child.poll() is None and (_seq(state) or target) < target:
             time.sleep(0.001)
@@ -82,7 +87,7 @@ def test_backup_survives_many_sigkills(demo, tmp_path):
     rec = records.get(job_id)
     assert rec.status == "ok" and f"record: #{job_id}" in again.stdout
     resumed_in = set(re.findall(r"resuming at (\w+)/", Path(rec.log_path).read_text()))
-    assert {"db", "files"} <= resumed_in, resumed_in
+    assert {"db", "files"} <= resumed_in, (resumed_in, reference_steps)
     assert not (jobs_dir() / str(job_id)).exists()
     killed_archive = rec.part_paths()[-1]
     assert len(rec.part_paths()) > 1
