@@ -1,7 +1,8 @@
 """The drill: a backup restored into a throwaway folder and database, then checked.
 
-Steps: earlier drills' leftovers removed → the archive extracted into a new folder under
-``$SITEPACK_HOME/drills/`` (every file checked against the manifest on the way) → a
+Steps: earlier drills' leftovers removed → a new folder under ``$SITEPACK_HOME/drills/`` →
+a backup's parts fetched from off-site storage into it when they are not on this disk → the
+archive extracted into it (every file checked against the manifest on the way) → a
 throwaway database (a generated name on the user's server, or a private ``mariadbd`` in
 the drill's folder) → the headless restore (``restorer.restore.session.run_headless``),
 whose import verifies every table against the dump's record → the site's pages served by
