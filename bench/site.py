@@ -16,6 +16,8 @@ each configuration ``--rounds`` times interleaved:
   small db ``sitepack backup --type db`` of an 80-table 1 MB database, process start included
   restore  peer: ``unzip`` + ``mariadb`` importing the dump into a new database
            ours: ``sitepack extract`` + ``sitepack restore`` (new database, prefix and URL)
+  drill    ``sitepack drill --no-pages`` of the jpa archive (throwaway folder and database
+           on the bench's server, every file and row verified), beside the restore
 
 Prints wall and CPU seconds, archive size and peak RSS (``/usr/bin/time``) of each, the
 ratios of the medians and PASS/FAIL against the targets of issue 22.
@@ -299,6 +301,16 @@ def run_round(ctx: dict, r: int, results: dict, sizes: dict) -> None:
     with ours_db.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT option_value FROM nw_options WHERE option_name = 'option_1'")
         assert cur.fetchone()[0] == NEW_URL, "the restore did not replace the URL"
+
+    # the drill of the same archive: restore into a throwaway folder and database on the
+    # bench's server (the --db way: no private server started), every file and row checked.
+    # No pages: the generated database is not an installed WordPress (its home page is a
+    # 500 "Database Error"), so the drill exits 2, "restorable, pages not checked".
+    drill = server.params()
+    record("drill sitepack (jpa)", run(sitepack + [
+        "drill", ctx["archives"]["jpa"], "--no-pages", "--db-host", drill.host, "--db-port",
+        drill.port, "--db-user", drill.user, "--db-password-env", "BENCH_DRILL_DB"],
+        env=dict(env, BENCH_DRILL_DB=drill.password), ok=(2,)))
 
 
 TARGETS = [

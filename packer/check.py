@@ -7,7 +7,11 @@ Findings, each with a severity:
 - warning: backups failed since the newest good one; a backup stuck (pending, and its
   saved state untouched for ``STUCK_AFTER``: killed, or a browser closed mid-backup);
   uploads pending (a complete backup whose parts are not all off-site yet: it counts as
-  a good backup for the age, but the site has no off-site copy of it).
+  a good backup for the age, but the site has no off-site copy of it); the newest good
+  backup's drill failed, or it was never drilled although its profile drills every backup.
+
+The newest good backup's drill result, when it has one, ends the line ("#12 restorable:
+verified 2026-12-07, ...").
 
 The worst finding decides the state; every finding is named in the line.
 """
@@ -19,7 +23,8 @@ import datetime as dt
 
 from restorer.errors import SitepackError
 
-from . import records
+from . import profiles, records
+from .drill import record as drill_record
 from .prune import HOLDING
 from .home import jobs_dir
 
@@ -45,6 +50,7 @@ class Health:
     findings: list[Finding]
     age: dt.timedelta | None     # of the newest good backup
     max_age: dt.timedelta
+    drill: str = ""              # the newest good backup's restorable drill, "" when none
 
     @property
     def state(self) -> str:
@@ -54,6 +60,8 @@ class Health:
         """``OK: …`` / ``WARNING: …`` / ``CRITICAL: …`` in one line."""
         problems = [f.text for f in sorted(self.findings, key=lambda f: -_RANK[f.severity])]
         summary = "; ".join(problems) if problems else self._good()
+        if self.drill:
+            summary += f"; {self.drill}"
         return f"{self.state}: sitepack {self.scope}: {summary}"
 
     def _good(self) -> str:
@@ -126,4 +134,30 @@ def check(*, profile: str | None = None, max_age: dt.timedelta = dt.timedelta(ho
     if pending:
         ids = ", ".join(f"#{r.id}" for r in pending)
         findings.append(Finding(WARNING, f"uploads pending: {ids} (sitepack backups upload ID)"))
-    return Health(f"profile {profile}" if profile else "all profiles", findings, age, max_age)
+    drill = ""
+    if newest is not None:
+        drill, finding = _drill_state(newest)
+        findings += [finding] if finding else []
+    return Health(f"profile {profile}" if profile else "all profiles", findings, age, max_age, drill)
+
+
+def _drills_every_backup(profile_name: str) -> bool:
+    try:
+        return profiles.load(profile_name).drill
+    except SitepackError:  # the profile was deleted since: nothing promised any more
+        return False
+
+
+def _drill_state(newest: records.Record) -> tuple[str, Finding | None]:
+    """The newest good backup's drill: its restorable summary, or a warning (failed drill;
+    never drilled although its profile drills every backup)."""
+    result = drill_record.load(newest.id)
+    if result is None:
+        if _drills_every_backup(newest.profile):
+            return "", Finding(WARNING, f"#{newest.id} never drilled although profile "
+                                        f"{newest.profile} drills every backup "
+                                        f"(sitepack drill --backup {newest.id})")
+        return "", None
+    if result.get("exit_code") == 1:
+        return "", Finding(WARNING, f"#{newest.id} drill failed: {result.get('summary', '')}")
+    return f"#{newest.id} {result.get('summary', '')}", None

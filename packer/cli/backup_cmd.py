@@ -98,7 +98,7 @@ def command(site_root, backup_type, fmt, output_dir, name_template, part_size, d
 def _drill(report: StepReport, archive_password: str | None, code: int) -> int:
     """The profile's drill of the archive just made (``drill: true``): its verdict decides."""
     from packer.drill.record import drill_backup
-    result = drill_backup(report.backup_id, Path(report.archive), archive_password,
+    result = drill_backup(report.backup_id, archive_password,
                           say=lambda line: click.echo(f"drill: {line}", err=True))
     click.echo(f"drill: {result.summary()}")
     for problem in result.problems + result.unchecked:

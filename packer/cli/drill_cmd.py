@@ -45,20 +45,12 @@ def command(archive, backup_id, password_env, password_file, db_host, db_port, d
         return
     if (archive is None) == (backup_id is None):
         raise SitepackError("give the archive to drill, or --backup ID (see `sitepack backups list`)")
-    earlier = None
-    if backup_id is not None:
-        from packer import records
-        parts = records.get(backup_id).part_paths()
-        if not parts or not all(p.is_file() for p in parts):
-            raise SitepackError(f"the archive files of backup #{backup_id} are not on this machine")
-        archive = parts[-1]
-        from packer.drill.record import load
-        earlier = load(backup_id)
     password = resolve_secret("archive password", password_env, password_file, required=False)
     say = (lambda line: None) if as_json else (lambda line: click.echo(f"... {line}", err=True))
-    report = drill(archive, password=password, db=db, check_pages=not no_pages, earlier=earlier, say=say)
     if backup_id is not None:
-        from packer.drill.record import store
-        store(backup_id, report)
+        from packer.drill.record import drill_backup
+        report = drill_backup(backup_id, password, say, db=db, check_pages=not no_pages)
+    else:
+        report = drill(archive, password=password, db=db, check_pages=not no_pages, say=say)
     click.echo(json.dumps(report.to_dict(), indent=1) if as_json else report.text())
     raise SystemExit(ExitCode(report.exit_code))

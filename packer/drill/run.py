@@ -1,7 +1,8 @@
 """The drill: a backup restored into a throwaway folder and database, then checked.
 
-Steps: earlier drills' leftovers removed → the archive extracted into a new folder under
-``$SITEPACK_HOME/drills/`` (every file checked against the manifest on the way) → a
+Steps: earlier drills' leftovers removed → a new folder under ``$SITEPACK_HOME/drills/`` →
+a backup's parts fetched from off-site storage into it when they are not on this disk → the
+archive extracted into it (every file checked against the manifest on the way) → a
 throwaway database (a generated name on the user's server, or a private ``mariadbd`` in
 the drill's folder) → the headless restore (``restorer.restore.session.run_headless``),
 whose import verifies every table against the dump's record → the site's pages served by
@@ -127,9 +128,13 @@ class DbTarget:
 
 def drill(archive: Path, *, password: str | None = None, db: DbTarget | None = None,
           check_pages: bool = True, earlier: dict | None = None,
+          fetch: Callable[[Path], Path] | None = None,
           say: Callable[[str], None] = lambda line: None) -> DrillReport:
     """Drills ``archive`` (any part of it); see the module docstring. ``earlier``: a previous
-    drill of the same backup (``to_dict()``), whose pages stand in for an unreachable live site."""
+    drill of the same backup (``to_dict()``), whose pages stand in for an unreachable live site.
+    ``fetch``: for an archive whose parts are not on this disk, ``fetch(folder)`` downloads
+    them into ``folder`` (inside the drill's own, so removed with it) and returns the part
+    to drill."""
     report = DrillReport(str(archive), started=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
     began = time.monotonic()
     for line in cleanup_leftovers(db):
@@ -138,6 +143,9 @@ def drill(archive: Path, *, password: str | None = None, db: DbTarget | None = N
     marker: dict = {"pid": os.getpid(), "since": _start_time(os.getpid()), "archive": str(archive)}
     with _stops_on_signals(), _Resources(folder, marker) as held:
         try:
+            if fetch is not None:
+                say("fetching the archive's parts from off-site storage (each checked by SHA-256)")
+                archive = fetch(held.folder / "archive")
             _run(archive, password, db, check_pages, earlier, report, held, say)
         except SitepackError as exc:
             report.problems.append(str(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import time
 
@@ -104,3 +105,43 @@ def test_uploads_pending_are_a_warning(make_backup):
     records.update(good.id, status="upload-pending")
     assert _check() == (f"WARNING: sitepack all profiles: uploads pending: #{good.id} "
                         f"(sitepack backups upload ID)", WARNINGS, NAGIOS_WARNING)
+
+
+def _drill(record_id: int) -> subprocess.CompletedProcess:
+    """A real ``sitepack drill --backup ID`` (files only: no database, no pages to serve)."""
+    return subprocess.run(["sitepack", "drill", "--backup", str(record_id), "--no-pages"],
+                          capture_output=True, text=True, env=os.environ)
+
+
+def test_the_newest_good_backups_drill_is_reported_never_drilled_and_failed_are_warnings(make_backup):
+    profiles.save({"drill": True}, name="drilled")
+    good = make_backup("drilled", started=_ago(hours=2), profile="drilled")
+    assert _check() == (f"WARNING: sitepack all profiles: #{good.id} never drilled although profile "
+                        f"drilled drills every backup (sitepack drill --backup {good.id})",
+                        WARNINGS, NAGIOS_WARNING)
+
+    assert _drill(good.id).returncode == 2   # restorable; pages not checked (--no-pages)
+    line, plain, nagios = _check()
+    assert re.fullmatch(rf"OK: sitepack all profiles: last good backup 2h00m ago \(max 26h00m\); "
+                        rf"#{good.id} restorable: verified \d{{4}}-\d\d-\d\d, [1-9]\d* files, "
+                        rf"0 tables, 0 pages", line), line
+    assert (plain, nagios) == (OK, NAGIOS_OK)
+
+    archive = good.part_paths()[-1]   # damaged after the fact: the next drill says what broke
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    archive.write_bytes(data)
+    assert _drill(good.id).returncode == 1
+    line, plain, nagios = _check()
+    assert line.startswith(f"WARNING: sitepack all profiles: #{good.id} drill failed: NOT restorable (")
+    assert line.count(":") > 4, line          # the failure itself is named, not only "failed"
+    assert (plain, nagios) == (WARNINGS, NAGIOS_WARNING)
+
+
+def test_a_drill_result_is_reported_even_when_the_profile_does_not_drill(make_backup):
+    good = make_backup("good", started=_ago(hours=1))
+    assert _drill(good.id).returncode == 2   # restorable; pages not checked (--no-pages)
+    line, plain, nagios = _check("--profile", "default")
+    assert line.startswith("OK: sitepack profile default: last good backup 60m ago (max 26h00m); "
+                           f"#{good.id} restorable: verified "), line
+    assert (plain, nagios) == (OK, NAGIOS_OK)
