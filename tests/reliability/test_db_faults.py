@@ -55,6 +55,16 @@ def _threads(admin, database: str, user: str | None = None) -> list[tuple[int, s
         return list(cur.fetchall())
 
 
+def _kill_thread(admin, thread: int) -> bool:
+    """KILL CONNECTION ``thread``; False when it ended meanwhile."""
+    with admin.connect() as conn, conn.cursor() as cur:
+        try:
+            cur.execute(f"KILL CONNECTION {int(thread)}")
+        except Exception:  # noqa: BLE001 - it ended meanwhile
+            return False
+    return True
+
+
 def _kill_connections(admin, database: str, user: str | None, times: int, busy: str,
                       process: subprocess.Popen) -> list[str]:
     """Kills, ``times`` times while ``process`` runs, a connection to ``database`` whose
@@ -62,12 +72,7 @@ def _kill_connections(admin, database: str, user: str | None, times: int, busy: 
     killed = []
     while len(killed) < times and process.poll() is None:
         for thread, info in _threads(admin, database, user):
-            if info.upper().startswith(busy):
-                with admin.connect() as conn, conn.cursor() as cur:
-                    try:
-                        cur.execute(f"KILL CONNECTION {int(thread)}")
-                    except Exception:  # noqa: BLE001 - it ended meanwhile
-                        continue
+            if info.upper().startswith(busy) and _kill_thread(admin, thread):
                 killed.append(info[:60])
                 time.sleep(0.3)
                 break
@@ -94,12 +99,8 @@ def _kill_held_statements(admin, database: str, user: str | None, times: int, bu
                     waiting = [(thread, info) for thread, info in _threads(admin, database, user) if info]
                     time.sleep(0.005)
                 for thread, info in waiting:
-                    if info.upper().startswith(busy) and "sitepack_import" not in info:
-                        with admin.connect() as conn, conn.cursor() as cur:
-                            try:
-                                cur.execute(f"KILL CONNECTION {int(thread)}")
-                            except Exception:  # noqa: BLE001 - it ended meanwhile
-                                continue
+                    if (info.upper().startswith(busy) and "sitepack_import" not in info
+                            and _kill_thread(admin, thread)):
                         killed.append(info[:60])
                         break
             finally:
