@@ -54,11 +54,27 @@ def kill_process_when(process: subprocess.Popen, reached: Callable[[], bool], *,
     whether it was killed (False: it ended first). Then waits for what it started (file
     writer children) to end by themselves: a child that outlives its parent is a hang."""
     deadline = time.monotonic() + timeout
-    while process.poll() is None and not reached():
+    # The work holds still while ``reached()`` looks (SIGSTOP to its process group, or to
+    # the process alone when it has none of its own), then runs 2 ms: on a fast machine
+    # a small extraction or dump would otherwise pass a kill point between two looks.
+    own_group = os.getpgid(process.pid) == process.pid
+    hold = (lambda sig: os.killpg(process.pid, sig)) if own_group else process.send_signal
+    while process.poll() is None:
         assert time.monotonic() < deadline, "the kill point was never reached"
+        try:
+            hold(signal.SIGSTOP)
+        except ProcessLookupError:  # it ended meanwhile
+            break
+        try:
+            if reached():
+                process.send_signal(signal.SIGKILL)
+                break
+        finally:
+            try:
+                hold(signal.SIGCONT)
+            except ProcessLookupError:
+                pass
         time.sleep(0.002)
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
     killed = process.wait() == -signal.SIGKILL
     wait_for_group(process.pid)
     return killed
