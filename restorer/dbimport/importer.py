@@ -12,9 +12,9 @@ database says it stopped, whatever state the caller saved. DDL statements commit
 their own; the position is recorded right after each one, and a CREATE repeated after
 a kill in between (the object already exists) is accepted.
 
-Tables on non-transactional engines (MyISAM, Aria: no rollback) get no slices: each of
-their INSERTs is followed by its own saved position, with the table's row count and
-where the table's rows began. A resumed import that finds the count changed (killed
+Tables on non-transactional engines (MyISAM, Aria: no rollback) get no slices: where a
+table's rows begin is saved before its first INSERT, and each of its INSERTs is followed
+by its own saved position with the table's row count. A resumed import that finds the count changed (killed
 between an INSERT and its saved position, or inside the INSERT) empties the table and
 imports its rows again from where they began, which is exact with or without a key (the
 dumps write each table's rows together).
@@ -259,7 +259,11 @@ class Importer:
                     in_transaction = False
                     pending = 0
                 if self._rows_mark is None or self._rows_mark.table != table:
-                    self._rows_mark = _RowsMark(table, self._part, self._offset, self._statements)
+                    # Saved before the table's first INSERT runs: a kill right after that
+                    # INSERT must find where the table's rows began, or they come twice.
+                    self._rows_mark = _RowsMark(table, self._part, self._offset, self._statements,
+                                                self._count_rows(table))
+                    self._save_position()
                 self._execute(statement, part, offset, tolerate_exists=False)
             elif _is_insert(statement):
                 if not in_transaction:
