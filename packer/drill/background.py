@@ -45,7 +45,7 @@ def start(record_id: int, archive_key: str | None) -> None:
 def _main(record_id: int) -> int:
     from .record import drill_backup, store_unrun
     from .run import Interrupted
-    archive_key = sys.stdin.read() or None
+    archive_key = sys.stdin.buffer.read().decode("utf-8") or None   # whatever the locale
 
     def say(line: str) -> None:
         print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S} {line}", flush=True)

@@ -131,13 +131,25 @@ def step(backup_id: int):
             state.jobs[backup_id] = job
         else:
             drill_key = state.drill_keys.pop(backup_id, None)
-            if not was_finished and not report.failed and job.state.settings.profile.drill:
-                background.start(backup_id, drill_key)
+            if not was_finished and _drills(job, report):
+                _start_drill(backup_id, drill_key)
     answer = report.to_dict()
     answer["warnings_since"] = warnings[known:]
-    if report.finished and not report.failed and job.state.settings.profile.drill:
+    if _drills(job, report):
         answer["drill_url"] = url_for("backup.drill", backup_id=backup_id)
     return jsonify(answer)
+
+
+def _drills(job: BackupJob, report) -> bool:
+    """Whether a drill follows this backup: complete, and its profile drills every backup."""
+    return report.finished and not report.failed and job.state.settings.profile.drill
+
+
+def _start_drill(backup_id: int, archive_key: str | None) -> None:
+    try:
+        background.start(backup_id, archive_key)
+    except OSError as exc:   # the backup stands; its record says why it was not drilled
+        drill_record.store_unrun(backup_id, f"the drill could not start ({exc})")
 
 
 @blueprint.get("/<int:backup_id>/drill")
