@@ -47,6 +47,14 @@ def demo(mariadb, tmp_path_factory):
     mariadb.drop_database(params.database)
 
 
+@pytest.fixture(autouse=True)
+def no_drill_outlives_its_test(sitepack_home):
+    """A test that fails while a drill is held still leaves no server running for good."""
+    yield
+    from packer.drill.run import cleanup_leftovers
+    cleanup_leftovers()
+
+
 def drilling_profile(page, url: str) -> None:
     """A jps profile (its key typed at each backup) whose backups are drilled, set in the page."""
     save_profile(page, url, PROFILE, fmt="jps", max_exec="2")
