@@ -8,10 +8,11 @@ Findings, each with a severity:
   saved state untouched for ``STUCK_AFTER``: killed, or a browser closed mid-backup);
   uploads pending (a complete backup whose parts are not all off-site yet: it counts as
   a good backup for the age, but the site has no off-site copy of it); the newest good
-  backup's drill failed, or it was never drilled although its profile drills every backup.
+  backup's drill failed or was interrupted, or it was never drilled although its profile
+  drills every backup.
 
 The newest good backup's drill result, when it has one, ends the line ("#12 restorable:
-verified 2026-12-07, ...").
+verified 2026-12-07, ..."; "#12 drilling… (...)" while its drill runs).
 
 The worst finding decides the state; every finding is named in the line.
 """
@@ -151,13 +152,15 @@ def _drills_every_backup(profile_name: str) -> bool:
 def _drill_state(newest: records.Record) -> tuple[str, Finding | None]:
     """The newest good backup's drill: its restorable summary, or a warning (failed drill;
     never drilled although its profile drills every backup)."""
-    result = drill_record.load(newest.id)
+    result = drill_record.latest(newest.id)
     if result is None:
         if _drills_every_backup(newest.profile):
             return "", Finding(WARNING, f"#{newest.id} never drilled although profile "
                                         f"{newest.profile} drills every backup "
                                         f"(sitepack drill --backup {newest.id})")
         return "", None
+    if result.get("interrupted"):
+        return "", Finding(WARNING, f"#{newest.id} {result['summary']}")
     if result.get("exit_code") == 1:
         return "", Finding(WARNING, f"#{newest.id} drill failed: {result.get('summary', '')}")
     return f"#{newest.id} {result.get('summary', '')}", None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -36,6 +37,10 @@ def command(site_root: Path, host: str, port: int, password_env: str | None,
     if new_password is not None:
         login.set(new_password)
         click.echo(f"Login password saved (as a salted hash in {login.path}).")
+    if password_env:
+        # Kept as a hash now: the processes this server starts (a drill after a backup)
+        # inherit its environment, and need not carry the password.
+        os.environ.pop(password_env, None)
     server = WebServer(site_root, host=host, port=port, password=login, cert=cert, key=key,
                        insecure_http=insecure_http)
     if server.fingerprint:

@@ -100,8 +100,7 @@ class DrillReport:
         lines += [f"  PROBLEM: {problem}" for problem in self.problems]
         lines += [f"  not checked: {item}" for item in self.unchecked]
         lines += [f"  note: {item}" for item in self.notes]
-        verdict = {0: "RESTORABLE", 1: "FAILED", 2: "RESTORABLE (not every check could run)"}[self.exit_code]
-        lines.append(f"{verdict}: {self.summary()}")
+        lines.append(f"result: {self.summary()}" + (" (not every check could run)" if self.exit_code == 2 else ""))
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -140,13 +139,15 @@ def drill(archive: Path, *, password: str | None = None, db: DbTarget | None = N
     for line in cleanup_leftovers(db):
         say(f"cleanup: {line}")
     folder = drills_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}"
-    marker: dict = {"pid": os.getpid(), "since": _start_time(os.getpid()), "archive": str(archive)}
+    marker: dict = {"pid": os.getpid(), "since": start_time(os.getpid()), "archive": str(archive)}
     with _stops_on_signals(), _Resources(folder, marker) as held:
         try:
             if fetch is not None:
                 say("fetching the archive's parts from off-site storage (each checked by SHA-256)")
                 archive = fetch(held.folder / "archive")
             _run(archive, password, db, check_pages, earlier, report, held, say)
+        except Interrupted:
+            raise   # no verdict on the backup: the drill itself was stopped (cleaned up on the way out)
         except SitepackError as exc:
             report.problems.append(str(exc))
         except RuntimeError as exc:   # a server of the drill's own would not start
@@ -348,7 +349,7 @@ def cleanup_leftovers(db: DbTarget | None = None) -> list[str]:
             marker = json.loads((folder / MARKER).read_text())
         except (OSError, ValueError):
             marker = {}
-        if marker.get("pid") not in (None, os.getpid()) and _start_time(marker["pid"]) == marker.get("since"):
+        if marker.get("pid") not in (None, os.getpid()) and start_time(marker["pid"]) == marker.get("since"):
             continue   # a drill running now (the same process: PID and start time)
         for pid in _processes_naming(folder):
             os.kill(pid, signal.SIGKILL)
@@ -372,17 +373,19 @@ def cleanup_leftovers(db: DbTarget | None = None) -> list[str]:
     return done
 
 
-def _start_time(pid: int) -> str | None:
-    """When process ``pid`` started (clock ticks since boot), None when it does not run."""
+def start_time(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot), None when it does not run (an
+    exited child its parent has not waited for yet, a zombie, runs nothing either)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+    return None if len(fields) < 20 or fields[0] == "Z" else fields[19]
 
 
 def _wait_gone(pid: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
-    while _start_time(pid) is not None and time.monotonic() < deadline:
+    while start_time(pid) is not None and time.monotonic() < deadline:
         try:
             os.waitpid(pid, os.WNOHANG)   # a child of this process would stay a zombie
         except ChildProcessError:

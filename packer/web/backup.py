@@ -1,4 +1,6 @@
-"""Backup Now: the start form, the progress page and its step endpoint, completion, failure.
+"""Backup Now: the start form, the progress page and its step endpoint, completion, failure,
+and the drill after a backup of a ``drill: true`` profile (started by the step that finishes
+the backup, run by ``packer/drill/background.py``, followed by the page through ``/drill``).
 
 The browser drives the backup: the progress page posts to the step endpoint once per
 step, the endpoint runs one bounded ``BackupJob.step()`` and answers JSON. The page URL
@@ -10,6 +12,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from packer import logs, profiles, records
+from packer.drill import background
+from packer.drill import record as drill_record
 from packer.engine import BackupJob, missing_password
 from packer.naming import NamingContext, default_description
 from packer.profiles import ENCRYPTED_FORMATS
@@ -70,6 +74,8 @@ def start():
     except SitepackError as exc:
         return _form_page(name, values=values, error=str(exc), status=400)
     web_state().jobs[job.id] = job
+    if job.state.settings.profile.drill and form.get("archive_password"):
+        web_state().drill_keys[job.id] = form["archive_password"]
     return redirect(url_for("backup.progress", backup_id=job.id))
 
 
@@ -118,13 +124,42 @@ def step(backup_id: int):
                 job = BackupJob.load(backup_id)
         except SitepackError as exc:
             return jsonify(error=str(exc)), 404
+        was_finished = job.finished
         report = job.step()
         warnings = job.warnings()
         if not report.finished:
             state.jobs[backup_id] = job
+        else:
+            drill_key = state.drill_keys.pop(backup_id, None)
+            if not was_finished and _drills(job, report):
+                _start_drill(backup_id, drill_key)
     answer = report.to_dict()
     answer["warnings_since"] = warnings[known:]
+    if _drills(job, report):
+        answer["drill_url"] = url_for("backup.drill", backup_id=backup_id)
     return jsonify(answer)
+
+
+def _drills(job: BackupJob, report) -> bool:
+    """Whether a drill follows this backup: complete, and its profile drills every backup."""
+    return report.finished and not report.failed and job.state.settings.profile.drill
+
+
+def _start_drill(backup_id: int, archive_key: str | None) -> None:
+    try:
+        background.start(backup_id, archive_key)
+    except OSError as exc:   # the backup stands; its record says why it was not drilled
+        drill_record.store_unrun(backup_id, f"the drill could not start ({exc})")
+
+
+@blueprint.get("/<int:backup_id>/drill")
+def drill(backup_id: int):
+    """The drill after the backup, for the progress page's drill phase: ``running`` with its
+    ``step``, or its outcome (``summary``, ``failed``); ``summary`` "" before it begins."""
+    record_or_404(backup_id)
+    result = drill_record.latest(backup_id) or {}
+    return jsonify(running=bool(result.get("running")), step=result.get("step", ""),
+                   summary=result.get("summary", ""), failed=drill_record.failed(result))
 
 
 def _warnings_of(backup_id: int) -> list[str]:
@@ -141,7 +176,9 @@ def done(backup_id: int):
         return redirect(url_for("backup.progress", backup_id=backup_id))
     if record.status == "failed":
         return redirect(url_for("backup.failed", backup_id=backup_id))
-    return render_template("backup/done.html", record=record, warnings=_warnings_of(backup_id))
+    drill = drill_record.latest(backup_id)
+    return render_template("backup/done.html", record=record, warnings=_warnings_of(backup_id),
+                           drill=drill, drill_failed=drill_record.failed(drill))
 
 
 @blueprint.get("/<int:backup_id>/failed")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 
 from packer import logs, records
-from packer.drill.record import summary as drill_summary
+from packer.drill import record as drill_record
 from packer.engine import delete_backup
 from packer.storage import offsite
 from restorer.errors import SitepackError
@@ -31,7 +31,8 @@ def record_or_404(backup_id: int) -> records.Record:
 def index():
     rows = records.list_records()
     return render_template("backup/manage.html", records=rows,
-                           drills={r.id: drill_summary(r.id) for r in rows})
+                           drills={r.id: drill_record.latest(r.id) for r in rows},
+                           drill_failed=drill_record.failed)
 
 
 @blueprint.get("/<int:backup_id>/part/<int:number>")

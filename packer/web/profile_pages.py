@@ -40,6 +40,7 @@ def _values_of(profile: profiles.Profile) -> dict:
     values["name"] = profile.name
     values["part_size"] = "" if profile.part_size is None else str(profile.part_size)
     values["default_filters"] = profile.default_filters
+    values["drill"] = profile.drill
     values["has_password"] = bool(profile.archive_password)
     for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
         for key in keys:
@@ -69,10 +70,12 @@ def save():
     values["name"] = form.get("name", "").strip()
     values["part_size"] = form.get("part_size", "").strip()
     values["default_filters"] = form.get("default_filters") == "on"
+    values["drill"] = form.get("drill") == "on"
     values["has_password"] = bool(current.archive_password)
     data = {field: values[field].strip() for field in _TEXT_FIELDS}
     data["output_dir"] = data["output_dir"] or None
     data["default_filters"] = values["default_filters"]
+    data["drill"] = values["drill"]
     data["sql_split_size"] = current.sql_split_size  # not on this page: kept as saved
     for group, keys in (("filters", FILTER_KEYS), ("db", DB_KEYS)):
         data[group] = {}

@@ -25,6 +25,9 @@ class WebState:
     # Running backups stepped by this server, kept open between requests (archive writer,
     # database connection) instead of being reloaded from their saved state every step.
     jobs: dict[int, BackupJob] = dataclasses.field(default_factory=dict)
+    # The archive key typed for a running backup of a ``drill: true`` profile, in memory
+    # only, until the drill after it is started (``packer/drill/background.py``).
+    drill_keys: dict[int, str] = dataclasses.field(default_factory=dict)
     _locks: dict[int, threading.Lock] = dataclasses.field(default_factory=dict)
     _locks_guard: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 

@@ -75,7 +75,7 @@ def test_a_good_backup_drills_green_with_every_figure_in_a_private_server(demo, 
         in result.stdout
     assert "page /: HTTP 200" in result.stdout
     summary = result.stdout.strip().splitlines()[-1]
-    assert summary.startswith("RESTORABLE: restorable: verified ")
+    assert summary.startswith("result: restorable: verified ")
     figures = json.loads(sitepack("drill", str(archive), "--json").stdout)
     assert figures["exit_code"] == 0 and figures["tables"] == len(tables) and figures["rows"] == rows
     assert figures["files"] > files and figures["problems"] == [] and figures["pages"][0]["status"] == 200

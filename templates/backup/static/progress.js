@@ -73,8 +73,44 @@
     render(report);
     addWarnings(report.warnings_since || []);
     if (report.failed) { leave(data.failedUrl); }
+    else if (report.finished && report.drill_url) { followDrill(report.drill_url); }
     else if (report.finished) { leave(data.doneUrl); }
     else { step(); }
+  }
+
+  // A drill: true profile: the drill runs on the server after the backup, as a phase of
+  // its own here; the page only asks how it goes (closing it does not stop the drill).
+  function followDrill(url) {
+    var item = document.createElement("li");
+    item.textContent = "Restore drill";
+    item.className = "running";
+    item.setAttribute("data-key", "drill");
+    el("domains").appendChild(item);
+    el("leave-hint").classList.add("hidden");
+    el("drill-hint").classList.remove("hidden");
+    el("minor").textContent = "\u00a0";
+    (function poll() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        }).then(function (drill) {
+          lastResponse = Date.now();
+          if (drill.running || !drill.summary) {
+            el("last-item").textContent = drill.summary || "starting the drill";
+            setTimeout(poll, 1000);
+            return;
+          }
+          item.className = drill.failed ? "failed" : "done";
+          el("last-item").textContent = "\u00a0";
+          var outcome = el("drill-outcome");
+          outcome.textContent = "Restore drill: " + drill.summary;
+          outcome.classList.add(drill.failed ? "error" : "ok");
+          outcome.classList.remove("hidden");
+          el("drill-hint").classList.add("hidden");
+          el("drill-done").classList.remove("hidden");
+        }, function () { setTimeout(poll, 2000); });
+    })();
   }
 
   function step() {
