@@ -21,7 +21,7 @@ def _bundle(root, *, akeeba):
     if akeeba:
         (inst / "index.php").write_text("<?php // ANGIE")
     else:
-        (inst / "sitepack-manifest.jsonl").write_text("")
+        (inst / "sitepack-manifest.tsv.gz").write_text("")
 
 
 def test_akeeba_layout_with_several_databases(tmp_path):
