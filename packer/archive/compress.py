@@ -1,10 +1,12 @@
 """Compression shared by the writers: raw deflate (RFC 1951, no zlib header/trailer).
 
 Whole entries and chunks (never more than 1 MiB each) are compressed by libdeflate
-(PyPI ``deflate``), which compresses a whole buffer at once: at its level 6 it makes
-output as small as zlib's level 6 (``zip``'s default) in half zlib's time or less. Both
-libdeflate and ISA-L release the GIL while they work, so the writers run these
-functions on their thread pool.
+(PyPI ``deflate``), which compresses a whole buffer at once. On a real site's 13k text
+files its level 6 made zlib level 6's (``zip``'s) sizes in half the CPU; level 8, used
+here, is 0.8 % smaller for a quarter more of that CPU (a 108 MiB site: 0.19 MB less, 0.15 s
+more), and level 10 would be 2.7 % smaller in six times zlib's CPU. Both libdeflate and
+ISA-L release the GIL while they work, so the writers run these functions on their
+thread pool.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import zlib
 import deflate
 from isal import isal_zlib
 
-COMPRESSION_LEVEL = 6
+COMPRESSION_LEVEL = 8
 
 
 def deflate_raw(data: bytes, level: int = COMPRESSION_LEVEL) -> bytes:
