@@ -93,7 +93,7 @@ def compress_manifest(source: BinaryIO, target: BinaryIO, piece: int = 1024 * 10
     ``target`` (``GZIP_HEADER``, raw deflate, CRC-32 and size), in pieces, so memory
     stays flat whatever the number of entries; the same lines give the same bytes."""
     target.write(GZIP_HEADER)
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
     crc = size = 0
     for data in iter(lambda: source.read(piece), b""):
         crc = zlib.crc32(data, crc)
