@@ -52,6 +52,10 @@ GZIP_HEADER = bytes((0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF))
 #: The most a chunk fed in is inflated to at a time: a small damaged or hostile chunk
 #: may inflate a thousandfold.
 _INFLATE_PIECE = 4 * 1024 * 1024
+#: No line is longer (a JPA path is at most 64 KiB, six times that JSON-quoted): text
+#: without a line break beyond it is damage, not something to hold in memory (a small
+#: hostile gzip stream could inflate to gigabytes).
+_MAX_LINE = 1024 * 1024
 
 
 def _integer(value) -> int:
@@ -170,6 +174,9 @@ class ManifestReader:
     def _feed_text(self, data: bytes) -> None:
         self._buffer += data
         *lines, self._buffer = self._buffer.split(b"\n")
+        if len(self._buffer) > _MAX_LINE:
+            raise ManifestDamaged("the manifest is damaged (a line is too long); the archive "
+                                  "cannot be trusted")
         if lines:
             if self._trailer is not None:
                 raise ManifestDamaged(_DATA_AFTER_END)
@@ -196,7 +203,8 @@ class ManifestReader:
                 continue
             try:
                 kind, size, mode, mtime, sha256, path = fields
-                record = ManifestRecord(from_tab_field(path.decode("utf-8")), _KINDS_BY_LETTER[kind.decode("ascii")],
+                record = ManifestRecord(from_tab_field(path.decode("utf-8")),
+                                        _KINDS_BY_LETTER[kind.decode("ascii")],
                                         _number(size), _number(mode, 8), _number(mtime),
                                         None if sha256 == b"-" else sha256.decode("ascii"))
             except (KeyError, ValueError):    # UnicodeDecodeError is a ValueError

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,17 @@ def test_an_extracted_manifest_reads_with_zcat(tmp_path):
                            capture_output=True, check=True).stdout
     assert shown.split(b"\n")[1] == (b"f\t6\t100644\t5\t%s\tindex.php"
                                      % hashlib.sha256(b"<?php\n").hexdigest().encode())
+
+
+def test_a_manifest_inflating_to_a_huge_line_is_refused_in_bounded_memory(tmp_path):
+    """8 KiB of gzip that inflates to 8 MiB without a line break (a thousandfold, as a
+    bigger one would inflate to gigabytes): damage, found once a line passes 1 MiB,
+    never held whole."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    bomb = GZIP_HEADER + packer.compress(bytes(8 << 20)) + packer.flush()
+    assert len(bomb) < 10_000
+    path = tmp_path / "bomb.zip"
+    with open_writer("zip", path, manifest=False) as writer:
+        writer.add_bytes(MANIFEST_PATH, bomb, mtime=1)
+    assert verify(path).problems == ["the manifest is damaged (a line is too long); the archive "
+                                     "cannot be trusted"]
