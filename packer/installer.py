@@ -11,7 +11,7 @@
 - ``password.json`` when an installer password was given: only its salted scrypt hash
   (format in ``restorer.restore.install_password`` and docs/BACKUP.md), never the password.
 
-The manifest (``installation/sitepack-manifest.jsonl``) is written by the archive
+The manifest (``installation/sitepack-manifest.tsv.gz``) is written by the archive
 writer itself when it closes.
 
 Generated files are first written into the backup's working folder and then archived

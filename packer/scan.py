@@ -27,11 +27,12 @@ import dataclasses
 import json
 import operator
 import os
-import re
 import stat
 import time
 from pathlib import Path
 from typing import Callable, Iterator
+
+from restorer.extract.textsafe import from_tab_field, tab_field
 
 from .filters import EXCLUDE, INCLUDE, SKIP_CONTENTS, Filters
 
@@ -57,8 +58,8 @@ class Entry:
         kind, mode, mtime, size, rest = line[:-1].decode("utf-8").split("\t", 4)
         if kind == LINK:
             path, target = rest.split("\t")
-            return cls(kind, _unquote(path), int(mode), int(mtime), 0, _unquote(target))
-        return cls(kind, _unquote(rest), int(mode), int(mtime), int(size))
+            return cls(kind, from_tab_field(path), int(mode), int(mtime), 0, from_tab_field(target))
+        return cls(kind, from_tab_field(rest), int(mode), int(mtime), int(size))
 
     @classmethod
     def _from_json_line(cls, line: bytes) -> "Entry":
@@ -68,24 +69,12 @@ class Entry:
                    size=data.get("s", 0), target=data.get("l"))
 
 
-#: Characters that would break a tab-separated line (or be read as a quoted name).
-_NEEDS_QUOTING = re.compile(r'[\t\n\r]|^"')
-
-
-def _quote(name: str) -> str:
-    return json.dumps(name, ensure_ascii=False) if _NEEDS_QUOTING.search(name) else name
-
-
-def _unquote(field: str) -> str:
-    return json.loads(field) if field[:1] == '"' else field
-
-
 def entry_line(kind: str, path: str, mode: int, mtime: int, size: int = 0,
                target: str | None = None) -> bytes:
     """The list-file line of one entry (the format ``Entry.from_line`` reads)."""
-    line = f"{kind}\t{mode}\t{mtime}\t{size}\t{_quote(path)}"
+    line = f"{kind}\t{mode}\t{mtime}\t{size}\t{tab_field(path)}"
     if kind == LINK:
-        line = f"{line}\t{_quote(target)}"
+        line = f"{line}\t{tab_field(target)}"
     return f"{line}\n".encode("utf-8")
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SitepackError
+from .formats.base import MANIFEST_VERSIONS
 from .private import make_private_dir, resolve_private_dir
 
 # The names inside a bundle, spelled here only (the installer writes them, extraction and
@@ -41,7 +42,6 @@ CHECKSUMS_JSON = "checksums.json"
 SITE_DUMP = "site.sql"
 EXTRAINFO = "extrainfo.json"
 README = "README.html"
-MANIFEST = "sitepack-manifest.jsonl"
 #: Where each archive part this extraction read is listed (``finish`` removes those in the site).
 ARCHIVE_PARTS = "archive-parts.json"
 # Labels for the backup information both tools write into extrainfo.json.
@@ -203,7 +203,8 @@ def read_bundle(site_root: Path, private_dir: Path | None = None) -> Bundle:
     readme = readme_path.read_text(encoding="utf-8", errors="replace") if readme_path.is_file() else None
     # Akeeba's installer is PHP; ours carries a manifest. (The kickstart may have copied our
     # restorer into Akeeba's folder, so the restorer's presence proves nothing.)
-    made_by = "sitepack" if (private / MANIFEST).is_file() or not any(private.glob("*.php")) else "akeeba"
+    ours = any(Path(private_path(private, name)).is_file() for name in MANIFEST_VERSIONS)
+    made_by = "sitepack" if ours or not any(private.glob("*.php")) else "akeeba"
     return Bundle(site_root=site_root, installation=installation, private=private, databases=databases,
                   extrainfo=extrainfo if isinstance(extrainfo, dict) else {},
                   readme_html=readme, made_by=made_by, platform=detect_platform(site_root),

@@ -25,7 +25,7 @@ batches on a bounded thread pool and writes them in the order they were added, w
 bounded memory (at most 64 MiB pending);
 it hashes every entry (SHA-256) into the manifest sidecar; it keeps the parts; it
 checkpoints and resumes; at ``close`` it adds the manifest as the last entry
-(``installation/sitepack-manifest.jsonl``, see docs/FORMAT-MANIFEST.md).
+(``installation/sitepack-manifest.tsv.gz``, see docs/FORMAT-MANIFEST.md).
 
 Checkpoint/resume: ``checkpoint()`` waits for pending entries, fsyncs and returns a
 JSON-able dict. ``ArchiveWriter.resume(state)`` (after a crash, even SIGKILL) cuts the
@@ -50,7 +50,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from restorer.errors import ArchiveError
-from restorer.extract.manifest import MANIFEST_MODE, manifest_header, manifest_line, manifest_trailer
+from restorer.extract.manifest import (MANIFEST_MODE, compress_manifest, manifest_header, manifest_line,
+                                       manifest_trailer)
 from restorer.formats.base import CHUNK_SIZE, MANIFEST_PATH, Entry, EntryType, validate_entry_path
 
 from .parts import PartWriter, check_part_size
@@ -120,11 +121,14 @@ class ArchiveWriter(ABC):
         self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="sitepack-archive")
         self._closed = False
         self.manifest_sidecar = self.path.with_name(self.path.name + ".manifest-tmp")
+        # The manifest gzipped, made at close from the sidecar (whose plain lines a
+        # checkpoint can cut back).
+        self._manifest_gz_sidecar = self.path.with_name(self.path.name + ".manifest-gz-tmp")
         if state is None:
             self.created = int(time.time())
             self.out = PartWriter(self.path, part_size)
             self.out.open_fresh()
-            self._manifest_file = open(self.manifest_sidecar, "wb") if manifest else None
+            self._manifest_file = open(self.manifest_sidecar, "w+b") if manifest else None
             if self._manifest_file:
                 self._manifest_file.write(manifest_header(self.format, self.created))
             self._start()
@@ -270,7 +274,7 @@ class ArchiveWriter(ABC):
     def sidecars(self) -> list[Path]:
         """Temporary files besides the parts (deleted at close and abort), each named
         ``<archive name>.<what>-tmp`` (``leftover_sidecars`` finds them by that)."""
-        return [self.manifest_sidecar]
+        return [self.manifest_sidecar, self._manifest_gz_sidecar]
 
     @property
     def part_number(self) -> int:
@@ -385,19 +389,21 @@ class ArchiveWriter(ABC):
 
     def _add_manifest(self) -> None:
         handle = self._manifest_file
-        handle.flush()
-        with open(self.manifest_sidecar, "rb") as reader:
-            digest = hashlib.sha256()
-            lines = 0
-            for line in reader:
-                digest.update(line)
-                lines += 1
+        handle.seek(0)
+        digest = hashlib.sha256()
+        lines = 0
+        for data in iter(lambda: handle.read(CHUNK_SIZE), b""):
+            digest.update(data)
+            lines += data.count(b"\n")
         handle.write(manifest_trailer(lines - 1, digest.hexdigest()))
-        handle.close()
-        self._manifest_file = None
-        with open(self.manifest_sidecar, "rb") as source:
-            size = os.fstat(source.fileno()).st_size
-            self._add_file_handle(MANIFEST_PATH, source, MANIFEST_MODE, self.created, size)
+        handle.seek(0)
+        with open(self._manifest_gz_sidecar, "w+b") as packed:
+            compress_manifest(handle, packed)
+            handle.close()
+            self._manifest_file = None
+            size = packed.tell()
+            packed.seek(0)
+            self._add_file_handle(MANIFEST_PATH, packed, MANIFEST_MODE, self.created, size)
         self._drain(0)
 
     def _state(self) -> dict:

@@ -1,23 +1,27 @@
 """Compression shared by the writers: raw deflate (RFC 1951, no zlib header/trailer).
 
-zlib releases the GIL while it compresses, so the writers run these functions on their
-thread pool. Level 6 (zlib's and ``zip``'s default) keeps archives as small as
-``zip -r`` makes them.
+Whole entries and chunks (never more than 1 MiB each) are compressed by libdeflate
+(PyPI ``deflate``), which compresses a whole buffer at once. On a real site's 13k text
+files (90.5 MB) its level 6 makes zlib level 6's (``zip``'s) sizes in half the CPU
+(1.13 s against 2.13 s); level 8 would be 0.7 % smaller for 0.56 s more, level 10 2.7 %
+smaller for 6.5 s more: the backup's time matters more than those bytes. Both libdeflate
+and ISA-L release the GIL while they work, so the writers run these functions on their
+thread pool.
 """
 
 from __future__ import annotations
 
 import zlib
 
+import deflate
 from isal import isal_zlib
 
 COMPRESSION_LEVEL = 6
 
 
 def deflate_raw(data: bytes, level: int = COMPRESSION_LEVEL) -> bytes:
-    """``data`` as one complete raw deflate stream (an empty input gives ``03 00``)."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return compressor.compress(data) + compressor.flush()
+    """``data`` as one complete raw deflate stream (level 0: stored deflate blocks)."""
+    return bytes(deflate.deflate_compress(data, level))
 
 
 _INCOMPRESSIBLE_RATIO = 0.97

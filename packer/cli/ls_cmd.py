@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from restorer.extract.textsafe import shown_name
-from restorer.formats import MANIFEST_PATH, open_archive
+from restorer.formats import MANIFEST_VERSIONS, open_archive
 
 from .common import resolve_secret, secret_options
 
@@ -24,7 +24,7 @@ def command(archive: Path, password_env: str | None, password_file: Path | None)
     has_manifest = False
     with open_archive(archive, password) as reader:
         for entry, _ in reader.entries():
-            has_manifest = has_manifest or entry.path == MANIFEST_PATH
+            has_manifest = has_manifest or entry.path in MANIFEST_VERSIONS
             when = (time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.mtime))
                     if entry.mtime is not None else "?" * 16)
             name = shown_name(entry.path) + ("/" if entry.is_dir else "")

@@ -30,7 +30,7 @@ applied at the end, deepest first (a read-only directory must not block its cont
 setuid/setgid bits are never restored.
 
 Integrity: file data is hashed while written; when the archive carries a manifest
-(``installation/sitepack-manifest.jsonl``, extracted like any other file) every
+(``installation/sitepack-manifest.tsv.gz``, extracted like any other file) every
 extracted entry is compared with it at the end. Files that do not match are deleted and
 the extraction fails naming them.
 
@@ -68,7 +68,7 @@ from restorer.extract.filewriter import (KEPT_PERMISSIONS, FileWriter, WriteFail
 from restorer.extract.manifest import ManifestReader
 from restorer.extract.textsafe import shown_name
 from restorer.extract.verify import ManifestComparison, Observed, observe
-from restorer.formats import MANIFEST_PATH, open_archive
+from restorer.formats import MANIFEST_PATH, MANIFEST_VERSIONS, open_archive
 from restorer.formats.base import SMALL_ENTRY, ArchiveReader, Entry, EntryData, EntryType
 from restorer.private import make_private_dir, restore_lock
 from restorer.privatefile import write_private_json
@@ -281,13 +281,13 @@ class Extractor:
                         self._make_symlink(entry, out_path)
                         self._observed[entry.path] = observe(
                             entry, hashlib.sha256(entry.target.encode("utf-8")).hexdigest())
-                    elif entry.size <= SMALL_ENTRY and entry.path != MANIFEST_PATH:
+                    elif entry.size <= SMALL_ENTRY and entry.path not in MANIFEST_VERSIONS:
                         self._write_small(entry, out_path, chunks)
                     else:
-                        if entry.path == MANIFEST_PATH:
+                        if entry.path in MANIFEST_VERSIONS:
                             self._files.close()     # every earlier file written first
-                            comparison = ManifestComparison(self._observed)
-                            manifest = ManifestReader(on_record=comparison.check)
+                            comparison = ManifestComparison(self._observed, entry.path)
+                            manifest = ManifestReader(comparison.check, MANIFEST_VERSIONS[entry.path])
                             manifest_entry = entry
                         digest = self._write_file(entry, out_path, chunks, manifest)
                         self._observed[entry.path] = observe(entry, digest)

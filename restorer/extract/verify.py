@@ -19,7 +19,7 @@ from pathlib import Path
 
 from restorer.errors import ArchiveError
 from restorer.extract.manifest import TYPE_NAMES, ManifestReader, ManifestRecord
-from restorer.formats import MANIFEST_PATH, open_archive
+from restorer.formats import MANIFEST_PATH, MANIFEST_VERSIONS, open_archive
 from restorer.formats.base import Entry, EntryType
 from restorer.progress import Progress
 
@@ -51,8 +51,10 @@ class ManifestComparison:
     while the manifest is read; whatever is left at the end was not listed.
     """
 
-    def __init__(self, observed: dict[str, Observed]):
+    def __init__(self, observed: dict[str, Observed], manifest_path: str):
+        """``manifest_path``: the manifest's own entry, which it does not list."""
         self.observed = observed
+        self.manifest_path = manifest_path
         self.problems: list[tuple[str, str]] = []
 
     def check(self, record: ManifestRecord) -> None:
@@ -78,7 +80,7 @@ class ManifestComparison:
     def finish(self) -> list[tuple[str, str]]:
         """All (path, problem) pairs, unlisted entries included."""
         for path in self.observed:
-            if path != MANIFEST_PATH:
+            if path != self.manifest_path:
                 self.problems.append((path, "in the archive but not listed in the manifest"))
         return self.problems
 
@@ -138,10 +140,10 @@ def verify(archive: Path | str, *, password: str | None = None, progress: Progre
             progress.update(0, total=reader.total_size)
         try:
             for entry, chunks in reader.entries():
-                is_manifest = entry.path == MANIFEST_PATH and entry.is_file
+                is_manifest = entry.path in MANIFEST_VERSIONS and entry.is_file
                 if is_manifest:
-                    comparison = ManifestComparison(observed)
-                    manifest = ManifestReader(on_record=comparison.check)
+                    comparison = ManifestComparison(observed, entry.path)
+                    manifest = ManifestReader(comparison.check, MANIFEST_VERSIONS[entry.path])
                     manifest_entry = entry
                 digest = None if entry.is_dir else hashlib.sha256()
                 copy = copy_to(entry) if copy_to is not None and entry.is_file else None

@@ -23,11 +23,11 @@ from types import ModuleType
 
 from restorer.errors import ArchiveError
 
-from .base import CHUNK_SIZE, MANIFEST_PATH, ArchiveReader, Entry, EntryType
+from .base import CHUNK_SIZE, MANIFEST_PATH, MANIFEST_VERSIONS, ArchiveReader, Entry, EntryType
 from .parts import find_parts
 
 __all__ = ["open_archive", "ArchiveReader", "Entry", "EntryType", "CHUNK_SIZE", "MANIFEST_PATH",
-           "NEEDS_PASSWORD", "format_modules"]
+           "MANIFEST_VERSIONS", "NEEDS_PASSWORD", "format_modules"]
 
 #: Formats in the order they are tried; a module that does not exist (yet) is skipped.
 _FORMAT_MODULES = ("jpa", "zip", "jps", "jps2")

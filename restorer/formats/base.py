@@ -31,8 +31,13 @@ CHUNK_SIZE = 1024 * 1024
 #: Entries up to this size (compressed and not) are read and inflated in one piece.
 SMALL_ENTRY = 1024 * 1024
 
-#: Where every archive made by sitepack carries its manifest (see docs/FORMAT-MANIFEST.md).
-MANIFEST_PATH = "installation/sitepack-manifest.jsonl"
+#: Where every archive made by sitepack carries its manifest (see docs/FORMAT-MANIFEST.md):
+#: version 2, gzipped tab-separated lines.
+MANIFEST_PATH = "installation/sitepack-manifest.tsv.gz"
+#: Where archives written before version 2 carry it (JSON lines, stored raw).
+MANIFEST_PATH_V1 = "installation/sitepack-manifest.jsonl"
+#: The manifest version each name holds.
+MANIFEST_VERSIONS = {MANIFEST_PATH: 2, MANIFEST_PATH_V1: 1}
 
 
 class EntryType(enum.IntEnum):

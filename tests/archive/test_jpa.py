@@ -160,7 +160,7 @@ def test_round_trip_of_every_entry_kind(tmp_path):
     assert got[1][1] == b"<?php echo 'x';\n" * 50
     assert got[2][1] == b"\x01" * 1_500_000
     assert got[3][0].target == "ä.php"
-    assert got[-1][0].path == "installation/sitepack-manifest.jsonl"
+    assert got[-1][0].path == "installation/sitepack-manifest.tsv.gz"
 
 
 def test_large_files_are_stored_small_ones_deflated(tmp_path):

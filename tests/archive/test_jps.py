@@ -90,7 +90,7 @@ def test_open_writer_default_header_and_kickstart_refusal(tmp_path):
     assert len(head) == 139
     with open_archive(archive, PASSWORD) as reader:
         assert [e.path for e, _ in reader.entries()] == ["index.php",
-                                                        "installation/sitepack-manifest.jsonl"]
+                                                        "installation/sitepack-manifest.tsv.gz"]
 
 
 def test_wrong_and_missing_password(tmp_path):

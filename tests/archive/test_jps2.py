@@ -117,7 +117,7 @@ def test_header_bytes_from_the_writer(tmp_path):
     data = archive.read_bytes()
     assert data[:84] == layout.standard_header(salt, spanned=False)
     assert data[-17:] == b"JPE" + (1).to_bytes(2, "little") + (1).to_bytes(4, "little") + (
-        1).to_bytes(4, "little") + (3).to_bytes(4, "little")  # "x" deflates to 3 bytes
+        1).to_bytes(4, "little") + (6).to_bytes(4, "little")  # "x" as one stored deflate block
     key = pbkdf2_key(PASSWORD.encode(), salt, 128000)
     assert writer._key == key
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
 
 import pytest
@@ -10,9 +12,9 @@ import pytest
 from packer.archive import base as archive_base
 from packer.archive import open_writer
 from restorer.errors import ArchiveError, MissingPartError
-from restorer.extract.manifest import manifest_header, manifest_line, manifest_trailer
+from restorer.extract.manifest import compress_manifest, manifest_header, manifest_line, manifest_trailer
 from restorer.extract.verify import verify
-from restorer.formats.base import MANIFEST_PATH, Entry, EntryType
+from restorer.formats.base import MANIFEST_PATH, MANIFEST_PATH_V1, Entry, EntryType
 from tests.archive.treeutil import SUFFIX, noise, password_for
 
 
@@ -33,12 +35,22 @@ def verifies(path) -> bool:
         return False
 
 
-def manifest_for(entries, *, trailer_ok=True):
+def manifest_text(entries, *, trailer_ok=True):
     body = manifest_header("jpa", 1)
     for entry, data in entries:
         body += manifest_line(entry, None if entry.is_dir else hashlib.sha256(data).hexdigest())
     digest = hashlib.sha256(body).hexdigest() if trailer_ok else "0" * 64
     return body + manifest_trailer(len(entries), digest)
+
+
+def gzipped(text: bytes) -> bytes:
+    packed = io.BytesIO()
+    compress_manifest(io.BytesIO(text), packed)
+    return packed.getvalue()
+
+
+def manifest_for(entries, *, trailer_ok=True):
+    return gzipped(manifest_text(entries, trailer_ok=trailer_ok))
 
 
 @pytest.mark.parametrize("fmt", ["jpa", "zip", "jps", "jps2"])
@@ -113,7 +125,7 @@ def test_a_damaged_manifest_is_reported_as_such(tmp_path):
                                      "match); the archive cannot be trusted"]
     with open_writer("zip", path, manifest=False) as writer:
         writer.add_bytes("a.txt", b"a", mtime=1)
-        writer.add_bytes(MANIFEST_PATH, manifest_for([(a, b"a")]).rsplit(b"\n", 2)[0] + b"\n", mtime=1)
+        writer.add_bytes(MANIFEST_PATH, gzipped(manifest_text([(a, b"a")]).rsplit(b"\n", 2)[0] + b"\n"), mtime=1)
     assert verify(path).problems == ["the manifest is damaged (its end line is missing: it was "
                                      "cut short); the archive cannot be trusted"]
 
@@ -132,9 +144,9 @@ def test_a_changed_mode_or_time_in_a_header_is_found(tmp_path):
 def test_a_jpa_whose_manifest_lost_its_name_is_damaged(tmp_path):
     path = sample(tmp_path / "n.jpa")
     raw = path.read_bytes()
-    path.write_bytes(raw.replace(b"sitepack-manifest.jsonl", b"sitepack-manifest.jsonX"))
+    path.write_bytes(raw.replace(b"sitepack-manifest.tsv.gz", b"sitepack-manifest.tsv.gX"))
     assert verify(path).problems == ["the archive is damaged: its header says it carries a "
-                                     "manifest (installation/sitepack-manifest.jsonl) but there is none"]
+                                     "manifest (installation/sitepack-manifest.tsv.gz) but there is none"]
 
 
 def test_archives_without_manifest_say_what_was_checked(tmp_path):
@@ -167,18 +179,39 @@ def test_a_short_middle_part_is_named(tmp_path, fmt):
     assert f"part s.{fmt[0]}02 is 60000 bytes, shorter than the others (65536): it may be truncated" in problem
 
 
-@pytest.mark.parametrize("field,value", [("size", b"1e999"), ("mode", b"33188.5"),
-                                         ("mtime", b"true"), ("size", b'"1"')])
-def test_a_manifest_number_that_is_not_an_integer_is_damage(tmp_path, field, value):
+def manifest_v1_for(entries) -> bytes:
+    """A manifest of version 1 (JSON lines), as sitepack wrote them before version 2."""
+    lines = [{"sitepack_manifest": 1, "format": "zip", "created": 1}]
+    lines += [{"path": entry.path, "type": "file", "size": entry.size, "mode": entry.mode,
+               "mtime": entry.mtime, "sha256": hashlib.sha256(data).hexdigest()}
+              for entry, data in entries]
+    body = b"".join(json.dumps(line, separators=(",", ":")).encode() + b"\n" for line in lines)
+    end = {"end": True, "entries": len(entries), "sha256": hashlib.sha256(body).hexdigest()}
+    return body + json.dumps(end, separators=(",", ":")).encode() + b"\n"
+
+
+@pytest.mark.parametrize("version,field,value", [
+    (1, "size", b"1e999"), (1, "mode", b"33188.5"), (1, "mtime", b"true"), (1, "size", b'"1"'),
+    (2, "size", b"1e9"), (2, "size", b"+1"), (2, "size", b" 1"), (2, "size", b"1_0"),
+    (2, "mode", b"100648"), (2, "mtime", b"-1")])
+def test_a_manifest_number_that_is_not_an_integer_is_damage(tmp_path, version, field, value):
     """Deflate data that a flipped byte changed may still inflate (JPA has no checksums):
     a digit turned into ``e`` must read as a damaged manifest, not crash verify."""
     a = Entry("a.txt", EntryType.FILE, 1, 0o100644, 1)
-    body = manifest_for([(a, b"a")])
-    number = {"size": b"1", "mode": b"33188", "mtime": b"1"}[field]
-    body = body.replace(b'"%s":%s' % (field.encode(), number), b'"%s":%s' % (field.encode(), value), 1)
+    if version == 1:
+        number = {"size": b"1", "mode": b"33188", "mtime": b"1"}[field]
+        body = manifest_v1_for([(a, b"a")]).replace(
+            b'"%s":%s' % (field.encode(), number), b'"%s":%s' % (field.encode(), value), 1)
+        name = MANIFEST_PATH_V1
+    else:
+        before = {"size": b"f\t1\t", "mode": b"f\t1\t100644\t", "mtime": b"f\t1\t100644\t1\t"}[field]
+        text = manifest_text([(a, b"a")])
+        changed = before[:before.rindex(b"\t", 0, -1) + 1] + value + b"\t"
+        assert before in text
+        body, name = gzipped(text.replace(before, changed, 1)), MANIFEST_PATH
     path = tmp_path / "m.zip"    # ZIP: no header record announcing the manifest
     with open_writer("zip", path, manifest=False) as writer:
         writer.add_bytes("a.txt", b"a", mtime=1)
-        writer.add_bytes(MANIFEST_PATH, body, mtime=1)
+        writer.add_bytes(name, body, mtime=1)
     assert verify(path).problems == ["the manifest is damaged (a line lacks a field or holds one "
                                      "of the wrong type); the archive cannot be trusted"]

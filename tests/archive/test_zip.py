@@ -11,6 +11,7 @@ import pytest
 
 from packer.archive import open_writer
 from restorer.errors import ArchiveError
+from restorer.extract.manifest import GZIP_HEADER
 from restorer.extract.extractor import extract
 from restorer.extract.verify import verify
 from restorer.formats import open_archive
@@ -53,7 +54,7 @@ def test_unzip_and_zipfile_accept_our_zip(tmp_path):
         assert z.getinfo("empty/").is_dir()
         assert z.read("text.sql") == b"INSERT INTO t VALUES (1,'abc');\n" * 80_000
         assert info.compress_type == zipfile.ZIP_DEFLATED
-        assert z.read("installation/sitepack-manifest.jsonl").startswith(b'{"sitepack_manifest":1')
+        assert z.read("installation/sitepack-manifest.tsv.gz").startswith(GZIP_HEADER)
 
 
 def test_what_akeebas_extractor_needs_large_files_stored_and_symlinks_marked(tmp_path):

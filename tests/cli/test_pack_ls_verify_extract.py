@@ -55,7 +55,7 @@ def test_pack_ls_verify_extract_round_trip(tmp_path, site, name, extra):
     assert any(line.startswith("lrwxrwxrwx") and line.endswith("latest -> index.php") for line in lines)
     assert any(line.startswith("-rw-------      1300000 ") and line.endswith(" images/photo.jpg")
                for line in lines)
-    assert lines[-1].endswith(" installation/sitepack-manifest.jsonl")
+    assert lines[-1].endswith(" installation/sitepack-manifest.tsv.gz")
 
     verified = run("verify", archive, *password, env=env)
     assert verified.exit_code == 0, verified.stdout + verified.stderr
@@ -169,5 +169,5 @@ def test_ls_of_a_sitepack_archive_does_not_warn(tmp_path, site):
     archive = tmp_path / "site.jpa"
     assert run("pack", site, "-o", archive).exit_code == 0
     listed = run("ls", archive)
-    assert "installation/sitepack-manifest.jsonl" in listed.output
+    assert "installation/sitepack-manifest.tsv.gz" in listed.output
     assert "No checksums" not in listed.output

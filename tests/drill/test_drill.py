@@ -104,7 +104,7 @@ def test_a_damaged_archive_and_a_dump_that_lost_a_row_drill_red(demo, mariadb, t
     first_row = text.index(b"VALUES (", start) + len(b"VALUES ")
     second_row = text.index(b"),(", first_row) + 2
     dump.write_bytes(text[:first_row] + text[second_row:])
-    (tree / "installation" / "sitepack-manifest.jsonl").unlink()   # pack writes a new one
+    (tree / "installation" / "sitepack-manifest.tsv.gz").unlink()   # pack writes a new one
     edited = tmp_path / "edited.jpa"
     packed = sitepack("pack", str(tree), "-o", str(edited))
     assert packed.returncode == 0, packed.stdout + packed.stderr

@@ -15,7 +15,7 @@ SKIPPED_CONTENTS = ("cache", "tmp", "administrator/cache", "administrator/logs")
 # Files that differ between any two backups of one site: ids, dates, and the manifest's
 # mtimes of them.
 PER_BACKUP = ("installation/extrainfo.json", "installation/README.html",
-              "installation/sitepack-manifest.jsonl")
+              "installation/sitepack-manifest.tsv.gz")
 # The restorer runtime is copied from the live source tree, which may change between two
 # backups while other work goes on; its presence is checked, not its bytes.
 RUNTIME = ("installation/restorer", "installation/templates", "installation/vendor")

@@ -80,7 +80,7 @@ def test_full_backup(demo, tmp_path, fmt, part_size):
     assert "Nightly " in readme and "&lt;b&gt;" in readme and "Before the upgrade &amp; more" in readme
     assert (inst / "restore.py").is_file() and (inst / "restorer" / "restore" / "session.py").is_file()
     assert "Inst'aller pw" not in (inst / "password.json").read_text()
-    assert (inst / "sitepack-manifest.jsonl").is_file()
+    assert (inst / "sitepack-manifest.tsv.gz").is_file()
 
     rec = records.get(job.id)
     assert (rec.status, rec.type, rec.format, rec.size) == ("ok", "full", fmt, report.size)
@@ -101,7 +101,7 @@ def test_files_only_backup_has_no_installer(demo, tmp_path, fmt, part_size):
     assert [d["key"] for d in report.domains] == ["init", "files", "finalise"]
     assert (len(report.parts) > 1) == (part_size is not None)
     dest = check_and_extract(report.archive, tmp_path / "out", password)
-    assert sorted(p.name for p in (dest / "installation").iterdir()) == ["sitepack-manifest.jsonl"]
+    assert sorted(p.name for p in (dest / "installation").iterdir()) == ["sitepack-manifest.tsv.gz"]
     assert tree(dest, skip=("installation",)) == site_expected(demo.root)
 
 
@@ -177,7 +177,7 @@ def test_database_only_backup_layout(demo, tmp_path):
     parts = [p for p in found if re.fullmatch(r"installation/sql/site\.s\d\d", p)]
     assert parts == [f"installation/sql/site.s{i:02d}" for i in range(1, len(parts) + 1)]
     assert [p for p in found if p not in parts] == [
-        "installation", "installation/extrainfo.json", "installation/sitepack-manifest.jsonl",
+        "installation", "installation/extrainfo.json", "installation/sitepack-manifest.tsv.gz",
         "installation/sql", "installation/sql/checksums.json", "installation/sql/databases.json",
         "installation/sql/site.sql"]
     assert b"CREATE TABLE `#__users`" in _sql(dest)

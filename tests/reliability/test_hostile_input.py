@@ -119,7 +119,7 @@ def try_extract(folder: Path, archive: Path, fmt: str, expected_tree: dict, pass
                 assert report.manifest_checked
                 got = tree(dest)
                 # A plain folder's archive carries its manifest as an entry: extracted too.
-                got.pop("installation/sitepack-manifest.jsonl")
+                got.pop("installation/sitepack-manifest.tsv.gz")
                 got.pop("installation")
                 assert got == expected_tree, {k: (got.get(k), expected_tree.get(k))
                                               for k in got.keys() | expected_tree.keys()
@@ -298,7 +298,7 @@ def test_the_manifest_reader_never_crashes(packed, proof):
     folder, archive = packed["archives"]["jpa"]
     with tempfile.TemporaryDirectory() as scratch:
         extract(archive, Path(scratch) / "d", private_dir=Path(scratch) / "p")
-        seed = next(Path(scratch).rglob("sitepack-manifest.jsonl")).read_bytes()
+        seed = next(Path(scratch).rglob("sitepack-manifest.tsv.gz")).read_bytes()
     counted = [0]
 
     @FUZZ

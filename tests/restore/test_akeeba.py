@@ -21,7 +21,7 @@ def _bundle(root, *, akeeba):
     if akeeba:
         (inst / "index.php").write_text("<?php // ANGIE")
     else:
-        (inst / "sitepack-manifest.jsonl").write_text("")
+        (inst / "sitepack-manifest.tsv.gz").write_text("")
 
 
 def test_akeeba_layout_with_several_databases(tmp_path):
@@ -51,3 +51,12 @@ def test_broken_databases_json_names_the_file(tmp_path):
     (tmp_path / "installation" / "sql" / "databases.json").write_text("{nope")
     with pytest.raises(SitepackError, match="databases.json is not valid JSON"):
         read_bundle(tmp_path)
+
+
+@pytest.mark.parametrize("manifest", ["sitepack-manifest.tsv.gz", "sitepack-manifest.jsonl"])
+def test_a_bundle_with_php_files_is_ours_when_it_holds_our_manifest(tmp_path, manifest):
+    """Either manifest version (version 1 from archives made before) marks the bundle as
+    sitepack's, even beside a PHP file."""
+    _bundle(tmp_path, akeeba=True)
+    (tmp_path / "installation" / manifest).write_text("")
+    assert read_bundle(tmp_path).made_by == "sitepack"

@@ -35,7 +35,7 @@ NEW_URL = "https://moved.example.org"
 CONFIG_FILES = ("configuration.php", "wp-config.php")
 WELL_KNOWN = ["installation/sql/site.sql", "installation/sql/site.s01", "installation/sql/databases.json",
               "installation/extrainfo.json", "installation/password.json", "installation/password.php",
-              "installation/sitepack-manifest.jsonl", "installation/README.html", "installation/index.php",
+              "installation/sitepack-manifest.tsv.gz", "installation/README.html", "installation/index.php",
               "installation/renamed-files.json", "installation/.restore-state.json",
               "installation/archive-parts.json", "installation/", "installation/sql/"]
 

@@ -16,7 +16,7 @@ def _site(root, password=None):
     inst = root / "installation"
     (inst / "sql").mkdir(parents=True)
     (inst / "sql" / "databases.json").write_text(json.dumps({"site.sql": {"dbname": "x", "prefix": "jos_"}}))
-    (inst / "sitepack-manifest.jsonl").write_text("")
+    (inst / "sitepack-manifest.tsv.gz").write_text("")
     if password:
         (inst / "password.json").write_text(password_file_text(password))
     return root
