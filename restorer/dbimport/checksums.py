@@ -19,12 +19,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import queue
 import re
+import threading
 from pathlib import Path
 
 import pymysql
 
-from restorer.db import DbConnectionInfo, close_quietly
+from restorer.db import DbConnectionInfo, close_quietly, connection_lost
 from restorer.bundle import CHECKSUMS_JSON
 from restorer.errors import DatabaseError, SitepackError
 
@@ -145,30 +147,105 @@ def real_name(abstract: str, prefix: str) -> str:
 def verify_database(conn_info: DbConnectionInfo, record: dict, prefix: str) -> Verification:
     """Reads every table the dump's ``record`` lists from the imported database (tables
     named with ``prefix``) and compares counts and checksums."""
-    result = Verification()
-    conn = conn_info.connect(use_unicode=False, conv={}, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(SESSION)
-        for abstract, expected in record["tables"].items():
-            result.tables += 1
-            name = real_name(abstract, prefix)
-            try:
-                rows, total = _table_sum(conn, conn_info.database, name)
-            except pymysql.err.MySQLError as exc:
-                result.differences.append(f"{name}: cannot be read ({exc.args[-1]})")
-                continue
+    return TableVerifier(conn_info, record, prefix).result()
+
+
+class TableVerifier:
+    """The import's verification, table by table on its own connection and thread.
+
+    The importer hands over each table once its last row is committed (``table_done``),
+    so checking that table overlaps the import of the next ones (the server works both
+    on its two threads); ``result`` waits for those checks and checks every table not
+    handed over (empty tables, tables imported before a resume, checks a lost connection
+    interrupted) itself, so a table is never left out. Each table is checked once, after
+    its rows are complete: the dumps write each table's rows together, nothing later in
+    them changes rows.
+    """
+
+    def __init__(self, conn_info: DbConnectionInfo, record: dict, prefix: str):
+        self.conn_info = conn_info
+        #: real table name -> (expected rows, expected sum), in the record's order
+        self._expected = {real_name(abstract, prefix): (entry["rows"], int(entry["sum"], 16))
+                          for abstract, entry in record["tables"].items()}
+        self._outcomes: dict[str, tuple[int, str | None]] = {}   # name -> (rows, difference)
+        self._handed: set[str] = set()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._conn = None
+
+    def table_done(self, name: str) -> None:
+        """``name``'s rows are all committed: check it in the background (once)."""
+        if name not in self._expected or name in self._handed:
+            return
+        self._handed.add(name)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="sitepack-verify", daemon=True)
+            self._thread.start()
+        self._queue.put(name)
+
+    def result(self) -> Verification:
+        """Every listed table compared (waits for the background checks first)."""
+        self.stop()
+        try:
+            for name in self._expected:
+                if name not in self._outcomes:
+                    self._outcomes[name] = self._check(name)
+        except pymysql.err.MySQLError as exc:
+            raise DatabaseError(f"verifying the imported database failed: {exc.args[-1]}") from None
+        finally:
+            self._close()
+        result = Verification(tables=len(self._expected))
+        for name in self._expected:
+            rows, difference = self._outcomes[name]
             result.rows += rows
-            if rows != expected["rows"]:
-                result.differences.append(f"{name}: {rows:,} rows, the backup has {expected['rows']:,}")
-            elif total != int(expected["sum"], 16):
-                result.differences.append(f"{name}: {rows:,} rows as in the backup, but their "
-                                          f"contents differ (checksum)")
-    except pymysql.err.MySQLError as exc:
-        raise DatabaseError(f"verifying the imported database failed: {exc.args[-1]}") from None
-    finally:
-        close_quietly(conn)
-    return result
+            if difference:
+                result.differences.append(difference)
+        return result
+
+    def stop(self) -> None:
+        """Waits for the background checks handed over (their outcomes are kept)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def close(self) -> None:
+        """Stops the background checks and closes the connection (a failed import)."""
+        self.stop()
+        self._close()
+
+    def _work(self) -> None:
+        while (name := self._queue.get()) is not None:
+            try:
+                self._outcomes[name] = self._check(name)
+            except (pymysql.err.MySQLError, DatabaseError):
+                # The connection is gone (a server restart, a killed thread): the checks
+                # left are redone by result() on a new connection.
+                self._close()
+
+    def _check(self, name: str) -> tuple[int, str | None]:
+        """(rows, the difference or None) of table ``name``; a table the server refuses to
+        read is a difference, a lost connection an error."""
+        if self._conn is None:
+            self._conn = self.conn_info.connect(use_unicode=False, conv={}, autocommit=True)
+            with self._conn.cursor() as cur:
+                cur.execute(SESSION)
+        expected_rows, expected_sum = self._expected[name]
+        try:
+            rows, total = _table_sum(self._conn, self.conn_info.database, name)
+        except pymysql.err.MySQLError as exc:
+            if connection_lost(exc):
+                raise
+            return 0, f"{name}: cannot be read ({exc.args[-1]})"
+        if rows != expected_rows:
+            return rows, f"{name}: {rows:,} rows, the backup has {expected_rows:,}"
+        if total != expected_sum:
+            return rows, f"{name}: {rows:,} rows as in the backup, but their contents differ (checksum)"
+        return rows, None
+
+    def _close(self) -> None:
+        close_quietly(self._conn)
+        self._conn = None
 
 
 def _table_sum(conn, database: str, table: str) -> tuple[int, int]:

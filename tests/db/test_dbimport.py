@@ -119,3 +119,38 @@ def test_resume_from_a_state_saved_before_preparing_does_not_back_up_twice(db, d
         assert cur.fetchall() == (("the old site",),)
         cur.execute("SELECT (SELECT id FROM p_t), (SELECT id FROM p_u)")
         assert cur.fetchone() == (1, 2)
+
+
+def _drops_sent(server) -> int:
+    with server.root_connection() as conn, conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS LIKE 'Com_drop_table'")
+        return int(cur.fetchone()[1])
+
+
+def test_the_dump_drops_what_the_target_holds_and_no_drop_is_sent_for_absent_tables(mariadb, db, tmp_path):
+    # "backup" leaves a table outside the prefix to the dump's own DROP; a table the dump
+    # itself created before dropping it is dropped too; the absent #__t costs no DROP.
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE shared (id INT PRIMARY KEY, old TEXT)")
+        cur.execute("INSERT INTO shared VALUES (1, 'stale'), (2, 'stale')")
+    sql = write_dump(tmp_path / "sql",
+                     b"DROP TABLE IF EXISTS `shared`",
+                     b"CREATE TABLE `shared` (id INT PRIMARY KEY, v VARCHAR(10))",
+                     b"INSERT INTO `shared` VALUES (7,'new')",
+                     b"DROP TABLE IF EXISTS `#__t`",
+                     b"CREATE TABLE `#__t` (id INT PRIMARY KEY) ENGINE=MyISAM",
+                     b"INSERT INTO `#__t` VALUES (1),(2)",
+                     b"CREATE TABLE `#__scratch` (id INT)",
+                     b"DROP TABLE IF EXISTS `#__scratch`")
+    entry = dict(ENTRY, tables=["shared", "#__t"])
+    before = _drops_sent(mariadb)
+    assert Importer(info_for(db), sql, entry, new_prefix="p_", existing="backup").run()
+    # shared, p_scratch, and the import's own bookkeeping table at the end
+    assert _drops_sent(mariadb) - before == 3
+    with db.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT * FROM shared")
+        assert cur.fetchall() == ((7, "new"),)
+        cur.execute("SELECT id FROM p_t ORDER BY id")
+        assert cur.fetchall() == ((1,), (2,))
+        cur.execute("SHOW TABLES")
+        assert sorted(name for name, in cur.fetchall()) == ["p_t", "shared"]
