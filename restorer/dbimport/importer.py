@@ -4,18 +4,20 @@ Statements are streamed from ``site.sql``, ``site.s01``, ... (split on the
 ``/**ABDB**/`` marker), ``#__`` becomes the new prefix outside string literals, and
 charsets/collations the server lacks are downgraded (reported in ``warnings``).
 
-Resuming without duplicates: INSERTs run inside transactions, and the position after
-the last executed statement is written in the SAME transaction to a small bookkeeping
-table (``sitepack_import_progress``, dropped when the import finishes). A process killed
-mid-slice loses only the uncommitted slice, and the next run starts exactly where the
-database says it stopped, whatever state the caller saved. DDL statements commit on
+Resuming without duplicates: each INSERT runs in its own transaction, and the position
+after it is written in the SAME transaction to a small bookkeeping table
+(``sitepack_import_progress``, dropped when the import finishes). A process killed
+mid-INSERT loses only that INSERT, and the next run starts exactly where the database
+says it stopped, whatever state the caller saved. (One commit per INSERT, the dumps'
+being at most 512 KiB: measured on the 150-table bench site, 16 MiB transactions cost
+the server 4.5-5.3 s of CPU, one per statement 2.3-2.4 s, the mariadb client 2.4-3.1 s.) DDL statements commit on
 their own; the position is recorded right after each one, and a CREATE repeated after
 a kill in between (the object already exists) is accepted.
 
 Tables on non-transactional engines (MyISAM, Aria: no rollback) get no slices: where a
 table's rows begin is saved before its first INSERT, and each of its INSERTs is followed
-by its own saved position with the table's row count. A resumed import that finds the count changed (killed
-between an INSERT and its saved position, or inside the INSERT) empties the table and
+by its own saved position with the table's row count. A resumed import that finds the
+count changed (killed between an INSERT and its saved position, or inside it) empties the table and
 imports its rows again from where they began, which is exact with or without a key (the
 dumps write each table's rows together).
 """
@@ -44,11 +46,6 @@ STATE_FORMAT = 2
 #: How long a resume waits for the killed run's server thread to end (seconds).
 _PREVIOUS_THREAD_WAIT = 60.0
 _ALREADY_EXISTS = {1050, 1304, 1359}
-#: Bytes of INSERTs per transaction: 1 commits each INSERT (the dumps' are at most 512 KiB)
-#: with its position. Measured on the 150-table, 22 MB bench site: 16 MiB transactions
-#: cost the server 4.5-5.3 s of CPU, one per statement 2.3-2.4 s (the mariadb client's
-#: autocommit 2.4-3.1 s).
-_COMMIT_EVERY = 1
 _SESSION = ("SET SESSION foreign_key_checks = 0, SESSION unique_checks = 0, "
             "SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO', SESSION time_zone = '+00:00'")
 #: How long a statement waits for a lock another connection holds on its table before the
@@ -276,19 +273,14 @@ class Importer:
         reader = MarkerStatementReader(self.paths, self._part, self._offset)
         first = self._resumed_now
         self._resumed_now = False
-        in_transaction = False
-        pending = 0
         for part, offset, statement in reader:
             self.progress.file = self.names[part]
             skipped = False
             statement = swap_prefix(statement, ABSTRACT_PREFIX, self.new_prefix.encode())
             table = _insert_target(statement) if _is_insert(statement) else None
             cannot_roll_back = table is not None and not self._is_transactional(table)
+            in_transaction = _is_insert(statement) and not cannot_roll_back
             if cannot_roll_back:
-                if in_transaction:
-                    self._commit()
-                    in_transaction = False
-                    pending = 0
                 if self._rows_mark is None or self._rows_mark.table != table:
                     # Saved before the table's first INSERT runs: a kill right after that
                     # INSERT must find where the table's rows began, or they come twice.
@@ -297,18 +289,11 @@ class Importer:
                     self._save_position()
                 self._execute(statement, part, offset, tolerate_exists=False)
                 self._filling = table
-            elif _is_insert(statement):
-                if not in_transaction:
-                    conn.begin()
-                    in_transaction = True
+            elif in_transaction:
+                conn.begin()
                 self._execute(statement, part, offset, tolerate_exists=False)
                 self._filling = table
-                pending += len(statement)
             else:
-                if in_transaction:
-                    self._commit()
-                    in_transaction = False
-                    pending = 0
                 self._rows_mark = None
                 self._table_done()
                 dropped = _DROP_ONE_TABLE.fullmatch(statement)
@@ -326,21 +311,15 @@ class Importer:
             self.progress.statements = self._statements
             if cannot_roll_back:
                 self._rows_mark.rows = self._count_rows(table)
-            if not in_transaction and not skipped:   # a skipped DROP: saved with the next statement
+            if in_transaction:
+                self._commit()   # the INSERT and the position after it, together
+            elif not skipped:    # a skipped DROP: saved with the next statement
                 self._save_position()
-            elif pending >= _COMMIT_EVERY:
-                self._commit()
-                in_transaction = False
-                pending = 0
             if budget is not None and time.monotonic() - started >= budget:
-                if in_transaction:
-                    self._commit()
-                elif skipped:
+                if skipped:
                     self._save_position()   # or the next slice starts before this DROP again
                 if (self._part, self._offset) != self._end():
                     return False
-        if in_transaction:
-            self._commit()
         self._table_done()
         self._finish()
         return True
