@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from packer import check, profiles, prune, records, retention
-from packer.engine import delete_backup
+from packer.engine import delete_backup, deleted_message
 from packer.drill.record import summary as drill_summary
 from packer.logs import read_log
 from restorer.errors import SitepackError
@@ -72,9 +72,8 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
 @command.command("delete")
 @click.argument("backup_id", type=int)
 def delete_cmd(backup_id: int) -> None:
-    """Delete the archive files, the log and the record."""
-    delete_backup(backup_id)
-    click.echo(f"deleted backup #{backup_id}")
+    """Delete the archive files (off-site too), the log and the record."""
+    click.echo(deleted_message(backup_id, delete_backup(backup_id)))
 
 
 @command.command("delete-files")
