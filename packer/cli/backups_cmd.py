@@ -71,9 +71,14 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
 
 @command.command("delete")
 @click.argument("backup_id", type=int)
-def delete_cmd(backup_id: int) -> None:
+@click.option("--keep-remote", is_flag=True,
+              help="Leave its off-site copy as it is (e.g. that storage is gone for good).")
+def delete_cmd(backup_id: int, keep_remote: bool) -> None:
     """Delete the archive files (off-site too), the log and the record."""
-    click.echo(deleted_message(backup_id, delete_backup(backup_id)))
+    offsite = records.get(backup_id).offsite
+    click.echo(deleted_message(backup_id, delete_backup(backup_id, keep_remote=keep_remote)))
+    if keep_remote and offsite:
+        click.echo(f"its off-site copy on {offsite['location']} was left as it is")
 
 
 @command.command("delete-files")

@@ -556,11 +556,11 @@ def list_incomplete() -> list[records.Record]:
             if r.status == "pending" and _state_path(r.id).exists()]
 
 
-def delete_backup(backup_id: int) -> list[str]:
-    """Deletes a backup everywhere: its off-site parts (those its record names), its
-    files, log and record; an unfinished one is abandoned first. Returns the names
-    deleted off-site. When the storage cannot delete them nothing else is deleted and
-    the record stays, so the same command can be run again."""
+def delete_backup(backup_id: int, *, keep_remote: bool = False) -> list[str]:
+    """Deletes a backup everywhere: its off-site parts (those its record names; none with
+    ``keep_remote``), its files, log and record; an unfinished one is abandoned first.
+    Returns the names deleted off-site. When the storage cannot delete them nothing else
+    is deleted and the record stays, so the same command can be run again."""
     record = records.get(backup_id)
     records.refuse_frozen(record, "deleted")
     if record.status == "pending":
@@ -570,12 +570,16 @@ def delete_backup(backup_id: int) -> list[str]:
             # Killed before its first saved state: only numbered parts can exist.
             remove_unfinished(Path(record.output_dir) / record.archive_name, keep_final=True)
         record = records.get(backup_id)
+    if keep_remote:
+        records.delete(backup_id)
+        return []
     try:
         return delete_everywhere(record)
     except StorageError as exc:
         raise StorageError(f"backup #{backup_id} was not deleted, its off-site copy could not "
                            f"be: {exc}. The record and local files are kept: run the delete again "
-                           f"once the storage can be reached") from None
+                           f"once the storage can be reached (if it is gone for good: sitepack "
+                           f"backups delete {backup_id} --keep-remote)") from None
 
 
 def deleted_message(backup_id: int, deleted_offsite: list[str]) -> str:

@@ -9,6 +9,8 @@ import os
 import random
 import subprocess
 
+import pytest
+
 from packer import profiles, records
 from tests.retention.conftest import make_backup, tiny_site  # noqa: F401 (fixtures)
 from tests.storage.test_prune_offsite import FOREIGN, SharedSftp, shared  # noqa: F401 (fixture)
@@ -53,8 +55,10 @@ def test_web_delete_deletes_the_remote_parts_and_says_so(s3, make_backup, tmp_pa
     assert f"deleted backup #{record.id} (record, archive files and log; off-site: a.jpa)" in page.text
 
 
+@pytest.mark.proof("reliability", "the network drops every S3 request deleting a backup's last part while "
+                                  "`sitepack backups delete` deletes its off-site copy")
 def test_a_remote_delete_cut_midway_keeps_the_record_and_the_same_command_finishes(s3, make_backup, tiny_site,
-                                                                                 tmp_path):
+                                                                                 tmp_path, proof):
     (tiny_site / "images" / "big.bin").write_bytes(random.Random(3).randbytes(200 * 1024))
     profiles.save({"storage": s3.storage(prefix="site"), "part_size": 64 * 1024}, name="offsite")
     record = make_backup("a", profile="offsite")
@@ -70,7 +74,8 @@ def test_a_remote_delete_cut_midway_keeps_the_record_and_the_same_command_finish
     assert error.startswith(f"error: backup #{record.id} was not deleted, its off-site copy could not be: "
                             f"deleting a.jpa from s3://{s3.name}/site/: cannot reach "), error
     assert error.endswith("already deleted). The record and local files are kept: run the delete again once "
-                          "the storage can be reached"), error
+                          f"the storage can be reached (if it is gone for good: sitepack backups delete "
+                          f"{record.id} --keep-remote)"), error
     assert s3.keys() == ["site/a.jpa"]
     assert records.get(record.id).status == "ok" and all(p.exists() for p in record.part_paths())
 
@@ -80,9 +85,14 @@ def test_a_remote_delete_cut_midway_keeps_the_record_and_the_same_command_finish
     assert again.returncode == 0, again.stderr
     assert s3.keys() == [] and records.list_records() == []
     assert not any(p.exists() for p in record.part_paths())
+    proof.cases += 1
+    proof.note(f"{len(ours) - 1} of {len(ours)} parts deleted, then the cut: said in one line, record and "
+               f"local parts kept; the same command again deleted the rest")
 
 
-def test_an_unreachable_sftp_server_keeps_the_record_and_deletes_nothing(sshd, make_backup, tmp_path):
+@pytest.mark.proof("reliability", "the SFTP server holding a backup's off-site copy cannot be reached when "
+                                  "the backup is deleted")
+def test_an_unreachable_sftp_server_keeps_the_record_and_deletes_nothing(sshd, make_backup, tmp_path, proof):
     shared = SharedSftp(sshd, tmp_path)
     profiles.save({"storage": shared.storage()}, name="offsite")
     record = make_backup("a", profile="offsite")
@@ -96,7 +106,8 @@ def test_an_unreachable_sftp_server_keeps_the_record_and_deletes_nothing(sshd, m
                               f"cannot reach the SFTP server "
                               f"{sshd.host}:9 (Connection refused); check storage.host and storage.port. "
                               f"The record and local files are kept: run the delete again once the storage "
-                              f"can be reached\n")
+                              f"can be reached (if it is gone for good: sitepack backups delete {record.id} "
+                              f"--keep-remote)\n")
     assert shared.names() == _remote_names(shared, "a.jpa")
     assert records.get(record.id).status == "ok" and (tmp_path / "out" / "a.jpa").exists()
 
@@ -105,3 +116,21 @@ def test_an_unreachable_sftp_server_keeps_the_record_and_deletes_nothing(sshd, m
 
     assert again.returncode == 0, again.stderr
     assert shared.names() == _remote_names(shared) and records.list_records() == []
+    proof.cases += 1
+    proof.note("refused in one line, nothing deleted anywhere; once reachable, the same command deleted it")
+
+
+def test_keep_remote_deletes_the_record_of_a_backup_whose_storage_is_gone(sshd, make_backup, tmp_path):
+    shared = SharedSftp(sshd, tmp_path)
+    profiles.save({"storage": shared.storage()}, name="offsite")
+    record = make_backup("a", profile="offsite")
+    offsite = record.offsite
+    records.update(record.id, offsite={**offsite, "storage": {**offsite["storage"], "port": 9}})  # gone for good
+
+    deleted = _sitepack("backups", "delete", str(record.id), "--keep-remote")
+
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout == (f"deleted backup #{record.id} (record, archive files and log)\n"
+                              f"its off-site copy on {offsite['location']} was left as it is\n")
+    assert records.list_records() == [] and not (tmp_path / "out" / "a.jpa").exists()
+    assert shared.names() == _remote_names(shared, "a.jpa")
