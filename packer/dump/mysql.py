@@ -47,14 +47,13 @@ from pathlib import Path
 import pymysql
 import pymysql.cursors
 
-from restorer.db import DbConnectionInfo, close_quietly, connection_lost, ordering_keys
+from restorer.db import Column, DbConnectionInfo, close_quietly, columns_of, connection_lost, ordering_keys
 from restorer.dbimport.checksums import BINARY as _BINARY, UTF8 as _UTF8, TableSums, row_expression, value_literal
 from restorer.dbimport.sqltext import quote_ident
 from restorer.errors import DatabaseError
 
 from . import schema
 from .prefix import abstract_name
-from .schema import Column
 from .writer import SplitWriter, part_name
 
 MARKER = "\n/**ABDB**/"
@@ -486,7 +485,7 @@ class Dumper:
         needed in this process (and again for a table that was not there yet)."""
         if self._schema is None or table not in self._schema[0]:
             with self._conn.cursor() as cur:
-                self._schema = (schema.columns(cur, self.database), ordering_keys(cur, self.database))
+                self._schema = (columns_of(cur, self.database), ordering_keys(cur, self.database))
         columns, keys = self._schema
         return columns.get(table, []), keys.get(table, ([], False))
 
