@@ -172,12 +172,13 @@ def download_archive(storage: Storage, name: str, url: str) -> Path:
     where = private_dir(data_dir() / "downloads" /
                         hashlib.sha256(url.encode("utf-8")).hexdigest()[:16])
     for part in wanted:
-        remote = storage.stat(part)
+        target = where / part
+        if target.exists():  # fetched and verified by an earlier run: no request for it
+            continue
+        remote = storage.stat(part)  # its stored SHA-256, which the download checks against
         if remote is None:
             raise StorageError(f"{part} vanished from {storage.location} during the download")
-        target = where / part
-        if not target.exists():
-            storage.fetch(remote, target)
+        storage.fetch(remote, target)
     return where / wanted[-1]
 
 
