@@ -65,6 +65,10 @@ _BATCH_BYTES = 512 << 10
 # gives up on parallel readers (writers queue behind a waiting lock, so keep it short).
 _LOCK_WAIT_SECONDS = 3
 
+UNSUMMED_WARNING = ("The database dump was begun by an older sitepack and finished by this one: its "
+                    "rows have no checksums, so a restore of this backup cannot verify them. Make "
+                    "a new backup to have one that can.")
+
 # Akeeba keeps the structure but not the contents of these (plus MEMORY tables):
 # sessions, and the Smart Search index (rebuilt by the site). The taxonomy root and
 # the stop words (#__finder_terms_common) are configuration and stay.
@@ -219,6 +223,10 @@ class Dumper:
         self._table: dict | None = None              # per-process facts of the current table
         self._schema: tuple[dict, dict] | None = None  # per-process columns and keys of all tables
         self.checksums = TableSums(_state.get("checksums") if _state else None)  # rows written so far
+        # A state saved by a sitepack that summed no rows (its "checksums" missing or None):
+        # the rows written before the resume are unknown, so this dump records no sums; sums
+        # of the later rows only would make a restore report every earlier table as different.
+        self._summed = _state is None or _state.get("checksums") is not None
         part = offset = 0
         if _state is not None:
             self._plan = _state["plan"]
@@ -229,6 +237,8 @@ class Dumper:
             self._stmt_size = _state["stmt_size"]
             self._finished = _state["finished"]
             self.warnings = list(_state["warnings"])
+            if not self._summed and UNSUMMED_WARNING not in self.warnings:
+                self.warnings.append(UNSUMMED_WARNING)
             part, offset = _state["part"], _state["offset"]
         self._writer = SplitWriter(self.out_dir, options.basename, options.split_size,
                                    part=part, offset=offset)
@@ -283,7 +293,7 @@ class Dumper:
                 "stmt_size": self._stmt_size, "finished": self._finished,
                 "warnings": list(self.warnings),
                 "part": self._writer.part, "offset": self._writer.offset,
-                "checksums": self.checksums.state()}
+                "checksums": self.checksums.state() if self._summed else None}
 
     @classmethod
     def resume(cls, state: dict, conn_info: DbConnectionInfo) -> "Dumper":
@@ -302,8 +312,11 @@ class Dumper:
                 "dbuser": self.conn_info.user, "dbpass": "", "prefix": self.options.prefix,
                 "parts": len(self.files), "tables": names}
 
-    def checksums_record(self) -> dict:
-        """The dump's entry of ``installation/sql/checksums.json``: every table's rows and checksum."""
+    def checksums_record(self) -> dict | None:
+        """The dump's entry of ``installation/sql/checksums.json``: every table's rows and
+        checksum; None when a resume from an older sitepack's state left them unknown."""
+        if not self._summed:
+            return None
         return self.checksums.record([item["abstract"] for item in self._plan or () if item["kind"] == "table"])
 
     # --- connection and plan ------------------------------------------------------------

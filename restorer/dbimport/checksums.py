@@ -33,6 +33,9 @@ from .sqltext import ABSTRACT_PREFIX, quote_ident
 FORMAT = 1
 ALGORITHM = "sha256-sum-mod-2^256"
 _MODULUS = 1 << 256
+#: Why a backup's rows cannot be verified when its dump recorded no checksums.
+NO_RECORD = ("this backup has no checksums of its rows (it was made by Akeeba Backup or an older "
+             "sitepack, or its dump was begun by one)")
 #: Session settings both the dump and the verification read rows under.
 SESSION = ("SET SESSION time_zone = '+00:00', SESSION sql_mode = '', "
            "SESSION group_concat_max_len = 4294967295")

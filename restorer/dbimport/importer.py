@@ -33,7 +33,7 @@ import pymysql
 from restorer.db import CONNECTION_LOST, DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
 
-from .checksums import read_record, verify_database
+from .checksums import NO_RECORD, read_record, verify_database
 from .collations import CollationMapper
 from .sqlstream import MarkerStatementReader, plain_statements
 from .sqltext import ABSTRACT_PREFIX, quote_ident, swap_prefix
@@ -482,8 +482,8 @@ class Importer:
         """Compares the imported tables with the dump's record, before anything changes them."""
         record = read_record(self.sql_dir, self.sqlfile)
         if record is None:
-            self.verification = ("database not verified: this backup has no record of its rows "
-                                 "(made by Akeeba Backup or an older sitepack)")
+            self.verification = (f"database not verified: {NO_RECORD}; check the restored site, "
+                                 f"or make a new backup with this sitepack to have one that can be")
             return
         result = verify_database(self.conn_info, record, self.new_prefix)
         self.verification = result.summary()
