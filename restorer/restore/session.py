@@ -268,7 +268,16 @@ class RestoreSession:
 
     # --- site setup ----------------------------------------------------------------
     def site_defaults(self) -> dict:
-        """The site setup form pre-filled from the restored configuration."""
+        """The site setup form pre-filled from the restored configuration. Once a setup
+        was saved, its old URL stands: the configuration (or WordPress's options) may
+        already hold the new one, in a restore killed and run again, which would then
+        read the new URL back as the old one and replace nothing."""
+        defaults = self._configured_defaults()
+        if self.state.setup is not None and self.state.setup.old_live_site:
+            defaults["old_live_site"] = self.state.setup.old_live_site
+        return defaults
+
+    def _configured_defaults(self) -> dict:
         b = self.bundle
         if b.platform == "joomla":
             from restorer.config.joomla import read_joomla_config
@@ -346,15 +355,17 @@ class RestoreSession:
         htaccess = site.get("htaccess", "keep")
         if htaccess not in HTACCESS_MODES:
             raise SitepackError(f"htaccess handling {htaccess!r} is not one of {', '.join(HTACCESS_MODES)}")
+        # Saved before the configuration changes: a kill in between must not lose the old URL.
+        self.state.setup = SetupRecord(live_site=site.get("live_site") or "", htaccess=htaccess,
+                                       old_live_site=site.get("old_live_site") or "")
+        self.save()
         if b.platform == "joomla":
             result = self._setup_joomla(site, super_user or {})
         elif b.platform == "wordpress":
             result = self._setup_wordpress(site)
         else:
             result = SetupResult(None, False, None, ["generic site: no configuration file to rewrite"])
-        self.state.setup = SetupRecord(live_site=site.get("live_site") or "", htaccess=htaccess,
-                                       old_live_site=site.get("old_live_site") or "",
-                                       config_written=result.written)
+        self.state.setup.config_written = result.written
         self.save()
         return result
 
