@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from packer import check, profiles, prune, records, retention
-from packer.engine import delete_backup, deleted_message
+from packer.engine import delete_backup, what_was_deleted
 from packer.drill.record import summary as drill_summary
 from packer.logs import read_log
 from restorer.errors import SitepackError
@@ -76,7 +76,8 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
 def delete_cmd(backup_id: int, keep_remote: bool) -> None:
     """Delete the archive files (off-site too), the log and the record."""
     offsite = records.get(backup_id).offsite
-    click.echo(deleted_message(backup_id, delete_backup(backup_id, keep_remote=keep_remote)))
+    deleted = delete_backup(backup_id, keep_remote=keep_remote)
+    click.echo(f"deleted backup #{backup_id} ({what_was_deleted(deleted)})")
     if keep_remote and offsite:
         click.echo(f"its off-site copy on {offsite['location']} was left as it is")
 

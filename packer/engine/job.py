@@ -582,7 +582,7 @@ def delete_backup(backup_id: int, *, keep_remote: bool = False) -> list[str]:
                            f"backups delete {backup_id} --keep-remote)") from None
 
 
-def deleted_message(backup_id: int, deleted_offsite: list[str]) -> str:
-    """What ``delete_backup`` deleted, in one line for the CLI and the web UI."""
+def what_was_deleted(deleted_offsite: list[str]) -> str:
+    """What ``delete_backup`` deleted, for the CLI's and the web UI's sentence."""
     offsite = f"; off-site: {', '.join(deleted_offsite)}" if deleted_offsite else ""
-    return f"deleted backup #{backup_id} (record, archive files and log{offsite})"
+    return f"record, archive files and log{offsite}"

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, send_file,
 
 from packer import logs, records
 from packer.drill.record import summary as drill_summary
-from packer.engine import delete_backup, deleted_message
+from packer.engine import delete_backup, what_was_deleted
 from packer.storage import offsite
 from restorer.errors import SitepackError
 
@@ -82,7 +82,8 @@ def delete(backup_id: int):
     with state.backup_lock(backup_id):
         # A running backup this server holds open lets go of its files first.
         state.jobs.pop(backup_id, None)
-        return _act(backup_id, delete_backup, lambda off_site: deleted_message(backup_id, off_site))
+        return _act(backup_id, delete_backup,
+                    lambda off_site: f"Backup #{backup_id} was deleted ({what_was_deleted(off_site)}).")
 
 
 @blueprint.post("/<int:backup_id>/freeze")

@@ -52,7 +52,7 @@ def test_web_delete_deletes_the_remote_parts_and_says_so(s3, make_backup, tmp_pa
     page = client.post(f"/manage/{record.id}/delete", data={"csrf_token": client.csrf}, follow_redirects=True)
 
     assert s3.keys() == [] and records.list_records() == []
-    assert f"deleted backup #{record.id} (record, archive files and log; off-site: a.jpa)" in page.text
+    assert f"Backup #{record.id} was deleted (record, archive files and log; off-site: a.jpa)." in page.text
 
 
 @pytest.mark.proof("reliability", "the network drops every S3 request deleting a backup's last part while "
