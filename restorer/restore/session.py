@@ -268,16 +268,7 @@ class RestoreSession:
 
     # --- site setup ----------------------------------------------------------------
     def site_defaults(self) -> dict:
-        """The site setup form pre-filled from the restored configuration. Once a setup
-        was saved, its old URL stands: the configuration (or WordPress's options) may
-        already hold the new one, in a restore killed and run again, which would then
-        read the new URL back as the old one and replace nothing."""
-        defaults = self._configured_defaults()
-        if self.state.setup is not None and self.state.setup.old_live_site:
-            defaults["old_live_site"] = self.state.setup.old_live_site
-        return defaults
-
-    def _configured_defaults(self) -> dict:
+        """The site setup form pre-filled from the restored configuration."""
         b = self.bundle
         if b.platform == "joomla":
             from restorer.config.joomla import read_joomla_config
@@ -355,9 +346,9 @@ class RestoreSession:
         htaccess = site.get("htaccess", "keep")
         if htaccess not in HTACCESS_MODES:
             raise SitepackError(f"htaccess handling {htaccess!r} is not one of {', '.join(HTACCESS_MODES)}")
-        # Saved before the configuration changes: a kill in between must not lose the old URL.
-        self.state.setup = SetupRecord(live_site=site.get("live_site") or "", htaccess=htaccess,
-                                       old_live_site=site.get("old_live_site") or "")
+        # The first setup's old URL stands, saved before the configuration changes: a rerun reads the new one back.
+        old_url = (self.state.setup.old_live_site if self.state.setup else "") or site.get("old_live_site") or ""
+        self.state.setup = SetupRecord(site.get("live_site") or "", old_url, htaccess)
         self.save()
         if b.platform == "joomla":
             result = self._setup_joomla(site, super_user or {})
