@@ -69,13 +69,21 @@ def execute(pruning: Plan) -> tuple[list[int], list[str]]:
     for decision in pruning.doomed:
         backup_id = decision.backup.id
         try:
-            delete_remote(records.get(backup_id))
-            records.delete(backup_id)
+            delete_everywhere(records.get(backup_id))
         except SitepackError as exc:
             errors.append(f"backup #{backup_id} not pruned: {exc}")
         else:
             deleted.append(backup_id)
     return deleted, errors
+
+
+def delete_everywhere(record: records.Record) -> list[str]:
+    """Deletes the backup's remote parts, then its local parts, log and record; returns
+    the names deleted off-site. When the remote deletion fails nothing local is deleted
+    and the record stays, so the next try deletes the rest."""
+    deleted = delete_remote(record)
+    records.delete(record.id)
+    return deleted
 
 
 def after_backup(record_id: int) -> tuple[list[int], list[str]]:

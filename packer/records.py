@@ -209,7 +209,7 @@ def list_records() -> list[Record]:
     return [_from_row(r) for r in rows]
 
 
-def _refuse_frozen(record: Record, action: str) -> None:
+def refuse_frozen(record: Record, action: str) -> None:
     if record.frozen:
         raise SitepackError(f"backup #{record.id} is frozen and cannot be {action}; unfreeze it "
                             f"first (Unfreeze in Manage Backups, or sitepack backups freeze "
@@ -240,7 +240,7 @@ def delete_files(record_id: int) -> Record:
     goes and the record stays ``failed``.
     """
     record = get(record_id)
-    _refuse_frozen(record, "emptied")
+    refuse_frozen(record, "emptied")
     if record.status == "pending":
         raise SitepackError(f"backup #{record.id} is still running or interrupted; resume it "
                             f"(sitepack backup --resume {record.id}) or delete it")
@@ -256,7 +256,7 @@ def delete_files(record_id: int) -> Record:
 def delete(record_id: int) -> None:
     """Deletes the archive parts, the log, any leftover working folder and the record."""
     record = get(record_id)
-    _refuse_frozen(record, "deleted")
+    refuse_frozen(record, "deleted")
     _delete_parts(record)
     _delete_log(record)
     shutil.rmtree(jobs_dir() / str(record.id), ignore_errors=True)

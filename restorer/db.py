@@ -9,6 +9,7 @@ out of ``repr()``, of ``to_public_dict()`` and of every error message.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pymysql
 
@@ -123,6 +124,44 @@ def close_quietly(conn) -> None:
 def server_text(value) -> str:
     """A name or value the server sent as bytes (connections opened with ``use_unicode=False``) as text."""
     return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else value
+
+
+# A generated column's EXTRA: "VIRTUAL GENERATED"/"STORED GENERATED" (MariaDB 10.2+, MySQL),
+# "VIRTUAL"/"PERSISTENT" (MariaDB 10.1); never MySQL 8's "DEFAULT_GENERATED" (an expression
+# default on a stored column).
+_GENERATED = re.compile(r"\b(VIRTUAL|STORED|PERSISTENT)\b", re.I)
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One column as ``information_schema.COLUMNS`` describes it."""
+
+    name: str
+    data_type: str          # lower case, without length: "varchar", "point", ...
+    charset: str | None     # None for binary, numeric, temporal and spatial types
+    collation: str | None
+    generated: bool         # computed by the server: never dumped, inserted nor replaced
+    max_chars: int | None   # CHARACTER_MAXIMUM_LENGTH (None for non-text types)
+    max_bytes: int | None   # CHARACTER_OCTET_LENGTH
+
+
+def columns_of(cur, database: str, table: str | None = None) -> dict[str, list[Column]]:
+    """The columns of each table of ``database`` (or only ``table``), in order: one query
+    for all tables, as a query per table costs a round trip that opens its definition.
+    The dump, the checksum verification and the URL replacement all read columns here."""
+    where = "TABLE_SCHEMA = %s" + (" AND TABLE_NAME = %s" if table is not None else "")
+    cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, "
+                f"CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS "
+                f"WHERE {where} ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                (database,) if table is None else (database, table))
+    by_table: dict[str, list[Column]] = {}
+    for row in cur.fetchall():
+        table_name, name, data_type, charset, collation, extra = (server_text(v) for v in row[:6])
+        max_chars, max_bytes = (None if v is None else int(v) for v in row[6:])
+        by_table.setdefault(table_name, []).append(Column(
+            name, data_type.lower(), charset, collation, bool(_GENERATED.search(extra or "")),
+            max_chars, max_bytes))
+    return by_table
 
 
 def ordering_keys(cur, database: str, table: str | None = None) -> dict[str, tuple[list[str], bool]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from packer import check, profiles, prune, records, retention
-from packer.engine import delete_backup
+from packer.engine import delete_backup, what_was_deleted
 from packer.drill.record import summary as drill_summary
 from packer.logs import read_log
 from restorer.errors import SitepackError
@@ -71,10 +71,15 @@ def show_cmd(backup_id: int, with_log: bool) -> None:
 
 @command.command("delete")
 @click.argument("backup_id", type=int)
-def delete_cmd(backup_id: int) -> None:
-    """Delete the archive files, the log and the record."""
-    delete_backup(backup_id)
-    click.echo(f"deleted backup #{backup_id}")
+@click.option("--keep-remote", is_flag=True,
+              help="Leave its off-site copy as it is (e.g. that storage is gone for good).")
+def delete_cmd(backup_id: int, keep_remote: bool) -> None:
+    """Delete the archive files (off-site too), the log and the record."""
+    offsite = records.get(backup_id).offsite
+    deleted = delete_backup(backup_id, keep_remote=keep_remote)
+    click.echo(f"deleted backup #{backup_id} ({what_was_deleted(deleted)})")
+    if keep_remote and offsite:
+        click.echo(f"its off-site copy on {offsite['location']} was left as it is")
 
 
 @command.command("delete-files")

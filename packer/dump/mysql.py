@@ -47,14 +47,13 @@ from pathlib import Path
 import pymysql
 import pymysql.cursors
 
-from restorer.db import DbConnectionInfo, close_quietly, connection_lost, ordering_keys
+from restorer.db import Column, DbConnectionInfo, close_quietly, columns_of, connection_lost, ordering_keys
 from restorer.dbimport.checksums import BINARY as _BINARY, UTF8 as _UTF8, TableSums, row_expression, value_literal
 from restorer.dbimport.sqltext import quote_ident
 from restorer.errors import DatabaseError
 
 from . import schema
 from .prefix import abstract_name
-from .schema import Column
 from .writer import SplitWriter, part_name
 
 MARKER = "\n/**ABDB**/"
@@ -65,6 +64,10 @@ _BATCH_BYTES = 512 << 10
 # How long the snapshot lock may wait for the site's open transactions before the dump
 # gives up on parallel readers (writers queue behind a waiting lock, so keep it short).
 _LOCK_WAIT_SECONDS = 3
+
+UNSUMMED_WARNING = ("The database dump was begun by an older sitepack and finished by this one: its "
+                    "rows have no checksums, so a restore of this backup cannot verify them. Make "
+                    "a new backup to have one that can.")
 
 # Akeeba keeps the structure but not the contents of these (plus MEMORY tables):
 # sessions, and the Smart Search index (rebuilt by the site). The taxonomy root and
@@ -220,6 +223,10 @@ class Dumper:
         self._table: dict | None = None              # per-process facts of the current table
         self._schema: tuple[dict, dict] | None = None  # per-process columns and keys of all tables
         self.checksums = TableSums(_state.get("checksums") if _state else None)  # rows written so far
+        # A state saved by a sitepack that summed no rows (its "checksums" missing or None):
+        # the rows written before the resume are unknown, so this dump records no sums; sums
+        # of the later rows only would make a restore report every earlier table as different.
+        self._summed = _state is None or _state.get("checksums") is not None
         part = offset = 0
         if _state is not None:
             self._plan = _state["plan"]
@@ -230,6 +237,8 @@ class Dumper:
             self._stmt_size = _state["stmt_size"]
             self._finished = _state["finished"]
             self.warnings = list(_state["warnings"])
+            if not self._summed and UNSUMMED_WARNING not in self.warnings:
+                self.warnings.append(UNSUMMED_WARNING)
             part, offset = _state["part"], _state["offset"]
         self._writer = SplitWriter(self.out_dir, options.basename, options.split_size,
                                    part=part, offset=offset)
@@ -284,7 +293,7 @@ class Dumper:
                 "stmt_size": self._stmt_size, "finished": self._finished,
                 "warnings": list(self.warnings),
                 "part": self._writer.part, "offset": self._writer.offset,
-                "checksums": self.checksums.state()}
+                "checksums": self.checksums.state() if self._summed else None}
 
     @classmethod
     def resume(cls, state: dict, conn_info: DbConnectionInfo) -> "Dumper":
@@ -303,8 +312,11 @@ class Dumper:
                 "dbuser": self.conn_info.user, "dbpass": "", "prefix": self.options.prefix,
                 "parts": len(self.files), "tables": names}
 
-    def checksums_record(self) -> dict:
-        """The dump's entry of ``installation/sql/checksums.json``: every table's rows and checksum."""
+    def checksums_record(self) -> dict | None:
+        """The dump's entry of ``installation/sql/checksums.json``: every table's rows and
+        checksum; None when a resume from an older sitepack's state left them unknown."""
+        if not self._summed:
+            return None
         return self.checksums.record([item["abstract"] for item in self._plan or () if item["kind"] == "table"])
 
     # --- connection and plan ------------------------------------------------------------
@@ -486,7 +498,7 @@ class Dumper:
         needed in this process (and again for a table that was not there yet)."""
         if self._schema is None or table not in self._schema[0]:
             with self._conn.cursor() as cur:
-                self._schema = (schema.columns(cur, self.database), ordering_keys(cur, self.database))
+                self._schema = (columns_of(cur, self.database), ordering_keys(cur, self.database))
         columns, keys = self._schema
         return columns.get(table, []), keys.get(table, ([], False))
 

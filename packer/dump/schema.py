@@ -15,7 +15,6 @@ from restorer.dbimport.sqltext import quote_ident, rewrite_outside_literals
 
 from .prefix import abstract_sql
 
-_GENERATED = re.compile(r"\b(VIRTUAL|STORED|PERSISTENT)\s+GENERATED\b", re.I)
 _DEFINER = re.compile(
     rb"\s+DEFINER\s*=\s*(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[\w.%-]+)"
     rb"(?:\s*@\s*(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[\w.%-]+))?", re.I)
@@ -25,15 +24,6 @@ _CREATE_HEAD_END = re.compile(rb"\b(VIEW|TRIGGER|PROCEDURE|FUNCTION|EVENT)\b", r
 def _rows(cur, sql: str, args=()) -> list[tuple]:
     cur.execute(sql, args)
     return [tuple(server_text(v) for v in row) for row in cur.fetchall()]
-
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    name: str
-    data_type: str      # lower case, without length: "varchar", "point", ...
-    charset: str | None  # None for binary, numeric, temporal and spatial types
-    collation: str | None
-    generated: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,21 +41,6 @@ def list_tables(cur, database: str) -> list[TableInfo]:
                        "WHERE TABLE_SCHEMA = %s ORDER BY TABLE_NAME", (database,))
     return [TableInfo(name, kind, engine, int(rows), int(avg))
             for name, kind, engine, rows, avg in found]
-
-
-def columns(cur, database: str, table: str | None = None) -> dict[str, list[Column]]:
-    """The columns of each table of ``database`` (or only ``table``), in order: one query
-    for all tables, as a query per table costs a round trip that opens its definition."""
-    where = "TABLE_SCHEMA = %s" + (" AND TABLE_NAME = %s" if table is not None else "")
-    found = _rows(cur, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, COLLATION_NAME, "
-                       f"EXTRA FROM information_schema.COLUMNS WHERE {where} "
-                       "ORDER BY TABLE_NAME, ORDINAL_POSITION",
-                  (database,) if table is None else (database, table))
-    by_table: dict[str, list[Column]] = {}
-    for table_name, name, data_type, charset, collation, extra in found:
-        by_table.setdefault(table_name, []).append(
-            Column(name, data_type.lower(), charset, collation, bool(_GENERATED.search(extra or ""))))
-    return by_table
 
 
 def strip_definer(sql: bytes) -> bytes:

@@ -37,7 +37,8 @@ from .. import records
 from ..archive import ArchiveWriter, open_writer
 from ..home import jobs_dir, private_dir
 from ..logs import BackupLog, log_path_for
-from ..prune import after_backup as prune_after_backup
+from ..storage import StorageError
+from ..prune import after_backup as prune_after_backup, delete_everywhere
 from .domain import Domain
 from .output import archive_name_taken, output_notes, remove_unfinished
 from .phases import DOMAINS, DOMAINS_BY_TYPE, domain_keys, next_position
@@ -555,13 +556,33 @@ def list_incomplete() -> list[records.Record]:
             if r.status == "pending" and _state_path(r.id).exists()]
 
 
-def delete_backup(backup_id: int) -> None:
-    """Deletes a backup's record, files and log; an unfinished one is abandoned first."""
+def delete_backup(backup_id: int, *, keep_remote: bool = False) -> list[str]:
+    """Deletes a backup everywhere: its off-site parts (those its record names; none with
+    ``keep_remote``), its files, log and record; an unfinished one is abandoned first.
+    Returns the names deleted off-site. When the storage cannot delete them nothing else
+    is deleted and the record stays, so the same command can be run again."""
     record = records.get(backup_id)
-    if record.status == "pending" and not record.frozen:
+    records.refuse_frozen(record, "deleted")
+    if record.status == "pending":
         if _state_path(record.id).exists():
             BackupJob.load(backup_id).abandon()
         elif record.archive_name and "/" not in record.archive_name and record.output_dir:
             # Killed before its first saved state: only numbered parts can exist.
             remove_unfinished(Path(record.output_dir) / record.archive_name, keep_final=True)
-    records.delete(backup_id)
+        record = records.get(backup_id)
+    if keep_remote:
+        records.delete(backup_id)
+        return []
+    try:
+        return delete_everywhere(record)
+    except StorageError as exc:
+        raise StorageError(f"backup #{backup_id} was not deleted, its off-site copy could not "
+                           f"be: {exc}. The record and local files are kept: run the delete again "
+                           f"once the storage can be reached (if it is gone for good: sitepack "
+                           f"backups delete {backup_id} --keep-remote)") from None
+
+
+def what_was_deleted(deleted_offsite: list[str]) -> str:
+    """What ``delete_backup`` deleted, for the CLI's and the web UI's sentence."""
+    offsite = f"; off-site: {', '.join(deleted_offsite)}" if deleted_offsite else ""
+    return f"record, archive files and log{offsite}"

@@ -23,7 +23,10 @@ What the engine relies on:
   upload, an SFTP temp file), so a backup that fails for good leaves nothing half-sent.
 - ``fetch`` downloads a part resumably (``<dest>.partial`` is continued) and verifies
   size and SHA-256 before the file takes its real name.
-- ``stat``, ``list`` and ``delete`` serve checks and retention.
+- ``names`` lists a folder in one request (a download finds an archive's parts by it);
+  ``stat`` reads one part's size and stored SHA-256 (a request of its own on S3, so
+  only for the parts a download fetches, never per object listed); ``delete`` serves
+  retention and ``sitepack backups delete``.
 
 Every failure a user can cause (wrong credentials, missing bucket or folder,
 unreachable server, altered remote part) is a ``StorageError`` with one line saying
@@ -134,10 +137,6 @@ class Storage(ABC):
     @abstractmethod
     def names(self) -> list[str]:
         """The names of the parts in this folder (one listing)."""
-
-    @abstractmethod
-    def list(self) -> list[RemoteObject]:
-        """Every part in this folder."""
 
     def close(self) -> None:
         """Lets go of the connection (nothing to do for a backend without one)."""

@@ -106,21 +106,30 @@ def fetch_backup(backup_id: int, dest: Path | None = None) -> list[Path]:
     return fetched
 
 
-def delete_remote(record: records.Record) -> None:
+def delete_remote(record: records.Record) -> list[str]:
     """Deletes from the storage exactly the parts the record names (a stored part, or
     what an unfinished upload of one left), nothing else in its folder: several sites
-    may share a bucket or a server."""
+    may share a bucket or a server. Returns the names of the stored parts deleted. On a
+    failure the record is left as it is: deleting again is harmless (a part already gone
+    is no error), so the same command finishes the job."""
     if not record.offsite:
-        return
-    storage = _storage_of(record)
+        return []
+    deleted: list[str] = []
     try:
-        for upload in _uploads_of(record.offsite).values():
-            if upload.stored:
-                storage.delete(upload.name)
-            else:
-                storage.abort(upload)
-    finally:
-        storage.close()
+        storage = _storage_of(record)
+        try:
+            for upload in _uploads_of(record.offsite).values():
+                if upload.stored:
+                    storage.delete(upload.name)
+                    deleted.append(upload.name)
+                else:
+                    storage.abort(upload)
+        finally:
+            storage.close()
+    except StorageError as exc:
+        gone = f" ({', '.join(deleted)} already deleted)" if deleted else ""
+        raise StorageError(f"{exc}{gone}") from None
+    return deleted
 
 
 def fetch_url(url: str, *, endpoint_url: str | None = None, region: str | None = None,
@@ -163,12 +172,13 @@ def download_archive(storage: Storage, name: str, url: str) -> Path:
     where = private_dir(data_dir() / "downloads" /
                         hashlib.sha256(url.encode("utf-8")).hexdigest()[:16])
     for part in wanted:
-        remote = storage.stat(part)
+        target = where / part
+        if target.exists():  # fetched and verified by an earlier run: no request for it
+            continue
+        remote = storage.stat(part)  # its stored SHA-256, which the download checks against
         if remote is None:
             raise StorageError(f"{part} vanished from {storage.location} during the download")
-        target = where / part
-        if not target.exists():
-            storage.fetch(remote, target)
+        storage.fetch(remote, target)
     return where / wanted[-1]
 
 

@@ -351,9 +351,6 @@ class S3Storage(Storage):
         with self._errors(f"deleting {name} from {self.location}"):
             self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
 
-    def list(self) -> list[RemoteObject]:
-        return [found for found in map(self.stat, self.names()) if found is not None]
-
     def names(self) -> list[str]:
         """The names in this folder (one listing, no request per object)."""
         folder = self.folder.strip("/")

@@ -374,9 +374,6 @@ class SftpStorage(Storage):
         return sorted(e.filename for e in entries if stat_module.S_ISREG(e.st_mode or 0)
                       and not e.filename.endswith((CHECKSUM_SUFFIX, PARTIAL_SUFFIX)))
 
-    def list(self) -> list[RemoteObject]:
-        return [found for found in map(self.stat, self.names()) if found is not None]
-
 
 def _key_name(algorithm: str) -> str:
     """The key type a host-key algorithm signs with (RSA keys sign as rsa-sha2-*)."""

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, send_file,
 
 from packer import logs, records
 from packer.drill import record as drill_record
-from packer.engine import delete_backup
+from packer.engine import delete_backup, what_was_deleted
 from packer.storage import offsite
 from restorer.errors import SitepackError
 
@@ -60,13 +60,14 @@ def log(backup_id: int):
     return render_template("backup/log.html", record=record, log_text=text)
 
 
-def _act(backup_id: int, action, done: str):
+def _act(backup_id: int, action, done):
+    """Runs ``action(backup_id)``; flashes ``done`` (or ``done(result)``) or the error."""
     try:
-        action(backup_id)
+        result = action(backup_id)
     except SitepackError as exc:
         flash(str(exc), "error")
     else:
-        flash(done, "ok")
+        flash(done(result) if callable(done) else done, "ok")
     return redirect(url_for("manage.index"))
 
 
@@ -83,7 +84,7 @@ def delete(backup_id: int):
         # A running backup this server holds open lets go of its files first.
         state.jobs.pop(backup_id, None)
         return _act(backup_id, delete_backup,
-                    f"Backup #{backup_id} was deleted (record, archive files and log).")
+                    lambda off_site: f"Backup #{backup_id} was deleted ({what_was_deleted(off_site)}).")
 
 
 @blueprint.post("/<int:backup_id>/freeze")

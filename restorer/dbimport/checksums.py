@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pymysql
 
-from restorer.db import DbConnectionInfo, close_quietly, connection_lost
+from restorer.db import DbConnectionInfo, close_quietly, columns_of, connection_lost
 from restorer.bundle import CHECKSUMS_JSON
 from restorer.errors import DatabaseError, SitepackError
 
@@ -35,6 +35,9 @@ from .sqltext import ABSTRACT_PREFIX, quote_ident
 FORMAT = 1
 ALGORITHM = "sha256-sum-mod-2^256"
 _MODULUS = 1 << 256
+#: Why a backup's rows cannot be verified when its dump recorded no checksums.
+NO_RECORD = ("this backup has no checksums of its rows (it was made by Akeeba Backup or an older "
+             "sitepack, or its dump was begun by one)")
 #: Session settings both the dump and the verification read rows under.
 SESSION = ("SET SESSION time_zone = '+00:00', SESSION sql_mode = '', "
            "SESSION group_concat_max_len = 4294967295")
@@ -100,22 +103,6 @@ class TableSums:
         return {"format": FORMAT, "algorithm": ALGORITHM,
                 "tables": {name: {"rows": self.get(name)[0], "sum": f"{self.get(name)[1]:064x}"}
                            for name in tables}}
-
-
-@dataclasses.dataclass(frozen=True)
-class _Column:
-    name: str
-    data_type: str
-    charset: str | None
-    generated: bool
-
-
-def table_columns(cur, database: str, table: str) -> list[_Column]:
-    cur.execute("SELECT COLUMN_NAME, DATA_TYPE, CHARACTER_SET_NAME, EXTRA FROM information_schema.COLUMNS "
-                "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (database, table))
-    text = [[v.decode() if isinstance(v, bytes) else v for v in row] for row in cur.fetchall()]
-    return [_Column(name, kind.lower(), charset, "GENERATED" in (extra or "").upper())
-            for name, kind, charset, extra in text]
 
 
 @dataclasses.dataclass
@@ -253,7 +240,7 @@ def _table_sum(conn, database: str, table: str) -> tuple[int, int]:
     into four 64-bit numbers, each summed exactly (DECIMAL), put together here. The rows
     never cross the connection, so the verification costs a fraction of the import."""
     with conn.cursor() as cur:
-        columns = table_columns(cur, database, table)
+        columns = columns_of(cur, database, table).get(table, [])
         if not columns:
             raise pymysql.err.ProgrammingError(1146, "the table is missing")
         quarters = ",".join(f"SUM(CAST(CONV(SUBSTRING(h,{1 + 16 * i},16),16,10) AS UNSIGNED))" for i in range(4))

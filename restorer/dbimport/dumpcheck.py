@@ -10,7 +10,7 @@ from pathlib import Path
 
 from restorer.bundle import DATABASES_JSON, INSTALLATION, SQL_DIR
 
-from .checksums import TableSums, insert_rows, read_record
+from .checksums import NO_RECORD, TableSums, insert_rows, read_record
 from .importer import _insert_target, _is_insert, part_names
 from .sqlstream import MarkerStatementReader
 
@@ -22,16 +22,15 @@ class DumpCheck:
     statements: int = 0
     tables: int = 0
     rows: int = 0
-    recorded: bool = True      # False: the bundle has no checksum record (Akeeba, older sitepack)
+    recorded: bool = True      # False: the bundle has no checksum record (NO_RECORD says why)
     problems: list[str] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         if self.problems:
             return "database dump INCONSISTENT: " + "; ".join(self.problems)
         if not self.recorded:
-            return (f"database dump: {self.statements:,} statements read; this backup has no record "
-                    f"of its rows (made by Akeeba Backup or an older sitepack), so counts and "
-                    f"checksums could not be compared")
+            return (f"database dump: {self.statements:,} statements read; {NO_RECORD}, so counts "
+                    f"and checksums could not be compared")
         return (f"database dump consistent: {self.statements:,} statements read, {self.tables} tables, "
                 f"{self.rows:,} rows, every count and checksum equal to the dump's record")
 

@@ -35,7 +35,7 @@ import pymysql
 from restorer.db import CONNECTION_LOST, DbConnectionInfo, close_quietly
 from restorer.errors import DatabaseError
 
-from .checksums import TableVerifier, read_record
+from .checksums import NO_RECORD, TableVerifier, read_record
 from .collations import CollationMapper
 from .sqlstream import MarkerStatementReader, plain_statements
 from .sqltext import ABSTRACT_PREFIX, quote_ident, swap_prefix
@@ -509,8 +509,8 @@ class Importer:
     def _verify(self) -> None:
         """Compares the imported tables with the dump's record, before anything changes them."""
         if self._verifier is None:
-            self.verification = ("database not verified: this backup has no record of its rows "
-                                 "(made by Akeeba Backup or an older sitepack)")
+            self.verification = (f"database not verified: {NO_RECORD}; check the restored site, "
+                                 f"or make a new backup with this sitepack to have one that can be")
             return
         result = self._verifier.result()
         self.verification = result.summary()

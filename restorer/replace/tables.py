@@ -39,7 +39,7 @@ import time
 
 import pymysql
 
-from restorer.db import close_quietly, ordering_key
+from restorer.db import close_quietly, columns_of, ordering_key
 from restorer.dbimport.sqltext import quote_ident as _q  # short: the SQL below quotes many names
 from restorer.errors import DatabaseError, SitepackError
 
@@ -372,24 +372,20 @@ class Replacer:
                 return self._skip(report, f"Table {table!r} is not a table of this database; "
                                           f"it was skipped.")
             cur.execute("SELECT DATABASE()")
-            key, _ = ordering_key(cur, _text(cur.fetchone()[0]), table)
-            cur.execute("SELECT COLUMN_NAME, DATA_TYPE, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
-                        "CHARACTER_OCTET_LENGTH FROM information_schema.COLUMNS "
-                        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s "
-                        "ORDER BY ORDINAL_POSITION", (table,))
+            database = _text(cur.fetchone()[0])
+            key, _ = ordering_key(cur, database, table)
             columns, stored = [], []
-            for name, data_type, extra, max_chars, max_bytes in cur.fetchall():
-                name, data_type, extra = _text(name), _text(data_type).lower(), _text(extra).upper()
-                if "GENERATED" in extra or "VIRTUAL" in extra or "PERSISTENT" in extra:
+            for column in columns_of(cur, database, table).get(table, []):
+                if column.generated:
                     continue
-                stored.append(name)
-                if name in key:
+                stored.append(column.name)
+                if column.name in key:
                     continue
-                if data_type in _TEXT_TYPES or data_type in _BLOB_TYPES:
-                    is_char = data_type in ("char", "varchar")
-                    columns.append(_Column(name, data_type in _BLOB_TYPES,
-                                           int(max_chars) if is_char and max_chars else None,
-                                           int(max_bytes) if not is_char and max_bytes else None))
+                if column.data_type in _TEXT_TYPES or column.data_type in _BLOB_TYPES:
+                    is_char = column.data_type in ("char", "varchar")
+                    columns.append(_Column(column.name, column.data_type in _BLOB_TYPES,
+                                           column.max_chars if is_char and column.max_chars else None,
+                                           column.max_bytes if not is_char and column.max_bytes else None))
         if not columns:
             return self._skip(report, None)
         if not key:

@@ -346,15 +346,17 @@ class RestoreSession:
         htaccess = site.get("htaccess", "keep")
         if htaccess not in HTACCESS_MODES:
             raise SitepackError(f"htaccess handling {htaccess!r} is not one of {', '.join(HTACCESS_MODES)}")
+        # The first setup's old URL stands, saved before the configuration changes: a rerun reads the new one back.
+        old_url = (self.state.setup.old_live_site if self.state.setup else "") or site.get("old_live_site") or ""
+        self.state.setup = SetupRecord(site.get("live_site") or "", old_url, htaccess)
+        self.save()
         if b.platform == "joomla":
             result = self._setup_joomla(site, super_user or {})
         elif b.platform == "wordpress":
             result = self._setup_wordpress(site)
         else:
             result = SetupResult(None, False, None, ["generic site: no configuration file to rewrite"])
-        self.state.setup = SetupRecord(live_site=site.get("live_site") or "", htaccess=htaccess,
-                                       old_live_site=site.get("old_live_site") or "",
-                                       config_written=result.written)
+        self.state.setup.config_written = result.written
         self.save()
         return result
 

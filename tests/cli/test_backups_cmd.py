@@ -69,7 +69,7 @@ def test_freeze_delete_files_and_delete(tmp_path):
     assert Path(rec.log_path).exists()
 
     gone = _sitepack("backups", "delete", str(rec.id))
-    assert gone.stdout == f"deleted backup #{rec.id}\n"
+    assert gone.stdout == f"deleted backup #{rec.id} (record, archive files and log)\n"
     assert not Path(rec.log_path).exists()
     assert _sitepack("backups", "show", str(rec.id)).returncode == 1
 

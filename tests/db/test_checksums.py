@@ -11,7 +11,8 @@ from fidelity import info_for
 from nasty import create_nasty
 
 from packer.dump import Dumper, DumpOptions
-from restorer.dbimport.checksums import verify_database
+from packer.dump.mysql import UNSUMMED_WARNING
+from restorer.dbimport.checksums import NO_RECORD, verify_database
 from restorer.dbimport.importer import Importer
 
 _BINARY_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry",
@@ -108,6 +109,26 @@ def test_a_dump_resumed_in_a_new_process_records_the_same_checksums(nasty_db, tm
         resumed.close()
         resumed = Dumper.resume(state, info_for(nasty_db))
     assert resumed.checksums_record() == whole
+
+
+def test_a_dump_begun_by_an_older_sitepack_says_its_rows_cannot_be_verified_not_that_they_differ(
+        nasty_db, db_factory, tmp_path):
+    first = Dumper(info_for(nasty_db), tmp_path / "sql", DumpOptions(prefix="jos_", exclude_data=[],
+                                                                    packet_size=32 << 10, batch_rows=700))
+    for _ in range(12):  # a few tables and rows, one step at a time
+        assert first.run(budget_seconds=0) is False
+    state = first.state()
+    first.close()
+    assert state["checksums"]  # rows were summed before the upgrade...
+    del state["checksums"]     # ...but the previous sitepack's state kept no sums
+    resumed = Dumper.resume(state, info_for(nasty_db))
+    assert resumed.run() is True
+
+    assert resumed.warnings == [UNSUMMED_WARNING]
+    importer = _import(resumed, tmp_path / "sql", db_factory(), "new_")
+    assert importer.verification == (f"database not verified: {NO_RECORD}; check the restored site, or make "
+                                     f"a new backup with this sitepack to have one that can be")
+    assert not importer.warnings
 
 
 def _import(dumper, sql_dir, target, prefix):

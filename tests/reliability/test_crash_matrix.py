@@ -8,7 +8,9 @@ import, Manage Backups' Resume in the browser), and the result must equal the
 uninterrupted run: an archive that ``sitepack verify`` accepts and that extracts to the
 same tree, a site folder and private folder identical byte for byte, a database equal
 row by row. ``make test`` runs two points per subject (``crash.QUICK_POINTS``; one for
-the browser), ``make test-long`` all of them.
+the browser), ``make test-long`` all of them. The headless restore also runs with URL
+replacement on, compared with an uninterrupted restore that replaced (each URL replaced
+once, none left): one point in ``make test``, every point in ``make test-long``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import subprocess
 import sys
 import threading
 
+import pymysql
 import pytest
 from playwright.sync_api import expect
 
 from e2e.test_restore_kickstart import build_kickstart
+from harness.compare import file_digests, table_hashes
 from packer import profiles, records
 from tests.engine.engine_helpers import sitepack_verify, tree
 from tests.reliability.conftest import (ARCHIVE_KEY, SLICES, backup_command, backup_tree_of,
@@ -112,14 +116,22 @@ def _tables(db) -> int:
         return cur.fetchone()[0]
 
 
-def _answers(target, tmp_path):
+NEW_URL = "https://restored.example.org"
+
+
+def _answers(target, tmp_path, *, replace: bool = False):
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps({
         "db": {"host": target.host, "port": target.port, "user": target.user, "password_env": "T_DBPW",
                "database": target.database, "prefix": "new_", "existing": "drop"},
-        "site": {"live_site": "https://restored.example.org"},
-        "super_user": {"password_env": "T_ADMINPW"}, "replace": {"enabled": False}}))
+        "site": {"live_site": NEW_URL},
+        "super_user": {"password_env": "T_ADMINPW"}, "replace": {"enabled": replace}}))
     return answers
+
+
+def _restore_command(site, target, tmp_path, *, replace: bool = False) -> tuple[list[str], dict]:
+    command = ["sitepack", "restore", str(site), "--answers", str(_answers(target, tmp_path, replace=replace))]
+    return command, with_key(T_DBPW=target.password, T_ADMINPW="after the crash")
 
 
 @pytest.mark.proof("reliability", "a headless restore (sitepack restore --answers) is SIGKILLed when "
@@ -130,15 +142,9 @@ def test_headless_restore_killed_then_run_again_equals_the_origin(point, demo_si
                                                                   proof, php):
     site = bundle_copy(demo_site, tmp_path / "site")
     target = db_factory()
-    command = ["sitepack", "restore", str(site), "--answers", str(_answers(target, tmp_path))]
-    env = with_key(T_DBPW=target.password, T_ADMINPW="after the crash")
-    config = (site / "configuration.php").read_bytes()
-    if point == "setup":
-        reached = lambda: (site / "configuration.php").read_bytes() != config  # noqa: E731
-    else:
-        total = len(demo_site.tables) + len(demo_site.unprefixed_tables)
-        reached = lambda: _tables(target) >= max(1, round(point * total))  # noqa: E731
-    assert kill_when(command, reached, env=env), "the restore finished before the kill point"
+    command, env = _restore_command(site, target, tmp_path)
+    assert kill_when(command, _restore_reached(point, demo_site, site, target), env=env), \
+        "the restore finished before the kill point"
     run = subprocess.run(command, env=env, capture_output=True, text=True)
     assert run.returncode in (0, 2), run.stdout + run.stderr
     assert target.password not in run.stdout + run.stderr
@@ -146,6 +152,83 @@ def test_headless_restore_killed_then_run_again_equals_the_origin(point, demo_si
     proof.cases += 1
     proof.note(f"killed {'after the site setup' if point == 'setup' else f'at {point:.0%} of the tables'}; "
                f"run again: files and rows equal the origin")
+
+
+def _restore_reached(point, demo_site, site, target):
+    """When a headless restore reached ``point``: a share of the tables imported, the
+    site set up (configuration.php rewritten), or the URL replacement begun (the first
+    article holds the new URL)."""
+    config = (site / "configuration.php").read_bytes()
+    if point == "setup":
+        return lambda: (site / "configuration.php").read_bytes() != config
+    if point == "replace":
+        return lambda: _rows_with(target, NEW_URL) > 0
+    total = len(demo_site.tables) + len(demo_site.unprefixed_tables)
+    return lambda: _tables(target) >= max(1, round(point * total))
+
+
+def _rows_with(target, text: str) -> int:
+    with target.connect() as conn, conn.cursor() as cur:
+        try:
+            cur.execute("SELECT COUNT(*) FROM new_content WHERE CONCAT(introtext, `fulltext`) LIKE %s",
+                        (f"%{text}%",))
+        except pymysql.err.ProgrammingError:  # not imported yet
+            return 0
+        return cur.fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def replaced_restore(demo_site, mariadb, php, tmp_path_factory):
+    """An uninterrupted headless restore of the demo site with URL replacement on: its
+    files and rows, which a killed and rerun one must equal."""
+    base = tmp_path_factory.mktemp("replaced-reference")
+    site, target = bundle_copy(demo_site, base / "site"), mariadb.create_database()
+    try:
+        command, env = _restore_command(site, target, base, replace=True)
+        run = subprocess.run(command, env=env, capture_output=True, text=True)
+        assert run.returncode in (0, 2), run.stdout + run.stderr
+        assert _rows_with(target, NEW_URL) > 0 and _rows_with(target, demo_site.live_site + "/") == 0
+        with target.connect() as conn:
+            rows = table_hashes(conn, "new_")
+        yield _restored_files(demo_site, site), rows
+    finally:
+        mariadb.drop_database(target.database)
+
+
+def _restored_files(demo_site, site) -> dict:
+    """The restored site's files but configuration.php (a new secret each restore)."""
+    files = file_digests(site, skip=tuple(demo_site.skipped_dirs))
+    files.pop("configuration.php")
+    return files
+
+
+def _without_new_passwords(hashes: dict) -> dict:
+    """Rows but the users' (the super user's new password hash has a salt of its own)."""
+    return {**hashes, "#__users": hashes["#__users"][0]}
+
+
+@pytest.mark.proof("reliability", "a headless restore with URL replacement on is SIGKILLed when it has "
+                                  "imported a share of the tables, after the site setup, or once the "
+                                  "replacement has begun, then run again")
+# make test: killed after the site setup (where a rerun once read the new URL back as the
+# old one and replaced nothing); make test-long: every point, ~15-20 s each.
+@pytest.mark.parametrize("point", [*kill_points(quick=()), "setup", pytest.param("replace", marks=pytest.mark.long)])
+def test_headless_restore_with_url_replacement_killed_then_run_again_equals_an_uninterrupted_one(
+        point, demo_site, replaced_restore, db_factory, tmp_path, proof, php):
+    site = bundle_copy(demo_site, tmp_path / "site")
+    target = db_factory()
+    command, env = _restore_command(site, target, tmp_path, replace=True)
+    assert kill_when(command, _restore_reached(point, demo_site, site, target), env=env), \
+        "the restore finished before the kill point"
+    run = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert run.returncode in (0, 2), run.stdout + run.stderr
+    files, rows = replaced_restore
+    assert _restored_files(demo_site, site) == files
+    with target.connect() as conn:
+        assert _without_new_passwords(table_hashes(conn, "new_")) == _without_new_passwords(rows)
+    proof.cases += 1
+    proof.note(f"killed {point if isinstance(point, str) else f'at {point:.0%} of the tables'}; run again: "
+               f"files and rows equal an uninterrupted restore's (each URL replaced once)")
 
 
 def _wizard_import(site, target, steps: list):

@@ -4,6 +4,7 @@ counting proxy (``harness/s3server.py``)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import signal
@@ -14,6 +15,7 @@ import pytest
 from tests.engine.engine_helpers import tree
 
 from packer import profiles, records
+from packer.storage import StorageError
 
 MIB = 1024 * 1024
 PIECE = 5 * MIB
@@ -241,3 +243,33 @@ def test_fetch_detects_a_part_altered_on_the_server(s3, tmp_path, proof):
     assert not (dest / record.parts[1]).exists()
     assert not list(dest.glob("*.partial"))
     proof.note("one flipped bit found by the SHA-256 in the record")
+
+
+@pytest.mark.proof("reliability", "the download behind `extract s3://…` of a 3-part archive among 200 other objects "
+                                  "is cut off before its last part, then run again")
+def test_an_interrupted_s3_download_continues_with_one_listing_and_requests_only_for_missing_parts(
+        s3, tmp_path, proof):
+    from packer.storage.offsite import fetch_url
+    rng = random.Random(5)
+    for number in range(200):  # another site's backups in the same folder
+        s3.client.put_object(Bucket=s3.name, Key=f"shared/other-{number:03}.jpa", Body=b"not ours")
+    parts = {name: rng.randbytes(4096) for name in ("site.j01", "site.j02", "site.jpa")}
+    for name, data in parts.items():
+        s3.client.put_object(Bucket=s3.name, Key=f"shared/{name}", Body=data,
+                             Metadata={"sha256": hashlib.sha256(data).hexdigest()})
+    url = f"s3://{s3.name}/shared/site.j02"
+    s3.proxy.cut(lambda method, path, query: method == "GET" and path.endswith("/site.jpa"), times=100)
+    with pytest.raises(StorageError, match="site.jpa"):
+        fetch_url(url, endpoint_url=s3.proxy.url, path_style=True)
+
+    s3.proxy.cut(lambda *request: False)
+    s3.proxy.answered.clear()
+    last = fetch_url(url, endpoint_url=s3.proxy.url, path_style=True)
+
+    # The listing (GET on the bucket), then the missing part only: its SHA-256 (HEAD), its bytes.
+    requests = sorted((a.method, a.path.rsplit("/", 1)[-1]) for a in s3.proxy.answered)
+    assert requests == sorted([("GET", s3.name), ("HEAD", "site.jpa"), ("GET", "site.jpa")])
+    assert {p.name: p.read_bytes() for p in last.parent.iterdir()} == parts
+    proof.cases += 1
+    proof.note("run again: 1 listing + 1 HEAD + 1 GET for the one missing part (was a HEAD per part "
+               "already fetched)")

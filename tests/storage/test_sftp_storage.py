@@ -39,7 +39,7 @@ def part(tmp_path, name="site.j01", size=300 * 1024 + 17) -> Path:
     return path
 
 
-def test_upload_piece_by_piece_verify_list_fetch_delete(sshd, tmp_path, remote_root):
+def test_upload_piece_by_piece_verify_names_stat_fetch_delete(sshd, tmp_path, remote_root):
     storage = open_storage(settings(sshd, tmp_path), str(remote_root / "site" / "2026-12-07"))
     local, other = part(tmp_path), part(tmp_path, "someone-else.jpa", 10)
     upload = new_upload(local)
@@ -53,7 +53,8 @@ def test_upload_piece_by_piece_verify_list_fetch_delete(sshd, tmp_path, remote_r
     assert (folder / "site.j01").stat().st_mode & 0o777 == 0o600
     (folder / "someone-else.jpa").write_bytes(other.read_bytes())
 
-    assert [(o.name, o.size, o.sha256) for o in storage.list()] == [
+    assert storage.names() == ["site.j01", "someone-else.jpa"]
+    assert [(o.name, o.size, o.sha256) for o in map(storage.stat, storage.names())] == [
         ("site.j01", upload.size, upload.sha256), ("someone-else.jpa", 10, None)]
     fetched = tmp_path / "fetched" / "site.j01"
     fetched.parent.mkdir()
