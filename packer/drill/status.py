@@ -47,8 +47,7 @@ def _lock_path(profile: str) -> Path:
 def announce(record_id: int, pid: int) -> None:
     """Records that process ``pid`` is about to drill backup ``record_id``: the record shows
     "drill queued" from now on, before the process has even started its work."""
-    _write(record_id, {"pid": pid, "since": start_time(pid), "state": "queued",
-                       "step": "starting the drill", "started": _now()})
+    _write(record_id, _queued(pid))
 
 
 def read(record_id: int) -> dict | None:
@@ -71,9 +70,7 @@ def tracked(record_id: int, profile: str, say: Callable[[str], None]) -> Iterato
     """Runs the drill of ``record_id`` as the only one of ``profile`` (waiting its turn,
     told through ``say``) with its status kept; yields the function that tells its steps
     (to ``say`` and to the status). The status goes when the drill ends."""
-    pid = os.getpid()
-    status = {"pid": pid, "since": start_time(pid), "state": "queued", "step": "starting the drill",
-              "started": _now()}
+    status = _queued(os.getpid())
 
     def tell(line: str) -> None:
         status["step"] = line
@@ -111,6 +108,12 @@ def idle(profile: str) -> Iterator[bool]:
             yield False
         else:
             yield True
+
+
+def _queued(pid: int) -> dict:
+    """The status of a drill by process ``pid`` that has not begun its work."""
+    return {"pid": pid, "since": start_time(pid), "state": "queued", "step": "starting the drill",
+            "started": _now()}
 
 
 def _write(record_id: int, status: dict) -> None:
